@@ -1,0 +1,150 @@
+"""The ``gradscape`` command: ``demo`` (the chapter's run), ``run`` (headless) and ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from gradscape.core.records import finite_or_none
+from gradscape.core.session import TrainingSession
+
+
+def demo(steps: int = 2000, every: int = 500) -> str:
+    """The chapter's single neuron, printed the way the chapter's loop prints it."""
+    session = TrainingSession({"preset": "pass-fail"})
+    session.step(steps, evaluate="none")
+    losses = session.trajectory(stop=steps, every=every, fields=["step", "loss"])
+    lines = [
+        f"epoch {k:4d} loss {v:.4f}" for k, v in zip(losses["step"], losses["loss"], strict=True)
+    ]
+    w = session.params
+    lines.append(f"final weights: {w[:2]} bias: {float(w[2])}")
+    return "\n".join(lines)
+
+
+def _parse_value(text: str) -> Any:
+    """A ``--set`` value: JSON when it parses (numbers, null, lists), else the plain string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _nested(assignments: Sequence[str]) -> dict[str, Any]:
+    """``["optimizer.momentum=0.9"]`` -> ``{"optimizer": {"momentum": 0.9}}``."""
+    out: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        node = out
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = _parse_value(value)
+    return out
+
+
+def run_config(preset: str | None, assignments: Sequence[str]) -> dict[str, Any]:
+    """A session config from a preset and ``--set`` overrides (``lr`` means ``optimizer.lr``)."""
+    config = _nested(assignments)
+    if "lr" in config:
+        config.setdefault("optimizer", {})["lr"] = config.pop("lr")
+    if preset:
+        config["preset"] = preset
+    return config
+
+
+def trajectory_json(session: TrainingSession) -> dict[str, Any]:
+    """Config, events and the trajectory as JSON-safe columns (non-finite -> null)."""
+    traj = session.trajectory(
+        fields=["step", "epoch", "loss", "accuracy", "batch_loss", "grad_norm", "lr", "params"]
+    )
+    cols = {k: _clean(v.tolist()) for k, v in traj.items()}
+    return {
+        "format_version": 1,
+        "config": session.config,
+        "events": session.events,
+        "status": session.status,
+        "reason": session.reason,
+        "param_names": list(session.model.param_names),
+        "trajectory": cols,
+    }
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float):
+        return finite_or_none(value)
+    return value
+
+
+def trajectory_csv(session: TrainingSession) -> str:
+    """One row per step: scalars then one column per parameter."""
+    data = trajectory_json(session)
+    cols = data["trajectory"]
+    names = data["param_names"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    scalars = [k for k in cols if k != "params"]
+    writer.writerow(scalars + names)
+    for i in range(len(cols["step"])):
+        row = [cols[k][i] for k in scalars] + cols["params"][i]
+        writer.writerow(["" if v is None else v for v in row])
+    return buf.getvalue()
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    session = TrainingSession(run_config(args.preset, args.set))
+    session.step(args.steps, evaluate="none")
+    if args.out.endswith(".csv"):
+        text = trajectory_csv(session)
+    elif args.out.endswith(".json"):
+        text = json.dumps(trajectory_json(session), allow_nan=False)
+    else:
+        print(f"gradscape run: --out must end in .json or .csv, got {args.out!r}", file=sys.stderr)
+        return 2
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    final = session.trajectory(start=-1, fields=["step", "loss"])
+    print(
+        f"{session.status}: step {int(final['step'][0])}, loss {final['loss'][0]:.6g} -> {args.out}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="gradscape", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_demo = sub.add_parser("demo", help="train the chapter's single neuron and print the loss")
+    p_demo.add_argument("--steps", type=int, default=2000)
+    p_run = sub.add_parser("run", help="train headless and write the trajectory")
+    p_run.add_argument("--preset", default=None)
+    p_run.add_argument("--steps", type=int, default=2000)
+    p_run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p_run.add_argument("--out", required=True, help="run.json or run.csv")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gradscape`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            print(demo(args.steps))
+            return 0
+        return _cmd_run(args)
+    except ValueError as exc:
+        print(f"gradscape: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Loss functions on the output layer's pre-activations (logits), with their gradients.
+
+Every function takes ``z`` of shape ``(..., n, m)`` (any leading batch of parameter
+vectors) and targets ``y`` of shape ``(n,)``, and returns the mean loss ``(...)``.
+The output activation pairs with the loss: identity + MSE, sigmoid + binary
+cross-entropy (so ``dL/dz = (sigmoid(z) - y) / n``, the chapter's ``pred - y``) and
+softmax + cross-entropy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradscape.core.activations import sigmoid
+from gradscape.core.types import FloatArray
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss with its output activation and the task it suits."""
+
+    name: str
+    description: str
+    task: str  # "regression" or "classification"
+    output_activation: str
+    value: Callable[[FloatArray, FloatArray], FloatArray]
+    #: ``(z, y) -> (loss, dL/dz)`` for one parameter vector (z is ``(n, m)``).
+    value_and_grad: Callable[[FloatArray, FloatArray], tuple[float, FloatArray]]
+
+
+def mse(z: FloatArray, y: FloatArray) -> FloatArray:
+    """Mean squared error ``mean((z - y)^2)`` over samples and outputs."""
+    diff = z - y[:, None]
+    out: FloatArray = np.mean(diff * diff, axis=(-2, -1))
+    return out
+
+
+def mse_and_grad(z: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
+    """MSE and ``dL/dz = 2 (z - y) / (n m)``."""
+    diff = z - y[:, None]
+    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+
+def bce_with_logits(z: FloatArray, y: FloatArray) -> FloatArray:
+    """Binary cross-entropy from logits: ``mean(max(z, 0) - z y + log(1 + e^-|z|))``."""
+    zz = z[..., 0]
+    per = np.maximum(zz, 0.0) - zz * y + np.log1p(np.exp(-np.abs(zz)))
+    out: FloatArray = np.mean(per, axis=-1)
+    return out
+
+
+def bce_and_grad(z: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
+    """Binary cross-entropy and ``dL/dz = (sigmoid(z) - y) / n``."""
+    zz = z[:, 0]
+    n = y.shape[0]
+    per = np.maximum(zz, 0.0) - zz * y + np.log1p(np.exp(-np.abs(zz)))
+    error = sigmoid(zz) - y
+    return float(per.sum() / n), (error / n)[:, None]
+
+
+def _log_softmax(z: FloatArray) -> FloatArray:
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    out: FloatArray = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    return out
+
+
+def softmax_cross_entropy(z: FloatArray, y: FloatArray) -> FloatArray:
+    """Softmax cross-entropy via logsumexp: ``mean(logsumexp(z) - z[y])``."""
+    logp = _log_softmax(z)
+    picked = np.take_along_axis(
+        logp, np.broadcast_to(y.astype(np.intp)[:, None], (*logp.shape[:-1], 1)), axis=-1
+    )
+    out: FloatArray = -np.mean(picked[..., 0], axis=-1)
+    return out
+
+
+def softmax_cross_entropy_and_grad(z: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
+    """Softmax cross-entropy and ``dL/dz = (softmax(z) - onehot(y)) / n``."""
+    logp = _log_softmax(z)
+    labels = y.astype(np.intp)
+    rows = np.arange(y.shape[0])
+    grad = np.exp(logp)
+    grad[rows, labels] -= 1.0
+    return float(-np.mean(logp[rows, labels])), grad / y.shape[0]
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss(
+            "mse",
+            "Mean squared error, for regression: squaring punishes big mistakes most.",
+            "regression",
+            "identity",
+            mse,
+            mse_and_grad,
+        ),
+        Loss(
+            "bce",
+            "Binary cross-entropy on a sigmoid output, for two classes.",
+            "classification",
+            "sigmoid",
+            bce_with_logits,
+            bce_and_grad,
+        ),
+        Loss(
+            "cross_entropy",
+            "Softmax cross-entropy, for several classes.",
+            "classification",
+            "softmax",
+            softmax_cross_entropy,
+            softmax_cross_entropy_and_grad,
+        ),
+    )
+}
+
+
+def get_loss(name: str) -> Loss:
+    """Look up a loss by name, with a ``ValueError`` naming the field if unknown."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"loss: unknown loss {name!r}; known: {', '.join(LOSSES)}") from None
+
+
+def accuracy(loss_name: str, z: FloatArray, y: FloatArray) -> float | None:
+    """Fraction of samples classified correctly from logits ``(n, m)``; None for MSE."""
+    if loss_name == "bce":
+        return float(np.mean((z[:, 0] > 0) == (y > 0.5)))
+    if loss_name == "cross_entropy":
+        return float(np.mean(np.argmax(z, axis=1) == y.astype(np.intp)))
+    return None
+
+
+def batch_accuracy(loss_name: str, z: FloatArray, y: FloatArray) -> FloatArray | None:
+    """Accuracies ``(K,)`` from logits ``(K, n, m)``; None for MSE."""
+    if loss_name == "bce":
+        out: FloatArray = np.mean((z[..., 0] > 0) == (y > 0.5), axis=-1)
+        return out
+    if loss_name == "cross_entropy":
+        out = np.mean(np.argmax(z, axis=-1) == y.astype(np.intp), axis=-1)
+        return out
+    return None

@@ -1,0 +1,367 @@
+"""The update loop shared by live stepping and exact replay, and the state it advances.
+
+Live steps and replays run the same ``Replayer.update`` on the same ``State``, with
+the event log applied at the same steps, which is what makes replay bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gradscape.core.config import Built, Limits, check_batch_size, check_float
+from gradscape.core.losses import batch_accuracy
+from gradscape.core.nn import BATCH_CHUNK_FLOATS, MLP
+from gradscape.core.optim import (
+    Optimizer,
+    clip_grad_norm,
+    make_optimizer,
+    scheduled_lr,
+    validate_schedule,
+)
+from gradscape.core.types import FloatArray
+
+Event = tuple[int, dict[str, Any]]
+#: ``(batch_loss, grad_norm, layer_norms, lr, full_batch, grad)`` or a divergence reason.
+Outcome = tuple[float, float, FloatArray, float, bool, FloatArray] | str
+CHANGE_FIELDS = ("lr", "batch_size", "optimizer", "schedule", "clip_norm")
+
+
+@dataclass(eq=False)
+class State:
+    """Everything that evolves during a run; a copy is a checkpoint."""
+
+    step: int
+    theta: FloatArray
+    optimizer: Optimizer
+    base_lr: float
+    lr: float
+    batch_size: int | None
+    schedule: dict[str, Any]
+    clip_norm: float | None
+    epoch_index: int = 0
+    pos: int = 0
+    n: int | None = field(default=None)
+
+    @property
+    def epoch(self) -> float:
+        """Epochs completed at this point (samples seen / n); steps for a surface."""
+        if self.n is None:
+            return float(self.step)
+        return self.epoch_index + self.pos / self.n
+
+    def copy(self) -> State:
+        """A deep copy (parameters, optimizer buffers, position in the epoch)."""
+        opt = make_optimizer(self.optimizer.name, self.theta.shape[0], **self.optimizer.hyper)
+        opt.load_state_dict(self.optimizer.state_dict())
+        return State(
+            self.step,
+            self.theta.copy(),
+            opt,
+            self.base_lr,
+            self.lr,
+            self.batch_size,
+            dict(self.schedule),
+            self.clip_norm,
+            self.epoch_index,
+            self.pos,
+            self.n,
+        )
+
+    def nbytes(self) -> int:
+        """Approximate bytes held (parameters and optimizer buffers)."""
+        buffers = self.optimizer.state_dict()["state"].values()
+        return self.theta.nbytes * (1 + len(buffers)) + 512
+
+
+class Replayer:
+    """Runs updates for one built config: batches, the optimizer, divergence checks."""
+
+    def __init__(self, built: Built, checkpoint_every: int, limits: Limits | None = None) -> None:
+        self.built = built
+        self.limits = limits or Limits()
+        self.checkpoint_every = checkpoint_every
+        self.model = built.model
+        ds = built.dataset
+        self.X = None if ds is None else ds.X
+        self.y = None if ds is None else ds.y
+        self.n = None if ds is None else ds.n_samples
+        self.seed = int(built.config["seed"])
+        starts = [s.start for _, s in self.model.layer_slices]
+        self._layer_starts = np.array(starts, dtype=np.intp)
+        self._perm: tuple[int, np.ndarray] | None = None
+        self._segment: tuple[int, int, FloatArray, FloatArray] | None = None
+
+    # -- one update ------------------------------------------------------------------
+    def fresh_state(self) -> State:
+        """The state at step 0 of the built config."""
+        cfg = self.built.config
+        hyper = {k: v for k, v in cfg["optimizer"].items() if k != "name"}
+        opt = make_optimizer(cfg["optimizer"]["name"], self.model.n_params, **hyper)
+        lr = float(opt.hyper["lr"])
+        state = State(
+            0,
+            self.built.theta0.copy(),
+            opt,
+            lr,
+            lr,
+            cfg["batch_size"],
+            dict(cfg["schedule"]),
+            cfg["clip_norm"],
+            n=self.n,
+        )
+        self._sync_lr(state)
+        return state
+
+    def batch(self, state: State) -> tuple[FloatArray | None, FloatArray | None, bool]:
+        """The mini-batch the next update uses, and whether it is the full batch."""
+        if self.X is None or self.y is None:
+            return None, None, True
+        if state.batch_size is None:
+            return self.X, self.y, True
+        if self._perm is None or self._perm[0] != state.epoch_index:
+            rng = np.random.default_rng([self.seed, state.epoch_index])
+            self._perm = (state.epoch_index, rng.permutation(self.X.shape[0]))
+        idx = self._perm[1][state.pos : state.pos + state.batch_size]
+        return self.X[idx], self.y[idx], False
+
+    def update(self, state: State) -> Outcome:
+        """One step: gradient on the next mini-batch, then the optimizer's update.
+
+        Callers run it under ``np.errstate(over="ignore", invalid="ignore")``: overflow
+        is expected on a diverging run and is reported as a reason, not a warning.
+        """
+        Xb, yb, full = self.batch(state)
+        loss, grad = self.model.loss_and_grad(state.theta, Xb, yb)
+        if not math.isfinite(loss):
+            return f"loss became non-finite at step {state.step} (learning rate too large?)"
+        layer_sq = np.add.reduceat(grad * grad, self._layer_starts)
+        grad_norm = math.sqrt(float(layer_sq.sum()))
+        if not math.isfinite(grad_norm):
+            return f"gradient became non-finite at step {state.step + 1}"
+        used = grad if state.clip_norm is None else clip_grad_norm(grad, state.clip_norm)
+        new = state.theta.copy()
+        lr = state.lr
+        state.optimizer.step(new, used)
+        if not np.isfinite(new).all():
+            return f"parameters became non-finite at step {state.step + 1}"
+        state.theta = new
+        state.step += 1
+        self._advance(state, 0 if Xb is None else Xb.shape[0], full)
+        return loss, grad_norm, np.sqrt(layer_sq), lr, full, grad
+
+    def _advance(self, state: State, used: int, full: bool) -> None:
+        if full:
+            state.epoch_index += 1
+        else:
+            state.pos += used
+            if self.n is not None and state.pos >= self.n:
+                state.epoch_index, state.pos = state.epoch_index + 1, 0
+        if state.schedule["name"] != "constant":
+            self._sync_lr(state)
+
+    def _sync_lr(self, state: State) -> None:
+        """Set the optimizer's lr to the schedule's value for this point."""
+        t = state.step if state.schedule.get("interval") == "step" else state.epoch_index
+        lr = scheduled_lr(state.base_lr, t, state.schedule)
+        if lr != state.lr or lr != state.optimizer.hyper["lr"]:
+            state.optimizer.set(lr=lr)
+            state.lr = lr
+
+    # -- live changes ----------------------------------------------------------------
+    def apply(self, state: State, change: Mapping[str, Any]) -> None:
+        """Apply an already-checked change (see ``check_change``) to ``state``."""
+        if "optimizer" in change:
+            spec = dict(change["optimizer"])
+            name = spec.pop("name", state.optimizer.name)
+            lr = spec.pop("lr", change.get("lr", state.base_lr))
+            if name != state.optimizer.name:
+                state.optimizer = make_optimizer(name, self.model.n_params, lr=lr, **spec)
+            else:
+                state.optimizer.set(**spec)
+            state.base_lr = lr
+        if "lr" in change:
+            state.base_lr = change["lr"]
+        if "batch_size" in change:
+            state.batch_size = change["batch_size"]
+        if "schedule" in change:
+            state.schedule = dict(change["schedule"])
+        if "clip_norm" in change:
+            state.clip_norm = change["clip_norm"]
+        state.lr = math.nan  # force the optimizer's lr to follow base_lr and the schedule
+        self._sync_lr(state)
+
+    # -- rebuilding the past ---------------------------------------------------------
+    def state_at(self, k: int, checkpoints: Mapping[int, State], events: list[Event]) -> State:
+        """The state at step k (events at k applied), replayed from the nearest checkpoint."""
+        c = max(s for s in checkpoints if s <= k)
+        state = checkpoints[c].copy()
+        self._run(state, k, events, None)
+        return state
+
+    def _run(
+        self,
+        state: State,
+        until: int,
+        events: list[Event],
+        sink: tuple[FloatArray, FloatArray] | None,
+    ) -> None:
+        by_step: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for s, change in events:
+            if state.step <= s <= until:
+                by_step[s].append(change)
+        start = state.step
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._loop(state, until, by_step, sink, start)
+
+    def _loop(
+        self,
+        state: State,
+        until: int,
+        by_step: Mapping[int, list[dict[str, Any]]],
+        sink: tuple[FloatArray, FloatArray] | None,
+        start: int,
+    ) -> None:
+        while True:
+            for change in by_step.get(state.step, ()):
+                self.apply(state, change)
+            if state.step >= until:
+                return
+            outcome = self.update(state)
+            if isinstance(outcome, str):
+                raise RuntimeError(f"replay diverged where the run did not: {outcome}")
+            if sink is not None:
+                sink[0][state.step - start] = state.theta
+                sink[1][state.step - start - 1] = outcome[5]
+
+    def _segment_for(
+        self, c: int, end: int, checkpoints: Mapping[int, State], events: list[Event]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Params ``theta_c..theta_end`` and grads of steps ``c+1..end`` (cached)."""
+        if self._segment is not None and self._segment[:2] == (c, end):
+            return self._segment[2], self._segment[3]
+        state = checkpoints[c].copy()
+        P = self.model.n_params
+        thetas, grads = np.empty((end - c + 1, P)), np.empty((end - c, P))
+        thetas[0] = state.theta
+        self._run(state, end, events, (thetas, grads))
+        self._segment = (c, end, thetas, grads)
+        return thetas, grads
+
+    def params_at(
+        self, ks: np.ndarray, current: State, checkpoints: Mapping[int, State], events: list[Event]
+    ) -> FloatArray:
+        """theta_k for each k ``(K, P)``."""
+        out = np.empty((ks.shape[0], self.model.n_params))
+        every = self.checkpoint_every
+        for i, k in enumerate(ks.tolist()):
+            if k == current.step:
+                out[i] = current.theta
+            elif k in checkpoints:
+                out[i] = checkpoints[k].theta
+            else:
+                c = (k // every) * every
+                end = min(c + every, current.step)
+                out[i] = self._segment_for(c, end, checkpoints, events)[0][k - c]
+        return out
+
+    def grads_at(
+        self, ks: np.ndarray, checkpoints: Mapping[int, State], events: list[Event], last: int
+    ) -> FloatArray:
+        """The raw gradient of step k ``(K, P)``; NaN for step 0."""
+        out = np.full((ks.shape[0], self.model.n_params), np.nan)
+        every = self.checkpoint_every
+        for i, k in enumerate(ks.tolist()):
+            if k >= 1:
+                c = ((k - 1) // every) * every
+                end = min(c + every, last)
+                out[i] = self._segment_for(c, end, checkpoints, events)[1][k - c - 1]
+        return out
+
+    def evaluate(self, name: str, thetas: FloatArray) -> FloatArray:
+        """Full-data (or validation) loss or accuracy ``(K,)`` at parameter vectors ``(K, P)``."""
+        ds = self.built.dataset
+        X, y = self.X, self.y
+        if name.startswith("val_") and ds is not None:
+            X, y = ds.X_val, ds.y_val
+        if name.endswith("loss"):
+            values = self.model.batch_loss(thetas, X, y)
+        else:
+            values = self._accuracies(thetas, X, y)
+        return np.where(np.isnan(values), np.inf, values)
+
+    def _accuracies(
+        self, thetas: FloatArray, X: FloatArray | None, y: FloatArray | None
+    ) -> FloatArray:
+        model = self.model
+        if not isinstance(model, MLP) or X is None or y is None:
+            return np.full(thetas.shape[0], np.inf)
+        chunk = max(1, BATCH_CHUNK_FLOATS // (X.shape[0] * max(model.sizes)))
+        out = np.empty(thetas.shape[0])
+        for start in range(0, thetas.shape[0], chunk):
+            logits = model.batch_forward(thetas[start : start + chunk], X)
+            acc = batch_accuracy(model.loss_fn.name, logits, y)
+            out[start : start + chunk] = np.inf if acc is None else acc
+        return out
+
+    def clear_cache(self) -> None:
+        """Forget the cached replay segment (after a rewind or reset)."""
+        self._segment = None
+
+    def cache_nbytes(self) -> int:
+        """Bytes held by the cached replay segment."""
+        return 0 if self._segment is None else self._segment[2].nbytes + self._segment[3].nbytes
+
+
+def check_change(
+    changes: Mapping[str, Any], state: State, n_params: int, n_samples: int | None
+) -> dict[str, Any]:
+    """Validate a live change and return it normalised; ``ValueError`` names the field."""
+    unknown = sorted(set(changes) - set(CHANGE_FIELDS))
+    if unknown:
+        raise ValueError(f"{unknown[0]}: cannot be changed live; known: {', '.join(CHANGE_FIELDS)}")
+    if not changes:
+        raise ValueError(f"nothing to change: give one of {', '.join(CHANGE_FIELDS)}")
+    out: dict[str, Any] = {}
+    if "lr" in changes:
+        out["lr"] = check_float(changes["lr"], "lr", 0.0, 1e6, open_lo=True)
+    if "batch_size" in changes:
+        out["batch_size"] = check_batch_size(changes["batch_size"], n_samples)
+    if "optimizer" in changes:
+        out["optimizer"] = _check_optimizer(changes["optimizer"], out.get("lr"), state, n_params)
+    if "schedule" in changes:
+        out["schedule"] = validate_schedule(changes["schedule"])
+    if "clip_norm" in changes:
+        clip = changes["clip_norm"]
+        out["clip_norm"] = (
+            None if clip is None else check_float(clip, "clip_norm", 0, 1e6, open_lo=True)
+        )
+    return out
+
+
+def _check_optimizer(spec: Any, lr: float | None, state: State, n_params: int) -> dict[str, Any]:
+    if not isinstance(spec, Mapping):
+        raise ValueError("optimizer must be an object (a partial optimizer config)")
+    spec = dict(spec)
+    if lr is not None and "lr" in spec and spec["lr"] != lr:
+        raise ValueError("lr: given twice with different values (top level and optimizer.lr)")
+    name = spec.get("name", state.optimizer.name)
+    hyper = {k: v for k, v in spec.items() if k != "name"}
+    if name == state.optimizer.name:
+        base = {**state.optimizer.hyper, "lr": state.base_lr, **hyper}
+    else:
+        base = {"lr": lr if lr is not None else state.base_lr, **hyper}
+    checked = make_optimizer(name, n_params, **base).hyper
+    out = {"name": name, **{k: checked[k] for k in hyper}}
+    if "lr" in hyper or name != state.optimizer.name:
+        out["lr"] = checked["lr"]
+    return _jsonable(out)
+
+
+def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}

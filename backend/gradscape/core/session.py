@@ -1,0 +1,299 @@
+"""TrainingSession: config -> step() -> records, with live changes, rewind and exact replay.
+
+A step is one parameter update on one mini-batch. Only per-step scalars are kept for
+every step; parameters are kept at checkpoints every ``checkpoint_every`` steps and any
+theta_k is rebuilt exactly by replaying from the nearest one (the run is deterministic:
+config + seed + event log gives the same trajectory bit for bit). The full-data loss
+at theta_k is evaluated lazily, only for the steps someone looks at, and cached.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from gradscape.core.backprop import BackpropTrace, trace
+from gradscape.core.config import Built, Limits, build
+from gradscape.core.history import History
+from gradscape.core.nn import MLP
+from gradscape.core.records import ALL_FIELDS, Steps
+from gradscape.core.replay import Event, Replayer, State, check_change
+from gradscape.core.types import FloatArray, Model
+
+EVALUATED = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+class TrainingSession:
+    """One training run of a model on its data, stepped by the caller."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | None = None,
+        *,
+        limits: Limits | None = None,
+        checkpoint_every: int = 100,
+    ) -> None:
+        if isinstance(checkpoint_every, bool) or not 1 <= int(checkpoint_every) <= 100_000:
+            raise ValueError("checkpoint_every must be an integer in [1, 100000]")
+        built: Built = build(config, limits)
+        self.config: dict[str, Any] = built.config
+        self.model: Model = built.model
+        self.dataset = built.dataset
+        self._replayer = Replayer(built, int(checkpoint_every), limits)
+        self._events: list[Event] = []
+        self._start()
+
+    # -- construction and state ------------------------------------------------------
+    def _start(self) -> None:
+        self.status = "active"
+        self.reason: str | None = None
+        self._state = self._replayer.fresh_state()
+        self._history = History(len(self.model.layer_slices))
+        self._history.append(0.0, math.nan, math.nan, None, self._state.lr, self._batch_col())
+        self._checkpoints: dict[int, State] = {0: self._state.copy()}
+        self._replayer.clear_cache()
+
+    @classmethod
+    def replay(
+        cls,
+        config: Mapping[str, Any],
+        events: Iterable[Sequence[Any]],
+        steps: int,
+        **kwargs: Any,
+    ) -> TrainingSession:
+        """Rebuild a session from its config, event log and step count, bit for bit."""
+        session = cls(config, **kwargs)
+        pending = sorted(((int(s), dict(c)) for s, c in events), key=lambda e: e[0])
+        for at, change in pending:
+            if at > session.step_count:
+                session.step(at - session.step_count, evaluate="none")
+            if at != session.step_count:
+                raise ValueError(f"events: an event at step {at} is past where the run stopped")
+            session.set(**change)
+        if steps > session.step_count:
+            session.step(steps - session.step_count, evaluate="none")
+        return session
+
+    @property
+    def step_count(self) -> int:
+        """T: the number of updates made so far (the current point is theta_T)."""
+        return self._state.step
+
+    @property
+    def params(self) -> FloatArray:
+        """A copy of the current parameters theta_T ``(P,)``."""
+        return self._state.theta.copy()
+
+    @property
+    def events(self) -> list[Event]:
+        """The live changes so far, as ``(step, change)`` pairs (a copy)."""
+        return copy.deepcopy(self._events)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """What is in force now: optimizer (with base lr), lr in force, batch size, schedule."""
+        s = self._state
+        return {
+            "optimizer": {"name": s.optimizer.name, **s.optimizer.hyper, "lr": s.base_lr},
+            "lr": s.lr,
+            "batch_size": s.batch_size,
+            "schedule": dict(s.schedule),
+            "clip_norm": s.clip_norm,
+        }
+
+    @property
+    def n_samples(self) -> int | None:
+        """Training rows n, or None for an analytic surface."""
+        return None if self.dataset is None else self.dataset.n_samples
+
+    def _batch_col(self) -> float:
+        n = self.n_samples
+        if n is None:
+            return math.nan
+        return float(n if self._state.batch_size is None else self._state.batch_size)
+
+    # -- stepping --------------------------------------------------------------------
+    def step(self, n: int = 1, *, evaluate: str = "last") -> Steps:
+        """Make up to ``n`` updates; stop early (status ``diverged``) at a non-finite point.
+
+        ``evaluate`` says for which returned steps the full-data loss is computed now:
+        ``"last"``, ``"all"`` or ``"none"`` (the rest stay lazy, see ``trajectory``).
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"steps must be a non-negative integer, got {n!r}")
+        if evaluate not in ("last", "all", "none"):
+            raise ValueError(f"evaluate must be 'last', 'all' or 'none', got {evaluate!r}")
+        start = self.step_count
+        if self.status == "diverged":
+            return self._steps(np.arange(start + 1, start + 1), ())
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._run(n)
+        steps = np.arange(start + 1, self.step_count + 1)
+        chosen = {"all": steps, "last": steps[-1:], "none": steps[:0]}[evaluate]
+        return self._steps(steps, chosen)
+
+    def _run(self, n: int) -> None:
+        replayer, history, state = self._replayer, self._history, self._state
+        every = replayer.checkpoint_every
+        for _ in range(n):
+            outcome = replayer.update(state)
+            if isinstance(outcome, str):
+                self._diverge(outcome)
+                break
+            batch_loss, grad_norm, layer_norms, lr, full, _ = outcome
+            if full:
+                history.fill("loss", np.array([state.step - 1]), np.array([batch_loss]))
+            history.append(state.epoch, batch_loss, grad_norm, layer_norms, lr, self._batch_col())
+            if state.step % every == 0:
+                self._checkpoints[state.step] = state.copy()
+
+    def _diverge(self, reason: str) -> None:
+        """Stop at the last point whose loss is finite."""
+        state = self._state
+        if reason.startswith("loss") and state.step >= 1:
+            self._restore(state.step - 1)
+        self.status, self.reason = "diverged", reason
+
+    def _steps(self, steps: np.ndarray, evaluate: Iterable[int]) -> Steps:
+        self.evaluate(np.asarray(list(evaluate), dtype=np.int64))
+        cols: dict[str, np.ndarray] = {"step": steps}
+        for name in ALL_FIELDS[1:-2]:
+            cols[name] = self._history.column(name)[steps]
+        return Steps(cols)
+
+    # -- live changes, reset, rewind -------------------------------------------------
+    def set(self, **changes: Any) -> dict[str, Any]:
+        """Change lr, batch size, optimizer (or its hyperparameters), schedule or clipping.
+
+        Applies from the next step, without a reset; recorded as an event. Invalid
+        changes raise ``ValueError`` naming the field and change nothing.
+        """
+        change = check_change(changes, self._state, self.model.n_params, self.n_samples)
+        self._replayer.apply(self._state, change)
+        self._events.append((self.step_count, change))
+        return copy.deepcopy(change)
+
+    def reset(self) -> None:
+        """Back to theta_0, keeping the settings now in force (as TensorFlow Playground does)."""
+        s = self.settings
+        self.config.update(
+            optimizer=s["optimizer"],
+            batch_size=s["batch_size"],
+            schedule=s["schedule"],
+            clip_norm=s["clip_norm"],
+        )
+        self._events = []
+        self._replayer = Replayer(
+            build(self.config, self._replayer.limits), self._replayer.checkpoint_every
+        )
+        self._start()
+
+    def rewind(self, k: int) -> None:
+        """Go back to step ``k`` (0 <= k <= T); later steps and events are dropped."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= self.step_count:
+            raise ValueError(f"step must be an integer in [0, {self.step_count}], got {k!r}")
+        self._restore(k)
+        self.status, self.reason = "active", None
+
+    def _restore(self, k: int) -> None:
+        self._events = [(s, c) for s, c in self._events if s <= k]
+        self._checkpoints = {s: c for s, c in self._checkpoints.items() if s <= k}
+        self._state = self._replayer.state_at(k, self._checkpoints, self._events)
+        self._history.truncate(k + 1)
+        self._replayer.clear_cache()
+
+    # -- looking back ----------------------------------------------------------------
+    def params_at(self, steps: Iterable[int] | np.ndarray) -> FloatArray:
+        """theta_k for each requested step ``(K, P)``, rebuilt from checkpoints when needed."""
+        ks = self._checked_steps(steps, 0)
+        return self._replayer.params_at(ks, self._state, self._checkpoints, self._events)
+
+    def grads_at(self, steps: Iterable[int] | np.ndarray) -> FloatArray:
+        """The raw mini-batch gradient of step k ``(K, P)`` (NaN rows for step 0)."""
+        ks = self._checked_steps(steps, 0)
+        return self._replayer.grads_at(ks, self._checkpoints, self._events, self.step_count)
+
+    def _checked_steps(self, steps: Iterable[int] | np.ndarray, low: int) -> np.ndarray:
+        ks = np.asarray(list(steps) if not isinstance(steps, np.ndarray) else steps)
+        ks = ks.astype(np.int64, copy=False).reshape(-1)
+        if ks.size and (ks.min() < low or ks.max() > self.step_count):
+            raise ValueError(f"steps must be in [{low}, {self.step_count}]")
+        return ks
+
+    def evaluate(
+        self, steps: Iterable[int] | np.ndarray, fields: Sequence[str] = EVALUATED
+    ) -> None:
+        """Compute and cache the full-data (and validation) loss/accuracy at these steps."""
+        ks = self._checked_steps(steps, 0)
+        ds = self.dataset
+        for name in fields:
+            if name.startswith("val") and (ds is None or ds.X_val is None):
+                continue
+            if name.endswith("accuracy") and not (
+                isinstance(self.model, MLP) and self.model.loss_fn.task == "classification"
+            ):
+                continue
+            col = self._history.column(name)
+            todo = np.unique(ks[np.isnan(col[ks])])
+            if todo.size:
+                values = self._replayer.evaluate(name, self.params_at(todo))
+                self._history.fill(name, todo, values)
+
+    def trajectory(
+        self,
+        start: int | None = None,
+        stop: int | None = None,
+        every: int | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Columns over ``steps[start:stop:every]`` (a Python slice); ``params`` is ``(T, P)``."""
+        if every is not None and (
+            isinstance(every, bool) or not isinstance(every, int) or every < 1
+        ):
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        chosen = fields or [f for f in ALL_FIELDS if f not in ("params", "grad")]
+        unknown = [f for f in chosen if f not in ALL_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"fields: unknown field {unknown[0]!r}; known: {', '.join(ALL_FIELDS)}"
+            )
+        steps = np.arange(self.step_count + 1)[slice(start, stop, every)]
+        self.evaluate(steps, [f for f in chosen if f in EVALUATED])
+        out: dict[str, np.ndarray] = {}
+        for name in chosen:
+            if name == "step":
+                out[name] = steps
+            elif name == "params":
+                out[name] = self.params_at(steps)
+            elif name == "grad":
+                out[name] = self.grads_at(steps)
+            else:
+                out[name] = self._history.column(name)[steps].copy()
+        return out
+
+    def batch_at(self, k: int) -> tuple[FloatArray | None, FloatArray | None, FloatArray]:
+        """The mini-batch ``(X_b, y_b)`` of step k (1 <= k <= T + 1) and theta_{k-1}."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.step_count + 1:
+            raise ValueError(f"step must be an integer in [1, {self.step_count + 1}], got {k!r}")
+        state = self._replayer.state_at(k - 1, self._checkpoints, self._events)
+        Xb, yb, _ = self._replayer.batch(state)
+        return Xb, yb, state.theta
+
+    def backprop(self, k: int | None = None) -> BackpropTrace:
+        """The chain rule of step k laid out (default: the last step, or the next at T = 0)."""
+        if not isinstance(self.model, MLP):
+            raise ValueError("backprop: an analytic surface has no layers to propagate through")
+        k = max(1, self.step_count) if k is None else k
+        Xb, yb, theta = self.batch_at(k)
+        if Xb is None or yb is None:  # pragma: no cover - a network always has data
+            raise RuntimeError("a network session without data")
+        return trace(self.model, theta, Xb, yb)
+
+    def memory_bytes(self) -> int:
+        """Bytes held by this session's history and checkpoints (data excluded)."""
+        per_checkpoint = sum(c.nbytes() for c in self._checkpoints.values())
+        return self._history.nbytes() + per_checkpoint + self._replayer.cache_nbytes()

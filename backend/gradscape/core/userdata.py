@@ -1,0 +1,275 @@
+"""User data: inline arrays and CSV text parsed into float64 arrays, with task inference."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gradscape.core.types import FloatArray
+
+if TYPE_CHECKING:
+    from gradscape.core.data import DataLimits
+
+MAX_CLASSES = 20
+INLINE_KEYS = frozenset({"X", "y", "feature_names", "target_name", "task"})
+CSV_KEYS = frozenset({"csv", "target", "task"})
+_TASKS = ("regression", "binary", "multiclass")
+
+
+@dataclass(frozen=True, eq=False)
+class RawData:
+    """Parsed, unsplit and unstandardised data: ``X`` ``(n, d)``, ``y`` ``(n,)``."""
+
+    X: FloatArray
+    y: FloatArray
+    task: str
+    n_classes: int | None
+    feature_names: tuple[str, ...]
+    target_name: str
+
+
+def describe(value: object) -> str:
+    """A short description of a bad value for an error message."""
+    text = repr(value)
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def infer_task(y: FloatArray, requested: object, field: str) -> tuple[str, int | None]:
+    """Task and class count: 0/1 -> binary, all of 0..k-1 (k <= 20) -> multiclass, else regression.
+
+    A stated ``requested`` task overrides the guess when the labels allow it.
+    """
+    if requested is not None and requested not in _TASKS:
+        raise ValueError(f"data.task must be one of {', '.join(_TASKS)}; got {describe(requested)}")
+    labels = np.unique(y)
+    integral = bool(np.all(labels == np.round(labels))) and labels[0] >= 0.0
+    top = int(labels[-1]) if integral and labels[-1] < MAX_CLASSES else None
+    if requested == "regression":
+        return "regression", None
+    if requested == "binary" and top is not None and top <= 1:
+        return "binary", 2
+    if requested == "multiclass" and top is not None:
+        return "multiclass", max(top + 1, 2)
+    if requested is not None:
+        raise ValueError(
+            f"data.task is {requested!r} but {field} is not class labels "
+            f"({'0 and 1' if requested == 'binary' else f'integers 0..{MAX_CLASSES - 1}'})"
+        )
+    if top is not None and top <= 1:
+        return "binary", 2
+    # Guess multiclass only when every class 0..k-1 occurs: [1, 3, 5] is more likely a count.
+    if top is not None and len(labels) == top + 1:
+        return "multiclass", top + 1
+    return "regression", None
+
+
+def _number(value: object, field: str, index: int) -> float:
+    """One inline value as a finite float, or a ValueError naming ``field[index]``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{field}[{index}] must be a number, got {describe(value)}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError(f"{field}[{index}] is too large for float64") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{field}[{index}] must be finite, got {value!r}")
+    return number
+
+
+def _numbers(values: Sequence[Any], field: str) -> FloatArray:
+    """A list of inline numbers as a float64 vector."""
+    return np.array([_number(v, field, j) for j, v in enumerate(values)], dtype=np.float64)
+
+
+def _as_list(value: object, field: str) -> list[Any]:
+    """A JSON-style list (NumPy arrays and tuples accepted) or a ValueError."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{field} must be a list, got {describe(value)}")
+    return list(value)
+
+
+def _inline_features(value: object, limits: DataLimits) -> FloatArray:
+    """``data.X`` as ``(n, d)``; a flat list is one feature."""
+    rows = _as_list(value, "data.X")
+    if not rows:
+        raise ValueError("data.X must have at least one row")
+    if len(rows) > limits.max_samples:
+        raise ValueError(
+            f"data.X has {len(rows)} rows; the limit is max_samples={limits.max_samples}"
+        )
+    if not any(isinstance(row, list | tuple | np.ndarray) for row in rows):
+        return _numbers(rows, "data.X")[:, None]
+    first = _as_list(rows[0], "data.X[0]")
+    d = len(first)
+    if not 1 <= d <= limits.max_features:
+        raise ValueError(
+            f"data.X rows have {d} values; need 1 to max_features={limits.max_features}"
+        )
+    out = np.empty((len(rows), d), dtype=np.float64)
+    for i, row in enumerate(rows):
+        cells = _as_list(row, f"data.X[{i}]")
+        if len(cells) != d:
+            raise ValueError(
+                f"data.X[{i}] has {len(cells)} values but data.X[0] has {d}; "
+                "rows must all be the same length"
+            )
+        out[i] = _numbers(cells, f"data.X[{i}]")
+    return out
+
+
+def _names(value: object, field: str, count: int) -> tuple[str, ...]:
+    """``count`` distinct, non-empty names from a list of strings."""
+    names = _as_list(value, field)
+    if len(names) != count:
+        raise ValueError(f"{field} has {len(names)} names but there are {count} features")
+    for j, name in enumerate(names):
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{field}[{j}] must be a non-empty string, got {describe(name)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"{field} must not repeat a name")
+    return tuple(names)
+
+
+def parse_inline(spec: Mapping[str, Any], limits: DataLimits) -> RawData:
+    """Inline ``{"X": [[...]], "y": [...]}`` data, checked and converted to float64."""
+    if "X" not in spec or "y" not in spec:
+        raise ValueError("data: inline data needs both 'X' and 'y'")
+    X = _inline_features(spec["X"], limits)
+    y_list = _as_list(spec["y"], "data.y")
+    if any(isinstance(v, list | tuple) for v in y_list):
+        raise ValueError("data.y must be a flat (1-D) list of numbers")
+    y = _numbers(y_list, "data.y")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"data.y has {y.shape[0]} values but data.X has {X.shape[0]} rows")
+    default_names = [f"x{j + 1}" for j in range(X.shape[1])]
+    names = _names(spec.get("feature_names", default_names), "data.feature_names", X.shape[1])
+    target = spec.get("target_name", "y")
+    if not isinstance(target, str) or not target.strip():
+        raise ValueError(f"data.target_name must be a non-empty string, got {describe(target)}")
+    task, n_classes = infer_task(y, spec.get("task"), "data.y")
+    return RawData(X, y, task, n_classes, names, target)
+
+
+def _is_number(text: str) -> bool:
+    """Whether a CSV cell parses as a float."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _header(cells: list[str], line: int, limits: DataLimits) -> list[str]:
+    """Column names from the header row, checked for blanks, repeats and count."""
+    names = [cell.strip() for cell in cells]
+    if all(_is_number(name) for name in names):
+        raise ValueError(
+            f"data.csv line {line}: looks like numbers, not column names; "
+            "the first row must be a header"
+        )
+    for j, name in enumerate(names):
+        if not name:
+            raise ValueError(f"data.csv line {line}: column {j + 1} has an empty name")
+        if name in names[:j]:
+            raise ValueError(f"data.csv line {line}: duplicate column name {name!r}")
+    if len(names) < 2:
+        raise ValueError(f"data.csv line {line}: need at least one feature column and a target")
+    if len(names) - 1 > limits.max_features:
+        raise ValueError(
+            f"data.csv line {line}: {len(names) - 1} feature columns; "
+            f"the limit is max_features={limits.max_features}"
+        )
+    return names
+
+
+def _read_rows(text: str, limits: DataLimits) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and ``(line number, cells)`` for each data row; blank lines skipped."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")), skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for cells in reader:
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue
+            if header is None:
+                header = _header(cells, reader.line_num, limits)
+            elif len(rows) >= limits.max_samples:
+                raise ValueError(
+                    f"data.csv line {reader.line_num}: more than {limits.max_samples} data "
+                    f"rows; the limit is max_samples={limits.max_samples}"
+                )
+            elif len(cells) != len(header):
+                raise ValueError(
+                    f"data.csv line {reader.line_num}: expected {len(header)} cells "
+                    f"(one per header column), got {len(cells)}"
+                )
+            else:
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise ValueError(f"data.csv line {reader.line_num}: {exc}") from None
+    if header is None:
+        raise ValueError("data.csv is empty; a header row is required")
+    if not rows:
+        raise ValueError("data.csv has a header but no data rows")
+    return header, rows
+
+
+def _cell(cell: str, line: int, column: str) -> float:
+    """One CSV cell as a finite float, or a ValueError naming its line and column."""
+    try:
+        number = float(cell)
+    except ValueError:
+        raise ValueError(
+            f"data.csv line {line}, column {column!r}: could not parse {cell!r} as a number"
+        ) from None
+    if not math.isfinite(number):
+        raise ValueError(
+            f"data.csv line {line}, column {column!r}: {cell.strip()!r} is not a finite number"
+        )
+    return number
+
+
+def _target_index(header: list[str], target: object) -> int:
+    """Index of the target column; the last column when none is named."""
+    if target is None:
+        return len(header) - 1
+    if not isinstance(target, str):
+        raise ValueError(f"data.target must be a column name, got {describe(target)}")
+    if target.strip() not in header:
+        raise ValueError(
+            f"data.target: column {target!r} is not in the CSV header; columns: {', '.join(header)}"
+        )
+    return header.index(target.strip())
+
+
+def parse_csv(spec: Mapping[str, Any], limits: DataLimits) -> RawData:
+    """CSV text with a header row; every cell numeric; target defaults to the last column."""
+    text = spec["csv"]
+    if not isinstance(text, str):
+        raise ValueError(f"data.csv must be CSV text (a string), got {describe(text)}")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limits.max_csv_bytes:
+        raise ValueError(
+            f"data.csv is {size} bytes; the limit is max_csv_bytes={limits.max_csv_bytes}"
+        )
+    header, rows = _read_rows(text, limits)
+    target = _target_index(header, spec.get("target"))
+    table = np.empty((len(rows), len(header)), dtype=np.float64)
+    for i, (line, cells) in enumerate(rows):
+        table[i] = [_cell(cell, line, header[j]) for j, cell in enumerate(cells)]
+    features = [j for j in range(len(header)) if j != target]
+    y = table[:, target].copy()
+    task, n_classes = infer_task(y, spec.get("task"), f"data.csv column {header[target]!r}")
+    names = tuple(header[j] for j in features)
+    return RawData(
+        np.ascontiguousarray(table[:, features]), y, task, n_classes, names, header[target]
+    )

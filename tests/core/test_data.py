@@ -1,0 +1,591 @@
+"""Datasets: generator geometry, determinism, user data parsing, split, standardisation, errors."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gradscape.core.data import (
+    DATASETS,
+    TASKS,
+    DataLimits,
+    Dataset,
+    dataset_specs,
+    make_dataset,
+)
+from gradscape.core.types import FloatArray
+
+RANDOM = [name for name in DATASETS if name != "pass-fail"]
+CLASSIFIERS = ["xor", "circles", "moons", "blobs", "spiral"]
+
+
+def _rows(X: FloatArray, y: FloatArray) -> FloatArray:
+    """``[X | y]`` sorted lexicographically, to compare datasets as sets of rows."""
+    table = np.column_stack([X, y])
+    return table[np.lexsort(table.T[::-1])]
+
+
+# ---------------------------------------------------------------------------- generators
+
+
+def test_pass_fail_is_the_chapters_data() -> None:
+    ds = make_dataset({"name": "pass-fail"})
+    np.testing.assert_array_equal(ds.X, [[5.0, 7.0], [3.0, 4.0], [8.0, 6.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(ds.y, [1.0, 0.0, 1.0, 0.0])
+    assert (ds.task, ds.n_classes) == ("binary", 2)
+    assert ds.feature_names == ("study", "sleep")
+    assert ds.target_name == "pass"
+    assert ds.X_val is None
+    assert ds.mean is None
+
+
+def test_pass_fail_accepts_and_ignores_n_samples_and_noise() -> None:
+    ds = make_dataset({"name": "pass-fail", "n_samples": 500, "noise": 3.0, "seed": 9})
+    np.testing.assert_array_equal(ds.X, make_dataset({"name": "pass-fail"}).X)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
+def test_shapes_and_dtypes(name: str) -> None:
+    ds = make_dataset({"name": name, "n_samples": 37})
+    n = 4 if name == "pass-fail" else 37
+    d = 1 if name in ("line", "sine") else 2
+    assert ds.X.shape == (n, d)
+    assert ds.y.shape == (n,)
+    assert ds.X.dtype == np.float64
+    assert ds.y.dtype == np.float64
+    assert ds.X.flags.c_contiguous
+    assert ds.y.flags.c_contiguous
+    assert (ds.n_samples, ds.n_features) == (n, d)
+    assert len(ds.feature_names) == d
+    assert ds.task == DATASETS[name].task
+
+
+@pytest.mark.parametrize("name", RANDOM)
+def test_same_seed_same_data_and_different_seed_different(name: str) -> None:
+    a = make_dataset({"name": name, "seed": 3})
+    b = make_dataset({"name": name, "seed": 3})
+    c = make_dataset({"name": name, "seed": 4})
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+    assert not np.array_equal(a.X, c.X)
+
+
+def test_seed_keyword_is_the_default_data_seed() -> None:
+    by_keyword = make_dataset({"name": "moons"}, seed=7)
+    by_spec = make_dataset({"name": "moons", "seed": 7}, seed=0)
+    np.testing.assert_array_equal(by_keyword.X, by_spec.X)
+    assert not np.array_equal(by_keyword.X, make_dataset({"name": "moons"}).X)
+
+
+@pytest.mark.parametrize(("name", "k"), [("xor", 2), ("circles", 2), ("moons", 2)])
+@pytest.mark.parametrize("n", [1, 7, 200, 201])
+def test_binary_classes_are_balanced(name: str, k: int, n: int) -> None:
+    ds = make_dataset({"name": name, "n_samples": n})
+    counts = np.bincount(ds.y.astype(int), minlength=k)
+    assert counts.sum() == n
+    assert counts.max() - counts.min() <= 1
+
+
+@pytest.mark.parametrize("name", ["blobs", "spiral"])
+@pytest.mark.parametrize("k", [2, 3, 7, 10])
+def test_multiclass_classes_are_balanced(name: str, k: int) -> None:
+    ds = make_dataset({"name": name, "classes": k, "n_samples": 101})
+    counts = np.bincount(ds.y.astype(int), minlength=k)
+    assert len(counts) == k
+    assert counts.max() - counts.min() <= 1
+    assert ds.n_classes == k
+    assert ds.task == ("binary" if k == 2 else "multiclass")
+
+
+def test_circles_without_noise_lie_on_their_circles() -> None:
+    ds = make_dataset({"name": "circles", "n_samples": 101, "noise": 0.0, "factor": 0.3})
+    radius = np.hypot(ds.X[:, 0], ds.X[:, 1])
+    np.testing.assert_allclose(radius[ds.y == 0], 1.0, rtol=1e-12)
+    np.testing.assert_allclose(radius[ds.y == 1], 0.3, rtol=1e-12)
+    assert (ds.y == 0).sum() == 50
+
+
+def _sklearn_circles(n: int, factor: float) -> tuple[FloatArray, FloatArray]:
+    """sklearn's ``make_circles(n, shuffle=False, noise=None, factor)``, as a reference."""
+    n_out, n_in = n // 2, n - n // 2
+    linspace_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    linspace_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
+    outer_x, outer_y = np.cos(linspace_out), np.sin(linspace_out)
+    inner_x, inner_y = np.cos(linspace_in) * factor, np.sin(linspace_in) * factor
+    X = np.vstack([np.append(outer_x, inner_x), np.append(outer_y, inner_y)]).T
+    return X, np.hstack([np.zeros(n_out), np.ones(n_in)])
+
+
+def test_circles_without_noise_match_sklearn() -> None:
+    ds = make_dataset({"name": "circles", "n_samples": 33, "noise": 0.0, "factor": 0.7})
+    np.testing.assert_allclose(_rows(ds.X, ds.y), _rows(*_sklearn_circles(33, 0.7)), atol=1e-15)
+
+
+def _sklearn_moons(n: int) -> tuple[FloatArray, FloatArray]:
+    """sklearn's ``make_moons(n, shuffle=False, noise=None)``, transcribed as a reference."""
+    n_out, n_in = n // 2, n - n // 2
+    outer_x = np.cos(np.linspace(0, np.pi, n_out))
+    outer_y = np.sin(np.linspace(0, np.pi, n_out))
+    inner_x = 1 - np.cos(np.linspace(0, np.pi, n_in))
+    inner_y = 1 - np.sin(np.linspace(0, np.pi, n_in)) - 0.5
+    X = np.vstack([np.append(outer_x, inner_x), np.append(outer_y, inner_y)]).T
+    return X, np.hstack([np.zeros(n_out), np.ones(n_in)])
+
+
+def test_moons_without_noise_match_sklearn_and_lie_on_half_circles() -> None:
+    ds = make_dataset({"name": "moons", "n_samples": 41, "noise": 0.0})
+    np.testing.assert_allclose(_rows(ds.X, ds.y), _rows(*_sklearn_moons(41)), atol=1e-15)
+    upper, lower = ds.X[ds.y == 0], ds.X[ds.y == 1]
+    np.testing.assert_allclose(np.hypot(upper[:, 0], upper[:, 1]), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(np.hypot(lower[:, 0] - 1.0, lower[:, 1] - 0.5), 1.0, rtol=1e-12)
+    assert upper[:, 1].min() >= 0.0
+    assert lower[:, 1].max() <= 0.5
+
+
+def test_moons_are_shuffled() -> None:
+    y = make_dataset({"name": "moons", "n_samples": 100}).y
+    assert not np.array_equal(y, np.sort(y))
+
+
+def test_xor_without_noise_sits_on_the_corners() -> None:
+    ds = make_dataset({"name": "xor", "n_samples": 40, "noise": 0.0})
+    assert set(np.abs(ds.X).ravel()) == {1.0}
+    np.testing.assert_array_equal(ds.y, (ds.X[:, 0] * ds.X[:, 1] < 0).astype(float))
+    assert len(np.unique(ds.X, axis=0)) == 4
+
+
+def test_blobs_without_noise_sit_on_distinct_centres() -> None:
+    ds = make_dataset({"name": "blobs", "classes": 5, "n_samples": 50, "noise": 0.0})
+    np.testing.assert_allclose(np.hypot(ds.X[:, 0], ds.X[:, 1]), 3.0, rtol=1e-12)
+    centres = {tuple(np.round(row, 9)): label for row, label in zip(ds.X, ds.y, strict=True)}
+    assert len(centres) == 5
+    assert set(centres.values()) == {0.0, 1.0, 2.0, 3.0, 4.0}
+
+
+def test_spiral_without_noise_is_the_cs231n_spiral() -> None:
+    ds = make_dataset({"name": "spiral", "classes": 3, "n_samples": 30, "noise": 0.0})
+    for j in range(3):
+        arm = ds.X[ds.y == j]
+        r = np.hypot(arm[:, 0], arm[:, 1])
+        order = np.argsort(r)
+        np.testing.assert_allclose(r[order], np.linspace(0, 1, 10), atol=1e-12)
+        r, arm = r[order][1:], arm[order][1:]  # the angle is undefined at r = 0
+        t = np.linspace(4.0 * j, 4.0 * (j + 1), 10)[1:]
+        np.testing.assert_allclose(arm, np.column_stack([r * np.sin(t), r * np.cos(t)]), atol=1e-12)
+
+
+def test_line_without_noise_is_exact() -> None:
+    ds = make_dataset({"name": "line", "noise": 0.0, "slope": -3.0, "intercept": 0.5})
+    x = ds.X[:, 0]
+    np.testing.assert_allclose(ds.y, -3.0 * x + 0.5, rtol=1e-12)
+    assert x.min() >= -1.0
+    assert x.max() <= 1.0
+    assert (ds.task, ds.n_classes, ds.feature_names) == ("regression", None, ("x",))
+
+
+def test_line_defaults_are_slope_2_intercept_1() -> None:
+    ds = make_dataset({"name": "line", "noise": 0.0})
+    np.testing.assert_allclose(ds.y, 2.0 * ds.X[:, 0] + 1.0, rtol=1e-12)
+
+
+def test_sine_without_noise_is_exact() -> None:
+    ds = make_dataset({"name": "sine", "noise": 0.0, "n_samples": 500})
+    x = ds.X[:, 0]
+    np.testing.assert_allclose(ds.y, np.sin(x), rtol=1e-12)
+    assert x.min() >= -np.pi
+    assert x.max() <= np.pi
+    assert x.min() < -3.0
+    assert x.max() > 3.0
+
+
+@pytest.mark.parametrize("name", ["line", "sine", "xor", "circles", "moons", "blobs"])
+def test_noise_is_gaussian_with_std_noise(name: str) -> None:
+    # The same seed draws the same normals, so noisy minus clean is exactly noise * N(0, 1).
+    clean = make_dataset({"name": name, "noise": 0.0, "n_samples": 2000})
+    noisy = make_dataset({"name": name, "noise": 0.5, "n_samples": 2000})
+    if DATASETS[name].task == "regression":
+        np.testing.assert_array_equal(noisy.X, clean.X)
+        residual = noisy.y - clean.y
+    else:
+        np.testing.assert_array_equal(noisy.y, clean.y)
+        residual = (noisy.X - clean.X).ravel()
+    assert abs(np.mean(residual)) < 0.05
+    assert abs(np.std(residual) - 0.5) < 0.03
+
+
+# ----------------------------------------------------------------------------- catalog
+
+
+def test_dataset_specs_describe_every_generator() -> None:
+    specs = dataset_specs()
+    assert set(specs) == set(DATASETS)
+    for name, spec in specs.items():
+        assert spec["task"] in TASKS
+        assert spec["description"].endswith(".")
+        assert spec["description"].count(". ") == 0
+        for key, opt in spec["options"].items():
+            assert opt["type"] in ("int", "float"), key
+            assert opt["min"] <= opt["default"], (name, key)
+            assert opt["max"] is None or opt["default"] <= opt["max"], (name, key)
+    assert specs["pass-fail"]["options"] == {}
+    assert specs["blobs"]["options"]["classes"]["default"] == 3
+    assert specs["circles"]["options"]["factor"]["max"] < 1.0
+
+
+@pytest.mark.parametrize("name", RANDOM)
+def test_catalog_defaults_are_the_real_defaults(name: str) -> None:
+    defaults = {k: o["default"] for k, o in dataset_specs()[name]["options"].items()}
+    explicit = make_dataset({"name": name, **defaults})
+    implicit = make_dataset({"name": name})
+    np.testing.assert_array_equal(explicit.X, implicit.X)
+
+
+def test_dataset_specs_follow_the_limits() -> None:
+    specs = dataset_specs(DataLimits(max_samples=50))
+    assert specs["moons"]["options"]["n_samples"] == {
+        "default": 50,
+        "min": 1,
+        "max": 50,
+        "type": "int",
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_valid_generator_options_give_finite_arrays(data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(RANDOM))
+    spec: dict[str, Any] = {"name": name}
+    for key, opt in dataset_specs()[name]["options"].items():
+        if key == "n_samples":
+            spec[key] = data.draw(st.integers(1, 300))
+        elif opt["type"] == "int":
+            spec[key] = data.draw(st.integers(opt["min"], opt["max"] or 2**63 - 1))
+        else:
+            spec[key] = data.draw(st.floats(opt["min"], opt["max"]))
+    ds = make_dataset(spec)
+    assert ds.X.shape == (spec["n_samples"], 1 if name in ("line", "sine") else 2)
+    assert ds.y.shape == (spec["n_samples"],)
+    assert np.isfinite(ds.X).all()
+    assert np.isfinite(ds.y).all()
+    if ds.n_classes is not None:
+        assert set(np.unique(ds.y)) <= set(range(ds.n_classes))
+
+
+# ------------------------------------------------------------------------------ inline
+
+
+def test_inline_data() -> None:
+    ds = make_dataset(
+        {"X": [[1, 2.5], [3, 4]], "y": [0.5, 1.5], "feature_names": ["a", "b"], "target_name": "t"}
+    )
+    np.testing.assert_array_equal(ds.X, [[1.0, 2.5], [3.0, 4.0]])
+    assert ds.X.dtype == np.float64
+    assert ds.X.flags.c_contiguous
+    assert (ds.feature_names, ds.target_name, ds.task) == (("a", "b"), "t", "regression")
+
+
+def test_inline_flat_x_is_one_feature_with_default_names() -> None:
+    ds = make_dataset({"X": [1, 2, 3], "y": [2, 4, 6]})
+    assert ds.X.shape == (3, 1)
+    assert (ds.feature_names, ds.target_name) == (("x1",), "y")
+
+
+def test_inline_accepts_numpy_arrays() -> None:
+    ds = make_dataset({"X": np.arange(6.0).reshape(3, 2), "y": np.array([0, 1, 1])})
+    assert ds.X.shape == (3, 2)
+    assert ds.task == "binary"
+
+
+@pytest.mark.parametrize(
+    ("y", "task", "n_classes"),
+    [
+        ([0, 1, 1, 0], "binary", 2),
+        ([0.0, 0.0, 0.0, 0.0], "binary", 2),
+        ([0, 2, 1, 2], "multiclass", 3),
+        ([0, 2, 2, 0], "regression", None),
+        ([1, 3, 5, 5], "regression", None),
+        (list(range(20)), "multiclass", 20),
+        (list(range(21)), "regression", None),
+        ([1, 2, 3, -1], "regression", None),
+        ([0, 1, 0.5, 1], "regression", None),
+    ],
+)
+def test_inline_task_inference(y: list[float], task: str, n_classes: int | None) -> None:
+    ds = make_dataset({"X": list(range(len(y))), "y": y})
+    assert (ds.task, ds.n_classes) == (task, n_classes)
+
+
+def test_inline_task_can_be_stated() -> None:
+    spec: dict[str, Any] = {"X": [1, 2, 3], "y": [0, 1, 2]}
+    assert make_dataset({**spec, "task": "regression"}).task == "regression"
+    assert make_dataset({**spec, "task": "multiclass"}).n_classes == 3
+    assert make_dataset({**spec, "y": [0, 2, 2], "task": "multiclass"}).n_classes == 3
+    with pytest.raises(ValueError, match=r"data\.task is 'binary' but data\.y"):
+        make_dataset({**spec, "task": "binary"})
+    with pytest.raises(ValueError, match=r"data\.task must be one of"):
+        make_dataset({**spec, "task": "ranking"})
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ({"X": [[1, 2], [3]], "y": [0, 1]}, r"data\.X\[1\] has 1 values but data\.X\[0\] has 2"),
+        ({"X": [[1, 2], 3], "y": [0, 1]}, r"data\.X\[1\] must be a list"),
+        ({"X": [[1, 2], [3, 4]], "y": [0]}, r"data\.y has 1 values but data\.X has 2 rows"),
+        ({"X": [[1, True]], "y": [0]}, r"data\.X\[0\]\[1\] must be a number, got bool True"),
+        ({"X": [[1, "2"]], "y": [0]}, r"data\.X\[0\]\[1\] must be a number, got str '2'"),
+        ({"X": [[1, None]], "y": [0]}, r"data\.X\[0\]\[1\] must be a number, got NoneType"),
+        ({"X": [[1, math.nan]], "y": [0]}, r"data\.X\[0\]\[1\] must be finite, got nan"),
+        ({"X": [[1, 2]], "y": [math.inf]}, r"data\.y\[0\] must be finite, got inf"),
+        ({"X": [10**400], "y": [0]}, r"data\.X\[0\] is too large for float64"),
+        ({"X": [[1]], "y": [False]}, r"data\.y\[0\] must be a number, got bool"),
+        ({"X": [[1]], "y": [[0]]}, r"data\.y must be a flat \(1-D\) list"),
+        ({"X": [], "y": []}, r"data\.X must have at least one row"),
+        ({"X": [[]], "y": [0]}, r"data\.X rows have 0 values"),
+        ({"X": "1,2", "y": [0]}, r"data\.X must be a list, got str"),
+        ({"X": [[1]]}, r"inline data needs both 'X' and 'y'"),
+        ({"y": [1]}, r"inline data needs both 'X' and 'y'"),
+        ({"X": [[1]], "y": [0], "feature_names": ["a", "b"]}, r"data\.feature_names has 2"),
+        ({"X": [[1, 2]], "y": [0], "feature_names": ["a", "a"]}, r"data\.feature_names must"),
+        ({"X": [[1]], "y": [0], "feature_names": [3]}, r"data\.feature_names\[0\] must be"),
+        ({"X": [[1]], "y": [0], "target_name": ""}, r"data\.target_name must be a non-empty"),
+        ({"X": [[1]], "y": [0], "target": "y"}, r"unknown option 'target' for inline data"),
+    ],
+)
+def test_inline_errors(spec: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_dataset(spec)
+
+
+def test_inline_limits() -> None:
+    limits = DataLimits(max_samples=3, max_features=2)
+    make_dataset({"X": [[1, 2]] * 3, "y": [0, 1, 0]}, limits=limits)
+    with pytest.raises(ValueError, match=r"data\.X has 4 rows; the limit is max_samples=3"):
+        make_dataset({"X": [[1, 2]] * 4, "y": [0, 1, 0, 1]}, limits=limits)
+    with pytest.raises(ValueError, match=r"data\.X rows have 3 values; .*max_features=2"):
+        make_dataset({"X": [[1, 2, 3]], "y": [0]}, limits=limits)
+
+
+# --------------------------------------------------------------------------------- CSV
+
+CSV = "a,b,label\n1,2,0\n3,4,1\n5,6,1\n"
+
+
+def test_csv_target_defaults_to_the_last_column() -> None:
+    ds = make_dataset({"csv": CSV})
+    np.testing.assert_array_equal(ds.X, [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(ds.y, [0, 1, 1])
+    assert (ds.feature_names, ds.target_name, ds.task) == (("a", "b"), "label", "binary")
+    assert ds.X.flags.c_contiguous
+    assert ds.X.dtype == np.float64
+
+
+def test_csv_named_target_column() -> None:
+    ds = make_dataset({"csv": CSV, "target": "a"})
+    np.testing.assert_array_equal(ds.X, [[2, 0], [4, 1], [6, 1]])
+    np.testing.assert_array_equal(ds.y, [1, 3, 5])
+    assert (ds.feature_names, ds.task) == (("b", "label"), "regression")
+
+
+def test_csv_tolerates_bom_quotes_spaces_crlf_and_blank_lines() -> None:
+    text = '\ufeff "a" , b,y\r\n\r\n"1.5", 2 ,0\r\n  \r\n-3e2,4,1\r\n'
+    ds = make_dataset({"csv": text})
+    np.testing.assert_array_equal(ds.X, [[1.5, 2.0], [-300.0, 4.0]])
+    assert ds.feature_names == ("a", "b")
+    assert ds.task == "binary"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("", r"data\.csv is empty; a header row is required"),
+        ("\n\n", r"data\.csv is empty"),
+        ("a,b,label\n", r"data\.csv has a header but no data rows"),
+        ("a,b,label\n1,2,0\n3,4\n", r"data\.csv line 3: expected 3 cells .*got 2"),
+        ("a,b,label\n1,2,0\n\n3,4,1,5\n", r"data\.csv line 4: expected 3 cells .*got 4"),
+        ("a,b,label\n1,2,0\n3,4,1\n5,abc,0\n", r"line 4, column 'b': could not parse 'abc'"),
+        ("a,b,label\n1,,0\n", r"line 2, column 'b': could not parse '' as a number"),
+        ("a,b,label\n1,nan,0\n", r"line 2, column 'b': 'nan' is not a finite number"),
+        ("a,b,label\n1,2,-inf\n", r"line 2, column 'label': '-inf' is not a finite number"),
+        ("a,b,label\n1,2,1e999\n", r"line 2, column 'label': '1e999' is not a finite number"),
+        ("1,2,0\n3,4,1\n", r"data\.csv line 1: looks like numbers, not column names"),
+        ("a,a,label\n1,2,0\n", r"data\.csv line 1: duplicate column name 'a'"),
+        ("a,label,label\n1,2,0\n", r"data\.csv line 1: duplicate column name 'label'"),
+        ("a,,label\n1,2,0\n", r"data\.csv line 1: column 2 has an empty name"),
+        ("label\n1\n", r"data\.csv line 1: need at least one feature column"),
+    ],
+)  # fmt: skip
+def test_csv_errors(text: str, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_dataset({"csv": text})
+
+
+def test_csv_missing_or_bad_target() -> None:
+    with pytest.raises(ValueError, match=r"data\.target: column 'lbl' is not in the CSV header"):
+        make_dataset({"csv": CSV, "target": "lbl"})
+    with pytest.raises(ValueError, match=r"data\.target must be a column name"):
+        make_dataset({"csv": CSV, "target": 2})
+    with pytest.raises(ValueError, match=r"data\.csv must be CSV text"):
+        make_dataset({"csv": [[1, 2]]})
+    with pytest.raises(ValueError, match=r"unknown option 'X'|exactly one of"):
+        make_dataset({"csv": CSV, "X": [[1]]})
+
+
+def test_csv_limits() -> None:
+    limits = DataLimits(max_samples=2, max_features=1, max_csv_bytes=40)
+    make_dataset({"csv": "a,y\n1,0\n2,1\n"}, limits=limits)
+    with pytest.raises(ValueError, match=r"data\.csv line 4: more than 2 data rows.*max_samples=2"):
+        make_dataset({"csv": "a,y\n1,0\n2,1\n3,0\n"}, limits=limits)
+    with pytest.raises(ValueError, match=r"line 1: 2 feature columns; the limit is max_features=1"):
+        make_dataset({"csv": "a,b,y\n1,2,0\n"}, limits=limits)
+    with pytest.raises(ValueError, match=r"data\.csv is 44 bytes; the limit is max_csv_bytes=40"):
+        make_dataset({"csv": "a,y\n" + "1,0\n" * 10}, limits=limits)
+
+
+# ------------------------------------------------------------ split and standardisation
+
+
+def test_validation_split_sizes_are_disjoint_and_cover_the_data() -> None:
+    whole = make_dataset({"name": "moons", "n_samples": 200})
+    ds = make_dataset({"name": "moons", "n_samples": 200, "validation_split": 0.25})
+    assert ds.X_val is not None
+    assert ds.y_val is not None
+    assert (ds.n_samples, len(ds.y_val)) == (150, 50)
+    assert ds.X_val.dtype == np.float64
+    assert ds.X_val.flags.c_contiguous
+    train = {tuple(row) for row in ds.X}
+    val = {tuple(row) for row in ds.X_val}
+    assert not train & val
+    both = _rows(np.vstack([ds.X, ds.X_val]), np.concatenate([ds.y, ds.y_val]))
+    np.testing.assert_array_equal(both, _rows(whole.X, whole.y))
+
+
+def test_validation_split_is_seeded() -> None:
+    spec = {"X": list(range(20)), "y": list(range(20)), "validation_split": 0.3}
+    a, b = make_dataset(spec, seed=1), make_dataset(spec, seed=1)
+    c = make_dataset(spec, seed=2)
+    assert a.y_val is not None
+    assert c.y_val is not None
+    np.testing.assert_array_equal(a.y_val, b.y_val)
+    assert not np.array_equal(a.y_val, c.y_val)
+    assert len(a.y_val) == 6
+
+
+@pytest.mark.parametrize(
+    ("n", "fraction", "n_val"),
+    [(2, 0.9, 1), (10, 0.01, 1), (10, 0.9, 9), (10, 0.25, 3), (7, 0.5, 4)],
+)
+def test_validation_split_keeps_a_training_row(n: int, fraction: float, n_val: int) -> None:
+    ds = make_dataset({"X": list(range(n)), "y": [0] * n, "validation_split": fraction})
+    assert ds.y_val is not None
+    assert (ds.n_samples, len(ds.y_val)) == (n - n_val, n_val)
+
+
+def test_validation_split_of_one_sample_is_an_error() -> None:
+    with pytest.raises(ValueError, match=r"data\.validation_split needs at least 2 samples"):
+        make_dataset({"X": [1], "y": [0], "validation_split": 0.5})
+
+
+def test_standardize_uses_training_statistics() -> None:
+    base = {"name": "blobs", "n_samples": 300, "validation_split": 0.2}
+    raw = make_dataset(base)
+    ds = make_dataset({**base, "standardize": True})
+    assert ds.mean is not None
+    assert ds.std is not None
+    assert ds.X_val is not None
+    np.testing.assert_allclose(ds.X.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(ds.X.std(axis=0), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ds.mean, raw.X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(ds.std, raw.X.std(axis=0), rtol=1e-12)
+    assert raw.X_val is not None
+    np.testing.assert_allclose(ds.X_val, (raw.X_val - ds.mean) / ds.std, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(ds.y, raw.y)
+
+
+def test_standardize_constant_column_and_huge_values() -> None:
+    X = [[5.0, 1e300, -1e308], [5.0, -1e300, 1e308], [5.0, 3e299, 0.0]]
+    ds = make_dataset({"X": X, "y": [0, 1, 0], "standardize": True})
+    assert ds.std is not None
+    assert ds.mean is not None
+    assert ds.std[0] == 1.0
+    assert ds.mean[0] == 5.0
+    np.testing.assert_array_equal(ds.X[:, 0], 0.0)
+    assert np.isfinite(ds.X).all()
+    np.testing.assert_allclose(ds.X[:, 1:].std(axis=0), 1.0, rtol=1e-12)
+
+
+def test_not_standardized_by_default() -> None:
+    ds = make_dataset({"csv": CSV})
+    assert ds.mean is None
+    assert ds.std is None
+
+
+# ------------------------------------------------------------------ options and forms
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [
+        ({"name": "moons", "n_samples": 0}, r"data\.n_samples must be between 1 and 10000, got 0"),
+        ({"name": "moons", "n_samples": 10_001}, r"data\.n_samples must be between 1 and 10000"),
+        ({"name": "moons", "n_samples": "200"}, r"data\.n_samples must be an integer, got str"),
+        ({"name": "moons", "n_samples": 20.0}, r"data\.n_samples must be an integer, got float"),
+        ({"name": "moons", "n_samples": True}, r"data\.n_samples must be an integer, got bool"),
+        ({"name": "moons", "noise": -0.1}, r"data\.noise must be between 0 and 10, got -0\.1"),
+        ({"name": "moons", "noise": 10.5}, r"data\.noise must be between 0 and 10"),
+        ({"name": "moons", "noise": math.nan}, r"data\.noise must be finite"),
+        ({"name": "moons", "noise": None}, r"data\.noise must be a number, got NoneType"),
+        ({"name": "moons", "seed": -1}, r"data\.seed must be at least 0, got -1"),
+        ({"name": "blobs", "classes": 1}, r"data\.classes must be between 2 and 10, got 1"),
+        ({"name": "spiral", "classes": 11}, r"data\.classes must be between 2 and 10"),
+        ({"name": "circles", "factor": 1.0}, r"data\.factor must be between 0 and 0\.99"),
+        ({"name": "line", "slope": 11}, r"data\.slope must be between -10 and 10"),
+        ({"name": "moons", "classes": 3}, r"data: unknown option 'classes' for dataset 'moons'"),
+        ({"name": "pass-fail", "factor": 0.5}, r"unknown option 'factor' for dataset 'pass-fail'"),
+        ({"name": "pass-fail", "n_samples": 0}, r"data\.n_samples must be between 1 and"),
+        ({"name": "moon"}, r"data\.name: unknown dataset 'moon' \(did you mean 'moons'\?\)"),
+        ({"name": 3}, r"data\.name must be a string, got int 3"),
+        ({"name": "moons", "standardize": "yes"}, r"data\.standardize must be true or false"),
+        ({"name": "moons", "validation_split": 0.95}, r"validation_split must be .* 0\.9, got"),
+        ({"name": "moons", "validation_split": -0.1}, r"data\.validation_split must be between"),
+        ({}, r"data must have exactly one of 'name'.*got keys: none"),
+        ({"name": "moons", "csv": CSV}, r"data must have exactly one of .*got keys: name, csv"),
+        ({"names": "moons"}, r"data must have exactly one of"),
+    ],
+)  # fmt: skip
+def test_option_and_form_errors(spec: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_dataset(spec)
+
+
+def test_limits_apply_to_generators() -> None:
+    with pytest.raises(ValueError, match=r"data\.n_samples must be between 1 and 50, got 51"):
+        make_dataset({"name": "moons", "n_samples": 51}, limits=DataLimits(max_samples=50))
+
+
+def test_bad_spec_or_seed_argument() -> None:
+    with pytest.raises(ValueError, match=r"data must be an object, got list"):
+        make_dataset([1, 2])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer"):
+        make_dataset({"name": "moons"}, seed=-1)
+
+
+def test_spec_is_not_modified() -> None:
+    spec: dict[str, Any] = {"name": "blobs", "classes": 4, "validation_split": 0.1}
+    make_dataset(spec)
+    assert spec == {"name": "blobs", "classes": 4, "validation_split": 0.1}
+
+
+def test_dataset_checks_its_shapes() -> None:
+    X, y = np.zeros((3, 2)), np.zeros(3)
+    with pytest.raises(ValueError, match="do not match"):
+        Dataset(X, np.zeros(4), "binary", 2, ("a", "b"), "y")
+    with pytest.raises(ValueError, match="task 'binary' with n_classes None"):
+        Dataset(X, y, "binary", None, ("a", "b"), "y")
+    with pytest.raises(ValueError, match="X_val and y_val"):
+        Dataset(X, y, "regression", None, ("a", "b"), "y", X_val=X)

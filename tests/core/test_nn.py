@@ -1,0 +1,147 @@
+"""Networks: flat parameter layout, backpropagation against finite differences and torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradscape.core.activations import ACTIVATIONS
+from gradscape.core.losses import LOSSES
+from gradscape.core.nn import MLP
+from tests.helpers import central_difference, rel_error
+
+
+def _data(loss: str, n: int = 7, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    if loss == "mse":
+        return X, rng.normal(size=n), 1
+    if loss == "bce":
+        return X, (rng.random(n) > 0.5).astype(float), 1
+    return X, rng.integers(0, 4, size=n).astype(float), 4
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_backprop_matches_central_differences(activation: str, loss: str) -> None:
+    X, y, m = _data(loss)
+    model = MLP(3, [5, 4], m, activation, loss, init={"name": "normal", "std": 0.7})
+    theta = model.init_params(np.random.default_rng(1))
+    value, grad = model.loss_and_grad(theta, X, y)
+    fd = central_difference(lambda t: model.loss(t, X, y), theta)
+    assert value == pytest.approx(model.loss(theta, X, y), rel=1e-15)
+    assert rel_error(grad, fd) < 1e-6
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_single_layer_gradient(loss: str) -> None:
+    X, y, m = _data(loss, n=11, d=2)
+    model = MLP(2, [], m, "tanh", loss)
+    theta = np.random.default_rng(3).normal(size=model.n_params)
+    _, grad = model.loss_and_grad(theta, X, y)
+    assert rel_error(grad, central_difference(lambda t: model.loss(t, X, y), theta)) < 1e-6
+
+
+def test_single_neuron_layout_and_chapter_gradient() -> None:
+    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
+    y = np.array([1, 0, 1, 0], dtype=float)
+    model = MLP(2, [], 1, "tanh", "bce")
+    assert model.n_params == 3
+    assert model.param_names == ("layer0.W[0,0]", "layer0.W[1,0]", "layer0.b[0]")
+    theta = np.array([0.3, -0.2, 0.1])
+    _, grad = model.loss_and_grad(theta, X, y)
+    # The chapter: error = pred - y; grad_w = X.T @ error / n; grad_b = mean(error).
+    error = 1 / (1 + np.exp(-(X @ theta[:2] + theta[2]))) - y
+    np.testing.assert_allclose(grad, np.r_[X.T @ error / 4, error.mean()], rtol=1e-13)
+
+
+def test_parameter_order_is_layer_by_layer_w_then_b() -> None:
+    model = MLP(2, [3], 1, "relu", "mse")
+    theta = np.arange(model.n_params, dtype=float)
+    (W0, b0), (W1, b1) = model.unpack(theta)
+    np.testing.assert_array_equal(W0, np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(b0, [6.0, 7.0, 8.0])
+    np.testing.assert_array_equal(W1.ravel(), [9.0, 10.0, 11.0])
+    np.testing.assert_array_equal(b1, [12.0])
+    assert model.param_names[4] == "layer0.W[1,1]"
+    assert [name for name, _ in model.layer_slices] == ["layer0", "layer1"]
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_batch_loss_equals_a_loop(loss: str) -> None:
+    X, y, m = _data(loss, n=40)
+    model = MLP(3, [6, 5], m, "sigmoid", loss)
+    thetas = np.random.default_rng(5).normal(size=(9, model.n_params))
+    loop = np.array([model.loss(t, X, y) for t in thetas])
+    np.testing.assert_allclose(model.batch_loss(thetas, X, y), loop, rtol=1e-12)
+
+
+def test_batch_loss_chunks_large_k() -> None:
+    X, y, m = _data("bce", n=300)
+    model = MLP(3, [64], m, "tanh", "bce")
+    thetas = np.random.default_rng(0).normal(size=(200, model.n_params)) * 0.1
+    loop = np.array([model.loss(t, X, y) for t in thetas])
+    np.testing.assert_allclose(model.batch_loss(thetas, X, y), loop, rtol=1e-12)
+
+
+@pytest.mark.parametrize("init", ["xavier", "xavier_normal", "he", "torch", "normal", "zeros"])
+def test_initialisers_are_seeded(init: str) -> None:
+    model = MLP(4, [32, 32], 1, "tanh", "mse", init=init)
+    a = model.init_params(np.random.default_rng(7))
+    b = model.init_params(np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    if init != "zeros":
+        assert not np.array_equal(a, model.init_params(np.random.default_rng(8)))
+
+
+def test_initialiser_scales() -> None:
+    rng = np.random.default_rng(0)
+    xavier = MLP(200, [300], 1, "tanh", "mse", init="xavier").init_params(rng)
+    W = xavier[: 200 * 300]
+    assert np.abs(W).max() <= np.sqrt(6 / 500)
+    assert W.std() == pytest.approx(np.sqrt(2 / 500), rel=0.02)
+    he = MLP(200, [300], 1, "relu", "mse", init="he").init_params(rng)[: 200 * 300]
+    assert he.std() == pytest.approx(np.sqrt(2 / 200), rel=0.02)
+
+
+def test_bad_model_names_raise() -> None:
+    with pytest.raises(ValueError, match=r"model\.activation\[0\]: unknown activation 'swish'"):
+        MLP(2, [3], 1, "swish", "mse")
+    with pytest.raises(ValueError, match="loss: unknown loss 'hinge'"):
+        MLP(2, [3], 1, "tanh", "hinge")
+    with pytest.raises(ValueError, match=r"model\.init: unknown initialiser 'orthogonal'"):
+        MLP(2, [3], 1, "tanh", "mse", init="orthogonal")
+
+
+def test_huge_parameters_give_non_finite_loss_without_warnings() -> None:
+    X, y, m = _data("mse")
+    model = MLP(3, [4], m, "relu", "mse")
+    theta = np.full(model.n_params, 1e200)
+    assert not np.isfinite(model.loss(theta, X, y))
+    assert not np.isfinite(model.batch_loss(theta[None], X, y)).any()
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+def test_gradient_matches_torch_autograd(loss: str) -> None:
+    torch = pytest.importorskip("torch")
+    X, y, m = _data(loss, n=16)
+    model = MLP(3, [5, 4], m, "tanh", loss)
+    theta = model.init_params(np.random.default_rng(2))
+    value, grad = model.loss_and_grad(theta, X, y)
+    t = torch.tensor(theta, requires_grad=True)
+    a = torch.tensor(X)
+    for layer in model.layers:
+        W = t[layer.w_slice].reshape(layer.fan_in, layer.fan_out)
+        a = a @ W + t[layer.b_slice]
+        if layer.index < len(model.layers) - 1:
+            a = torch.tanh(a)
+    target = torch.tensor(y)
+    if loss == "mse":
+        ref = torch.nn.functional.mse_loss(a[:, 0], target)
+    elif loss == "bce":
+        ref = torch.nn.functional.binary_cross_entropy_with_logits(a[:, 0], target)
+    else:
+        ref = torch.nn.functional.cross_entropy(a, target.long())
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-12)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)

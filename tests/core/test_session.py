@@ -1,0 +1,354 @@
+"""TrainingSession: the chapter's run, records, live changes, replay, rewind, divergence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gradscape.core.session import TrainingSession
+
+CHAPTER_X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
+CHAPTER_Y = np.array([1, 0, 1, 0], dtype=float)
+
+
+def chapter_run() -> tuple[list[float], np.ndarray, float]:
+    """The chapter's own code, verbatim in substance (np.random.seed(42), 2000 epochs)."""
+
+    def sigmoid(z: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-z))
+
+    weights = np.random.RandomState(42).randn(2)
+    bias = 0.0
+    losses = []
+    for _ in range(2000):
+        pred = sigmoid(CHAPTER_X @ weights + bias)
+        p = pred
+        losses.append(
+            -np.mean(CHAPTER_Y * np.log(p + 1e-9) + (1 - CHAPTER_Y) * np.log(1 - p + 1e-9))
+        )
+        error = pred - CHAPTER_Y
+        weights = weights - 0.1 * (CHAPTER_X.T @ error / len(CHAPTER_X))
+        bias -= 0.1 * np.mean(error)
+    return losses, weights, bias
+
+
+def test_pass_fail_reproduces_the_chapter() -> None:
+    session = TrainingSession({"preset": "pass-fail"})
+    session.step(2000, evaluate="none")
+    losses = session.trajectory(fields=["loss"])["loss"]
+    printed = {0: "0.6330", 500: "0.1919", 1000: "0.1146", 1500: "0.0813"}
+    for step, text in printed.items():
+        assert f"{losses[step]:.4f}" == text
+    ref_losses, ref_w, ref_b = chapter_run()
+    np.testing.assert_allclose(losses[:2000], ref_losses, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(session.params, [*ref_w, ref_b], rtol=0, atol=1e-9)
+
+
+def test_empty_config_is_pass_fail() -> None:
+    a, b = TrainingSession(), TrainingSession({"preset": "pass-fail"})
+    np.testing.assert_array_equal(a.params, [0.4967141530112327, -0.13826430117118466, 0.0])
+    assert a.config == {**b.config, "preset": None}
+
+
+def test_step_records_follow_the_design() -> None:
+    session = TrainingSession({"preset": "moons-mlp"})
+    records = session.step(3, evaluate="all")
+    assert [r.step for r in records] == [1, 2, 3]
+    first = records[0]
+    assert first.lr == 0.01
+    assert first.batch_size == 32
+    assert first.epoch == pytest.approx(32 / 200)
+    assert first.loss is not None and first.accuracy is not None
+    assert first.layer_grad_norms is not None and len(first.layer_grad_norms) == 3
+    assert math.sqrt(sum(v * v for v in first.layer_grad_norms)) == pytest.approx(first.grad_norm)
+    zero = session.trajectory(stop=1, fields=["batch_loss", "grad_norm", "loss"])
+    assert np.isnan(zero["batch_loss"][0]) and np.isnan(zero["grad_norm"][0])
+    assert np.isfinite(zero["loss"][0])
+    d = first.to_dict()
+    assert set(d) >= {"step", "epoch", "loss", "accuracy", "batch_loss", "grad_norm", "lr"}
+
+
+def test_record_loss_and_grad_match_the_model() -> None:
+    session = TrainingSession({"preset": "moons-mlp", "batch_size": 16})
+    session.step(30, evaluate="none")
+    k = 17
+    traj = session.trajectory(fields=["loss", "params", "grad", "batch_loss"])
+    ds = session.dataset
+    assert ds is not None
+    assert traj["loss"][k] == pytest.approx(
+        session.model.loss(traj["params"][k], ds.X, ds.y), rel=1e-13
+    )
+    Xb, yb, theta = session.batch_at(k)
+    np.testing.assert_array_equal(theta, traj["params"][k - 1])
+    batch_loss, grad = session.model.loss_and_grad(theta, Xb, yb)
+    assert batch_loss == traj["batch_loss"][k]
+    np.testing.assert_array_equal(grad, traj["grad"][k])
+
+
+def test_epochs_visit_every_sample_once() -> None:
+    session = TrainingSession({"preset": "moons-mlp", "batch_size": 32})
+    ds = session.dataset
+    assert ds is not None
+    steps_per_epoch = math.ceil(200 / 32)
+    session.step(2 * steps_per_epoch, evaluate="none")
+    rows = [session.batch_at(k)[1] for k in range(1, steps_per_epoch + 1)]
+    assert sum(len(r) for r in rows if r is not None) == 200
+    epochs = session.trajectory(fields=["epoch"])["epoch"]
+    assert epochs[steps_per_epoch] == 1.0 and epochs[2 * steps_per_epoch] == 2.0
+    a = session.batch_at(1)[0]
+    b = session.batch_at(steps_per_epoch + 1)[0]
+    assert a is not None and b is not None and not np.array_equal(a, b)  # reshuffled
+
+
+def test_same_config_same_trajectory_different_seed_different() -> None:
+    a = TrainingSession({"preset": "moons-mlp"})
+    b = TrainingSession({"preset": "moons-mlp"})
+    c = TrainingSession({"preset": "moons-mlp", "seed": 1})
+    for s in (a, b, c):
+        s.step(120, evaluate="none")
+    np.testing.assert_array_equal(a.params, b.params)
+    assert not np.array_equal(a.params, c.params)
+
+
+def _with_changes(checkpoint_every: int = 100) -> TrainingSession:
+    s = TrainingSession({"preset": "moons-mlp"}, checkpoint_every=checkpoint_every)
+    s.step(150, evaluate="none")
+    s.set(lr=0.05, batch_size=8)
+    s.step(77, evaluate="none")
+    s.set(optimizer={"name": "sgd", "momentum": 0.9, "nesterov": True})
+    s.step(60, evaluate="none")
+    s.set(batch_size=None, schedule={"name": "step", "step_size": 5, "gamma": 0.5})
+    s.step(13, evaluate="none")
+    return s
+
+
+def test_replay_of_config_and_events_is_bit_identical() -> None:
+    live = _with_changes()
+    again = TrainingSession.replay(live.config, live.events, live.step_count)
+    np.testing.assert_array_equal(again.params, live.params)
+    steps = np.arange(0, live.step_count + 1, 7)
+    np.testing.assert_array_equal(again.params_at(steps), live.params_at(steps))
+    fine = _with_changes(checkpoint_every=1)
+    np.testing.assert_array_equal(fine.params_at(steps), live.params_at(steps))
+    np.testing.assert_array_equal(fine.grads_at(steps[1:]), live.grads_at(steps[1:]))
+
+
+def test_rewind_then_continue_equals_replaying_the_remaining_events() -> None:
+    live = _with_changes()
+    target = live.params_at([200])[0]
+    live.rewind(200)
+    assert live.step_count == 200
+    np.testing.assert_array_equal(live.params, target)
+    assert [s for s, _ in live.events] == [150]
+    assert live.settings["lr"] == 0.05 and live.settings["batch_size"] == 8
+    live.step(50, evaluate="none")
+    ref = TrainingSession({"preset": "moons-mlp"})
+    ref.step(150, evaluate="none")
+    ref.set(lr=0.05, batch_size=8)
+    ref.step(100, evaluate="none")
+    np.testing.assert_array_equal(live.params, ref.params)
+
+
+def test_live_changes_apply_from_the_next_step() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(5)
+    s.set(lr=0.02)
+    rec = s.step(1)[0]
+    assert rec.lr == 0.02
+    before = s.trajectory(fields=["lr"])["lr"]
+    assert list(before[1:6]) == [0.1] * 5
+
+
+def test_switching_optimizer_keeps_lr_and_starts_fresh_state() -> None:
+    s = TrainingSession(
+        {"preset": "line", "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}}
+    )
+    s.step(10)
+    s.set(optimizer={"name": "adam"})
+    assert s.settings["optimizer"]["name"] == "adam"
+    assert s.settings["lr"] == 0.05
+    theta = s.params
+    _, grad = s.model.loss_and_grad(theta, s.dataset.X, s.dataset.y)  # type: ignore[union-attr]
+    s.step(1)
+    # Adam's first step with fresh state moves each parameter by lr * sign(grad) (to ~1e-6).
+    np.testing.assert_allclose(s.params, theta - 0.05 * np.sign(grad), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"lr": float("nan")}, "lr"),
+        ({"lr": float("inf")}, "lr"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": -1.0}, "lr"),
+        ({"lr": 2e6}, "lr"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 51}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"optimizer": {"name": "lbfgs"}}, "optimizer.name"),
+        ({"optimizer": {"momentum": 1.5}}, "optimizer.momentum"),
+        ({"optimizer": {"bogus": 1}}, "optimizer.bogus"),
+        ({"epochs": 3}, "epochs"),
+        ({}, "nothing to change"),
+        ({"lr": 0.5, "batch_size": -3}, "batch_size"),
+    ],
+)
+def test_bad_live_changes_raise_and_change_nothing(changes: dict, field: str) -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(3)
+    before = (s.settings, s.events, s.params)
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        s.set(**changes)
+    assert (s.settings, s.events) == before[:2]
+    np.testing.assert_array_equal(s.params, before[2])
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"preset": "nope"}, "preset"),
+        ({"loss": "hinge"}, "loss"),
+        ({"optimizer": {"name": "sgdd"}}, "optimizer.name"),
+        ({"optimizer": {"lr": float("nan")}}, "optimizer.lr"),
+        ({"optimizer": {"lr": 0}}, "optimizer.lr"),
+        ({"optimizer": {"lr": 1e7}}, "optimizer.lr"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 5}, "batch_size"),
+        ({"init_params": [1.0, 2.0]}, "init_params"),
+        ({"init_params": [1.0, float("inf"), 0.0]}, r"init_params\[1\]"),
+        ({"model": {"hidden": [4], "activation": "swish"}}, "model.activation"),
+        ({"model": {"hidden": [0]}}, r"model.hidden\[0\]"),
+        ({"model": {"function": "sphere"}}, "model.function"),
+        ({"data": {"name": "moonz"}}, "data"),
+        ({"seed": -1}, "seed"),
+        ({"colour": "red"}, "colour"),
+        ({"preset": "moons-mlp", "loss": "cross_entropy", "data": {"name": "line"}}, "loss"),
+    ],
+)
+def test_bad_configs_raise_naming_the_field(config: dict, field: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        TrainingSession(config)
+
+
+def test_divergence_is_a_state_at_the_last_finite_point() -> None:
+    s = TrainingSession({"preset": "line", "optimizer": {"lr": 1e6}})
+    records = s.step(200)
+    assert s.status == "diverged"
+    assert s.reason is not None and "non-finite" in s.reason
+    assert s.step_count < 60
+    assert len(records) == s.step_count
+    traj = s.trajectory(fields=["loss", "params"])
+    assert np.isfinite(traj["loss"]).all() and np.isfinite(traj["params"]).all()
+    assert len(s.step(5)) == 0  # a diverged run stays put
+    s.rewind(3)
+    assert s.status == "active"
+    s.set(lr=0.1)
+    s.step(10)
+    assert s.status == "active"
+
+
+def test_diverged_run_replays_identically() -> None:
+    s = TrainingSession({"preset": "exploding"})
+    s.step(100, evaluate="none")
+    assert s.status == "diverged"
+    again = TrainingSession.replay(s.config, s.events, 100)
+    assert again.status == "diverged" and again.step_count == s.step_count
+    np.testing.assert_array_equal(again.params, s.params)
+
+
+def test_reset_keeps_the_settings_in_force() -> None:
+    s = TrainingSession({"preset": "line"})
+    theta0 = s.params
+    s.step(20)
+    s.set(lr=0.03)
+    s.reset()
+    assert s.step_count == 0 and s.events == []
+    assert s.settings["lr"] == 0.03
+    np.testing.assert_array_equal(s.params, theta0)
+
+
+def test_analytic_surface_sessions() -> None:
+    s = TrainingSession({"preset": "rosenbrock"})
+    assert s.n_samples is None and s.model.n_params == 2
+    records = s.step(500)
+    assert records[-1].batch_size is None
+    traj = s.trajectory(fields=["loss", "batch_loss"])
+    np.testing.assert_array_equal(traj["loss"][:-1], traj["batch_loss"][1:])
+    with pytest.raises(ValueError, match="batch_size"):
+        s.set(batch_size=4)
+    with pytest.raises(ValueError, match="backprop"):
+        s.backprop()
+
+
+def test_schedule_and_clipping() -> None:
+    s = TrainingSession(
+        {
+            "preset": "line",
+            "schedule": {"name": "step", "step_size": 10, "gamma": 0.5},
+            "clip_norm": 0.5,
+        }
+    )
+    records = s.step(25)
+    assert [records[i].lr for i in (0, 9, 10, 19, 20)] == [0.1, 0.1, 0.05, 0.05, 0.025]
+    traj = s.trajectory(fields=["params", "grad_norm"])
+    moved = np.linalg.norm(traj["params"][1] - traj["params"][0])
+    assert traj["grad_norm"][1] > 0.5  # the raw gradient is recorded
+    assert moved == pytest.approx(0.1 * 0.5 / (1 + 2e-6), rel=1e-5)  # the update was clipped
+
+
+def test_validation_split_losses() -> None:
+    s = TrainingSession({"preset": "moons-mlp", "data": {"validation_split": 0.25}})
+    assert s.n_samples == 150
+    s.step(50, evaluate="all")
+    traj = s.trajectory(fields=["val_loss", "val_accuracy"])
+    assert np.isfinite(traj["val_loss"]).all() and np.isfinite(traj["val_accuracy"]).all()
+
+
+def test_trajectory_slices_like_python() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(30)
+    t = s.trajectory(start=5, stop=-3, every=4, fields=["step", "loss", "params"])
+    np.testing.assert_array_equal(t["step"], np.arange(31)[5:-3:4])
+    assert t["params"].shape == (len(t["step"]), 2)
+    with pytest.raises(ValueError, match="fields"):
+        s.trajectory(fields=["nope"])
+    with pytest.raises(ValueError, match="every"):
+        s.trajectory(every=0)
+
+
+def test_memory_stays_bounded_for_a_long_run() -> None:
+    s = TrainingSession(
+        {
+            "preset": "moons-mlp",
+            "data": {"n_samples": 512},
+            "optimizer": {"name": "sgd", "lr": 0.05},
+        }
+    )
+    s.step(20_000, evaluate="none")
+    per_step = s.memory_bytes() / 20_000
+    assert per_step * 100_000 < 50e6
+
+
+def test_backprop_trace_is_the_chain_rule() -> None:
+    s = TrainingSession({"preset": "pass-fail"})
+    s.step(3)
+    tr = s.backprop(2)
+    Xb, yb, theta = s.batch_at(2)
+    _, grad = s.model.loss_and_grad(theta, Xb, yb)
+    np.testing.assert_allclose(tr.gradient, grad, rtol=1e-13)
+    out = tr.layers[-1]
+    # dL/dw = dL/da * da/dz * dz/dw, summed over the batch.
+    chain = (out.dloss_da * out.slope)[:, 0] @ out.inputs
+    np.testing.assert_allclose(chain, grad[:2], rtol=1e-10)
+
+
+def test_vanishing_preset_shows_fading_early_gradients() -> None:
+    s = TrainingSession({"preset": "vanishing"})
+    s.step(20)
+    norms = s.trajectory(fields=["layer_grad_norms"])["layer_grad_norms"][1:]
+    assert np.median(norms[:, 0] / norms[:, -1]) < 0.01
+    tr = s.backprop()
+    deltas = [np.abs(layer.delta).mean() for layer in tr.layers]
+    assert deltas[0] < deltas[-2] / 10

@@ -1,0 +1,56 @@
+"""The command line: the chapter's printout and headless runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gradscape.cli import main
+
+
+def test_demo_prints_the_chapter(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:4] == [
+        "epoch    0 loss 0.6330",
+        "epoch  500 loss 0.1919",
+        "epoch 1000 loss 0.1146",
+        "epoch 1500 loss 0.0813",
+    ]
+    assert out[4].startswith("final weights: [1.402812   0.49471431] bias: -8.08415510")
+
+
+def test_run_writes_json_and_csv(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    assert (
+        main(["run", "--preset", "line", "--steps", "30", "--set", "lr=0.2", "--out", str(out)])
+        == 0
+    )
+    data = json.loads(out.read_text())
+    assert data["config"]["optimizer"]["lr"] == 0.2
+    assert len(data["trajectory"]["step"]) == 31
+    assert len(data["trajectory"]["params"][0]) == 2
+    csv_out = tmp_path / "run.csv"
+    assert main(["run", "--preset", "line", "--steps", "5", "--out", str(csv_out)]) == 0
+    lines = csv_out.read_text().splitlines()
+    assert len(lines) == 7 and lines[0].startswith("step,epoch,loss")
+
+
+def test_run_diverged_writes_nulls_not_nan(tmp_path: Path) -> None:
+    out = tmp_path / "run.json"
+    assert (
+        main(["run", "--preset", "line", "--set", "lr=1e6", "--steps", "100", "--out", str(out)])
+        == 0
+    )
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text)["status"] == "diverged"
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--set", "lr=-1", "--out", str(tmp_path / "x.json")]) == 2
+    assert "optimizer.lr" in capsys.readouterr().err
+    assert main(["run", "--preset", "nope", "--out", str(tmp_path / "x.json")]) == 2
+    assert main(["run", "--out", str(tmp_path / "x.txt")]) == 2
