@@ -352,3 +352,18 @@ def test_vanishing_preset_shows_fading_early_gradients() -> None:
     tr = s.backprop()
     deltas = [np.abs(layer.delta).mean() for layer in tr.layers]
     assert deltas[0] < deltas[-2] / 10
+
+
+def test_step_can_evaluate_every_kth_step_without_replay() -> None:
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(5)
+    out = s.step(100, evaluate=10)
+    np.testing.assert_array_equal(
+        out.captured_steps, [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 105]
+    )
+    np.testing.assert_array_equal(out.captured_params, s.params_at(out.captured_steps))
+    losses = out.column("loss")
+    assert np.isfinite(losses[np.isin(out.column("step"), out.captured_steps)]).all()
+    assert np.isnan(losses[0])  # step 6 was not asked for: still lazy
+    with pytest.raises(ValueError, match="evaluate"):
+        s.step(1, evaluate=0)

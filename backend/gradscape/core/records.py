@@ -82,10 +82,18 @@ def _scalar(col: np.ndarray, i: int) -> float | None:
 class Steps(Sequence[StepRecord]):
     """A frozen, columnar run of step records (``steps[i]`` builds a ``StepRecord``)."""
 
-    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+    def __init__(
+        self,
+        columns: Mapping[str, np.ndarray],
+        captured_steps: np.ndarray | None = None,
+        captured_params: np.ndarray | None = None,
+    ) -> None:
         self._cols = {k: np.array(v, copy=True) for k, v in columns.items()}
         for col in self._cols.values():
             col.flags.writeable = False
+        #: Steps whose parameters were kept on the way ``(K,)`` and those parameters ``(K, P)``.
+        self.captured_steps = np.zeros(0, np.int64) if captured_steps is None else captured_steps
+        self.captured_params = np.zeros((0, 0)) if captured_params is None else captured_params
 
     def __len__(self) -> int:
         return len(self._cols["step"])

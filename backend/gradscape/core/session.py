@@ -27,6 +27,17 @@ from gradscape.core.types import FloatArray, Model
 EVALUATED = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
+def _capture_every(evaluate: str | int) -> int:
+    """How often ``step`` keeps parameters on the way (0: never; the last is added after)."""
+    if evaluate == "all":
+        return 1
+    if evaluate in ("last", "none"):
+        return 0
+    if isinstance(evaluate, bool) or not isinstance(evaluate, int) or evaluate < 1:
+        raise ValueError(f"evaluate must be 'last', 'all', 'none' or an int >= 1, got {evaluate!r}")
+    return evaluate
+
+
 class TrainingSession:
     """One training run of a model on its data, stepped by the caller."""
 
@@ -117,26 +128,29 @@ class TrainingSession:
         return float(n if self._state.batch_size is None else self._state.batch_size)
 
     # -- stepping --------------------------------------------------------------------
-    def step(self, n: int = 1, *, evaluate: str = "last") -> Steps:
+    def step(self, n: int = 1, *, evaluate: str | int = "last") -> Steps:
         """Make up to ``n`` updates; stop early (status ``diverged``) at a non-finite point.
 
-        ``evaluate`` says for which returned steps the full-data loss is computed now:
-        ``"last"``, ``"all"`` or ``"none"`` (the rest stay lazy, see ``trajectory``).
+        ``evaluate`` says for which returned steps the full-data loss is computed now
+        (the rest stay lazy, see ``trajectory``): ``"last"``, ``"all"``, ``"none"``, or
+        an integer k for every step divisible by k plus the last. Those steps' parameters
+        are captured on the way, so this costs no replay; ``Steps.captured_params`` has them.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"steps must be a non-negative integer, got {n!r}")
-        if evaluate not in ("last", "all", "none"):
-            raise ValueError(f"evaluate must be 'last', 'all' or 'none', got {evaluate!r}")
+        every = _capture_every(evaluate)
         start = self.step_count
-        if self.status == "diverged":
-            return self._steps(np.arange(start + 1, start + 1), ())
-        with np.errstate(over="ignore", invalid="ignore"):
-            self._run(n)
-        steps = np.arange(start + 1, self.step_count + 1)
-        chosen = {"all": steps, "last": steps[-1:], "none": steps[:0]}[evaluate]
-        return self._steps(steps, chosen)
+        captured: list[tuple[int, FloatArray]] = []
+        if self.status != "diverged":
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._run(n, every, captured)
+        end = self.step_count
+        if evaluate != "none" and end > start and (not captured or captured[-1][0] != end):
+            captured.append((end, self._state.theta.copy()))
+        captured = [(k, theta) for k, theta in captured if k <= end]
+        return self._steps(np.arange(start + 1, end + 1), captured)
 
-    def _run(self, n: int) -> None:
+    def _run(self, n: int, capture_every: int, captured: list[tuple[int, FloatArray]]) -> None:
         replayer, history, state = self._replayer, self._history, self._state
         every = replayer.checkpoint_every
         for _ in range(n):
@@ -150,6 +164,8 @@ class TrainingSession:
             history.append(state.epoch, batch_loss, grad_norm, layer_norms, lr, self._batch_col())
             if state.step % every == 0:
                 self._checkpoints[state.step] = state.copy()
+            if capture_every and state.step % capture_every == 0:
+                captured.append((state.step, state.theta))
 
     def _diverge(self, reason: str) -> None:
         """Stop at the last point whose loss is finite."""
@@ -158,12 +174,14 @@ class TrainingSession:
             self._restore(state.step - 1)
         self.status, self.reason = "diverged", reason
 
-    def _steps(self, steps: np.ndarray, evaluate: Iterable[int]) -> Steps:
-        self.evaluate(np.asarray(list(evaluate), dtype=np.int64))
+    def _steps(self, steps: np.ndarray, captured: list[tuple[int, FloatArray]]) -> Steps:
+        ks = np.array([k for k, _ in captured], dtype=np.int64)
+        thetas = np.array([t for _, t in captured]).reshape(len(captured), self.model.n_params)
+        self._evaluate_at(ks, thetas, EVALUATED)
         cols: dict[str, np.ndarray] = {"step": steps}
         for name in ALL_FIELDS[1:-2]:
             cols[name] = self._history.column(name)[steps]
-        return Steps(cols)
+        return Steps(cols, captured_steps=ks, captured_params=thetas)
 
     # -- live changes, reset, rewind -------------------------------------------------
     def set(self, **changes: Any) -> dict[str, Any]:
@@ -228,20 +246,28 @@ class TrainingSession:
         self, steps: Iterable[int] | np.ndarray, fields: Sequence[str] = EVALUATED
     ) -> None:
         """Compute and cache the full-data (and validation) loss/accuracy at these steps."""
-        ks = self._checked_steps(steps, 0)
-        ds = self.dataset
+        ks = np.unique(self._checked_steps(steps, 0))
+        self._evaluate_at(ks, None, fields)
+
+    def _evaluate_at(
+        self, ks: np.ndarray, thetas: FloatArray | None, fields: Sequence[str]
+    ) -> None:
+        """Fill the cache for steps ``ks`` (parameters given, or rebuilt when None)."""
         for name in fields:
-            if name.startswith("val") and (ds is None or ds.X_val is None):
+            if not self._has_field(name):
                 continue
-            if name.endswith("accuracy") and not (
-                isinstance(self.model, MLP) and self.model.loss_fn.task == "classification"
-            ):
-                continue
-            col = self._history.column(name)
-            todo = np.unique(ks[np.isnan(col[ks])])
-            if todo.size:
-                values = self._replayer.evaluate(name, self.params_at(todo))
-                self._history.fill(name, todo, values)
+            todo = np.isnan(self._history.column(name)[ks])
+            if todo.any():
+                params = self.params_at(ks[todo]) if thetas is None else thetas[todo]
+                self._history.fill(name, ks[todo], self._replayer.evaluate(name, params))
+
+    def _has_field(self, name: str) -> bool:
+        ds = self.dataset
+        if name.startswith("val") and (ds is None or ds.X_val is None):
+            return False
+        if name.endswith("accuracy"):
+            return isinstance(self.model, MLP) and self.model.loss_fn.task == "classification"
+        return True
 
     def trajectory(
         self,
