@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gradscape.core.records import finite_or_none
+from gradscape.api.exporting import export_csv, export_json
 from gradscape.core.session import TrainingSession
 
 
@@ -60,53 +58,13 @@ def run_config(preset: str | None, assignments: Sequence[str]) -> dict[str, Any]
     return config
 
 
-def trajectory_json(session: TrainingSession) -> dict[str, Any]:
-    """Config, events and the trajectory as JSON-safe columns (non-finite -> null)."""
-    traj = session.trajectory(
-        fields=["step", "epoch", "loss", "accuracy", "batch_loss", "grad_norm", "lr", "params"]
-    )
-    cols = {k: _clean(v.tolist()) for k, v in traj.items()}
-    return {
-        "format_version": 1,
-        "config": session.config,
-        "events": session.events,
-        "status": session.status,
-        "reason": session.reason,
-        "param_names": list(session.model.param_names),
-        "trajectory": cols,
-    }
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, float):
-        return finite_or_none(value)
-    return value
-
-
-def trajectory_csv(session: TrainingSession) -> str:
-    """One row per step: scalars then one column per parameter."""
-    data = trajectory_json(session)
-    cols = data["trajectory"]
-    names = data["param_names"]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    scalars = [k for k in cols if k != "params"]
-    writer.writerow(scalars + names)
-    for i in range(len(cols["step"])):
-        row = [cols[k][i] for k in scalars] + cols["params"][i]
-        writer.writerow(["" if v is None else v for v in row])
-    return buf.getvalue()
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     session = TrainingSession(run_config(args.preset, args.set))
     session.step(args.steps, evaluate="none")
     if args.out.endswith(".csv"):
-        text = trajectory_csv(session)
+        text = export_csv(session)
     elif args.out.endswith(".json"):
-        text = json.dumps(trajectory_json(session), allow_nan=False)
+        text = json.dumps(export_json(session), allow_nan=False)
     else:
         print(f"gradscape run: --out must end in .json or .csv, got {args.out!r}", file=sys.stderr)
         return 2
@@ -115,6 +73,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     final = session.trajectory(start=-1, fields=["step", "loss"])
     print(
         f"{session.status}: step {int(final['step'][0])}, loss {final['loss'][0]:.6g} -> {args.out}"
+    )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gradscape.api.app import create_app
+    from gradscape.api.settings import Settings
+
+    settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
+    print(
+        f"gradscape: http://{settings.host}:{settings.port}  (database: {settings.db})", flush=True
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws_max_size=settings.max_ws_message_bytes,
+        log_level=args.log_level,
     )
     return 0
 
@@ -130,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--steps", type=int, default=2000)
     p_run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p_run.add_argument("--out", required=True, help="run.json or run.csv")
+    p_serve = sub.add_parser("serve", help="start the web app and API")
+    p_serve.add_argument("--host", default=None, help="default 127.0.0.1 (GRADSCAPE_HOST)")
+    p_serve.add_argument("--port", type=int, default=None, help="default 8000 (GRADSCAPE_PORT)")
+    p_serve.add_argument("--db", default=None, help="SQLite file or :memory: (GRADSCAPE_DB)")
+    p_serve.add_argument("--log-level", default="info")
     return parser
 
 
@@ -140,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             print(demo(args.steps))
             return 0
+        if args.command == "serve":
+            return _cmd_serve(args)
         return _cmd_run(args)
     except ValueError as exc:
         print(f"gradscape: {exc}", file=sys.stderr)

@@ -301,6 +301,16 @@ class TrainingSession:
                 out[name] = self._history.column(name)[steps].copy()
         return out
 
+    def recorded(self, start: int, stop: int, fields: Sequence[str]) -> dict[str, np.ndarray]:
+        """Raw per-step columns for steps ``start..stop-1`` as recorded: nothing is evaluated,
+        so ``loss``/``accuracy`` are NaN where nobody asked for them yet."""
+        lo, hi = max(0, start), min(stop, self.step_count + 1)
+        out: dict[str, np.ndarray] = {"step": np.arange(lo, hi)}
+        for name in fields:
+            if name != "step":
+                out[name] = self._history.column(name)[lo:hi].copy()
+        return out
+
     def batch_at(self, k: int) -> tuple[FloatArray | None, FloatArray | None, FloatArray]:
         """The mini-batch ``(X_b, y_b)`` of step k (1 <= k <= T + 1) and theta_{k-1}."""
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.step_count + 1:

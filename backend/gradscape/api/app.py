@@ -1,0 +1,94 @@
+"""``create_app(settings)``: the routers, the page, bundled plotly.js and offline API docs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import plotly
+import swagger_ui_bundle
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from gradscape import __version__
+from gradscape.api import errors, stream
+from gradscape.api.limits import BodySizeLimit
+from gradscape.api.routes import catalog, datasets, exports, health, landscape, sessions
+from gradscape.api.settings import Settings
+from gradscape.api.store import SessionStore
+
+FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+DESCRIPTION = (
+    "Train small models step by step with a NumPy core and watch gradient descent: "
+    "sessions, live changes, loss surfaces, curvature and the chain rule of any step. "
+    "Every float is finite or null. WebSocket at `/api/sessions/{id}/stream`."
+)
+
+
+async def _expire_forever(store: SessionStore) -> None:
+    while True:
+        await asyncio.sleep(60)
+        await store.expire_idle()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The gradscape service with these settings (defaults: ``Settings.from_env()``)."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = SessionStore(settings)
+        app.state.store = store
+        expiry = asyncio.create_task(_expire_forever(store))
+        try:
+            yield
+        finally:
+            expiry.cancel()
+            await store.close()
+
+    app = FastAPI(
+        title="gradscape",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for module in (health, catalog, sessions, exports, datasets, landscape):
+        app.include_router(module.router)
+    app.include_router(stream.router)
+    _mount_static(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _mount_static(app: FastAPI) -> None:
+    app.mount(
+        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="gradscape API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    async def plotly_js() -> FileResponse:
+        return FileResponse(
+            PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
+        )
+
+    if FRONTEND.is_dir():
+        app.mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend")

@@ -1,0 +1,128 @@
+"""Compact WebSocket frames: columns, decimated rows, constants only when they change.
+
+A frame covers every step since the last one sent; when a reader falls behind, the
+next frame covers more steps with the same number of rows (memory never grows with a
+slow reader: nothing is queued, frames are built from the session's history).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from gradscape.api.jsonsafe import floats
+from gradscape.api.store import Entry
+
+ROWS = 240  # scalar rows per frame
+POINTS = 48  # evaluated rows (full-data loss, layer norms, plane coordinates)
+PARAMS_INLINE = 1000  # send the current parameters when P is at most this
+
+
+def _spaced(n: int, k: int) -> np.ndarray:
+    """At most k indices out of n, evenly spaced, always including the last."""
+    if n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
+
+
+def _recent_params(entry: Entry, steps: np.ndarray) -> dict[int, np.ndarray]:
+    known: dict[int, np.ndarray] = {}
+    if entry.recent is not None:
+        wanted = set(steps.tolist())
+        known = {k: t for k, t in entry.recent if k in wanted}
+    known[entry.session.step_count] = entry.session.params
+    return known
+
+
+def steps_frame(entry: Entry, since: int, rows: int = ROWS, points: int = POINTS) -> dict[str, Any]:
+    """Steps ``since+1 .. T`` as one frame (call with the session's lock held)."""
+    s = entry.session
+    T = s.step_count
+    s.evaluate([T])
+    names = [
+        "epoch",
+        "batch_loss",
+        "grad_norm",
+        "lr",
+        "batch_size",
+        "loss",
+        "accuracy",
+        "layer_grad_norms",
+    ]
+    cols = s.recorded(since + 1, T + 1, names)
+    steps = cols["step"]
+    idx = _spaced(len(steps), rows)
+    frame: dict[str, Any] = {
+        "type": "steps",
+        "from": since + 1,
+        "to": T,
+        "status": entry.status,
+        "reason": s.reason,
+        "step": steps[idx].tolist(),
+    }
+    for name in ("epoch", "batch_loss", "grad_norm"):
+        frame[name] = floats(cols[name][idx])
+    for name in ("lr", "batch_size"):
+        col = cols[name]
+        varies = len(col) > 1 and not np.array_equal(
+            col, np.full_like(col, col[-1]), equal_nan=True
+        )
+        frame[name] = floats(col[idx]) if varies else floats(col[-1:])[0]
+    frame["eval"] = _eval_rows(entry, cols, points)
+    if s.model.n_params <= PARAMS_INLINE:
+        frame["params"] = floats(s.params)
+    return frame
+
+
+def _eval_rows(entry: Entry, cols: dict[str, np.ndarray], points: int) -> dict[str, Any]:
+    steps = cols["step"]
+    done = np.flatnonzero(np.isfinite(cols["loss"]) | np.isinf(cols["loss"]))
+    pick = done[_spaced(len(done), points)]
+    out: dict[str, Any] = {
+        "step": steps[pick].tolist(),
+        "loss": floats(cols["loss"][pick]),
+        "accuracy": floats(cols["accuracy"][pick]),
+        "layer_grad_norms": floats(cols["layer_grad_norms"][pick]),
+    }
+    project = entry.plane
+    if project is not None and len(pick):
+        known = _recent_params(entry, steps[pick])
+        have = [k for k in steps[pick].tolist() if k in known]
+        if have:
+            coords = project(np.array([known[k] for k in have]))
+            out["plane"] = {"step": have, "xy": floats(coords)}
+    return out
+
+
+def encode(frame: dict[str, Any], max_bytes: int) -> str:
+    """JSON text within ``max_bytes``: drop parameters, then thin rows, until it fits."""
+    text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
+    if len(text.encode()) <= max_bytes:
+        return text
+    frame = dict(frame)
+    frame.pop("params", None)
+    for _ in range(8):
+        text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
+        if len(text.encode()) <= max_bytes:
+            return text
+        frame = _thinned(frame)
+    raise ValueError("frame cannot fit the WebSocket message size")
+
+
+def _thinned(frame: dict[str, Any]) -> dict[str, Any]:
+    out = dict(frame)
+    for key in ("step", "epoch", "batch_loss", "grad_norm", "lr", "batch_size"):
+        if isinstance(out.get(key), list):
+            col = out[key]
+            out[key] = col[::2] if len(col) % 2 == 1 else [*col[:-1:2], col[-1]]
+    ev = dict(out["eval"])
+    for key in ("step", "loss", "accuracy", "layer_grad_norms"):
+        col = ev.get(key)
+        if col:
+            ev[key] = col[::2] if len(col) % 2 == 1 else [*col[:-1:2], col[-1]]
+    if len(str(ev["layer_grad_norms"])) > 20_000:  # very deep nets: keep the losses
+        ev.pop("layer_grad_norms")
+    out["eval"] = ev
+    return out

@@ -1,0 +1,65 @@
+"""What a client needs to build its forms without hard-coding anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from gradscape.api.deps import SettingsDep
+from gradscape.api.jsonsafe import clean
+from gradscape.core.activations import ACTIVATIONS
+from gradscape.core.data import DataLimits, dataset_specs
+from gradscape.core.functions import function_specs
+from gradscape.core.init import INITS
+from gradscape.core.losses import LOSSES
+from gradscape.core.optim import OPTIMIZERS, hyperparameter_specs
+from gradscape.core.presets import PRESETS
+from gradscape.core.records import ALL_FIELDS
+from gradscape.core.schedules import schedule_specs
+
+router = APIRouter(prefix="/api", tags=["catalog"])
+
+SURFACE_MODES = {
+    "axes": "Two chosen parameters, the rest held at the centre; exact when the model has 2.",
+    "pca": "The top-2 principal directions of the trajectory (Li et al. 2018).",
+    "random": "Two seeded random directions, filter-normalised (Li et al. 2018).",
+    "hessian": "The top-2 Hessian eigenvectors at the centre: the sharpest directions.",
+}
+
+
+def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
+    """Datasets, presets, models, losses, optimizers, schedules, surface modes and limits."""
+    out: dict[str, Any] = clean(
+        {
+            "presets": {
+                name: {"description": p["description"], "config": p["config"]}
+                for name, p in PRESETS.items()
+            },
+            "datasets": dataset_specs(DataLimits(max_samples=max_samples)),
+            "functions": function_specs(),
+            "activations": {name: a.description for name, a in ACTIVATIONS.items()},
+            "initialisers": dict(INITS),
+            "losses": {
+                name: {
+                    "description": loss.description,
+                    "task": loss.task,
+                    "output": loss.output_activation,
+                }
+                for name, loss in LOSSES.items()
+            },
+            "optimizers": {name: hyperparameter_specs(name) for name in OPTIMIZERS},
+            "schedules": schedule_specs(),
+            "surface_modes": SURFACE_MODES,
+            "record_fields": list(ALL_FIELDS),
+            "limits": limits,
+        }
+    )
+    return out
+
+
+@router.get("/catalog")
+async def catalog(settings: SettingsDep) -> dict[str, Any]:
+    """Datasets, presets, models, activations, losses, optimizers (every hyperparameter with
+    its default and bounds), schedules, surface modes and this server's limits."""
+    return build_catalog(settings.public(), settings.max_samples)

@@ -1,0 +1,36 @@
+"""Custom data: check a CSV upload before using it in a session config."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from gradscape.api.deps import SettingsDep, StoreDep
+from gradscape.api.jsonsafe import clean_dict
+from gradscape.api.schemas import CsvUpload
+from gradscape.core.data import make_dataset
+
+router = APIRouter(prefix="/api/datasets", tags=["datasets"])
+
+
+@router.post("/csv", responses={413: {}, 422: {"description": "Malformed CSV; the line is named"}})
+async def upload_csv(body: CsvUpload, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+    """Parse and check CSV text; returns a summary and the ``data`` object for a session config."""
+    spec = body.model_dump(exclude_none=True)
+    ds = await store.run(make_dataset, spec, limits=settings.core_limits().data_limits())
+    return clean_dict(
+        {
+            "data": spec,
+            "n_samples": ds.n_samples,
+            "n_features": ds.n_features,
+            "feature_names": list(ds.feature_names),
+            "target_name": ds.target_name,
+            "task": ds.task,
+            "n_classes": ds.n_classes,
+            "suggested_loss": {"regression": "mse", "binary": "bce", "multiclass": "cross_entropy"}[
+                ds.task
+            ],
+            "preview": {"X": ds.X[:5], "y": ds.y[:5]},
+        }
+    )

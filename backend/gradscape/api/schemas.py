@@ -1,0 +1,240 @@
+"""Request and response models, with bounds, for the OpenAPI schema and validation.
+
+The training core validates everything again (cross-field rules such as a batch size
+no larger than the dataset); these models catch types, NaN/Inf and ranges early and
+document them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gradscape.core.activations import ACTIVATIONS
+from gradscape.core.data import DATASETS
+from gradscape.core.functions import FUNCTIONS
+from gradscape.core.init import INITS
+from gradscape.core.losses import LOSSES
+from gradscape.core.optim import OPTIMIZERS
+from gradscape.core.presets import PRESETS
+from gradscape.core.records import ALL_FIELDS
+from gradscape.core.schedules import INTERVALS, SCHEDULES
+
+if TYPE_CHECKING:  # the names come from the core's registries at import time
+    PresetName = str
+    DatasetName = str
+    FunctionName = str
+    ActivationName = str
+    InitName = str
+    LossName = str
+    OptimizerName = str
+    ScheduleName = str
+    IntervalName = str
+    FieldName = str
+else:
+    PresetName = Literal[tuple(PRESETS)]
+    DatasetName = Literal[tuple(DATASETS)]
+    FunctionName = Literal[tuple(FUNCTIONS)]
+    ActivationName = Literal[tuple(ACTIVATIONS)]
+    InitName = Literal[tuple(INITS)]
+    LossName = Literal[tuple(LOSSES)]
+    OptimizerName = Literal[tuple(OPTIMIZERS)]
+    ScheduleName = Literal[tuple(SCHEDULES)]
+    IntervalName = Literal[tuple(INTERVALS)]
+    FieldName = Literal[tuple(ALL_FIELDS)]
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Unit = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Width = Annotated[int, Field(ge=1, le=1024)]
+Coordinate = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
+LearningRate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+
+
+class Strict(BaseModel):
+    """Unknown fields and NaN/Inf are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class InitSpec(Strict):
+    """An initialiser with options."""
+
+    name: InitName
+    std: Annotated[float, Field(ge=0, le=100)] | None = None
+
+
+class DataSpec(Strict):
+    """A built-in dataset (``name`` + options), inline ``X``/``y``, or ``csv`` text."""
+
+    name: DatasetName | None = None
+    n_samples: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    noise: Annotated[float, Field(ge=0, le=10)] | None = None
+    seed: Seed | None = None
+    classes: Annotated[int, Field(ge=2, le=10)] | None = None
+    factor: Annotated[float, Field(ge=0, le=0.99)] | None = None
+    slope: Annotated[float, Field(ge=-10, le=10)] | None = None
+    intercept: Annotated[float, Field(ge=-10, le=10)] | None = None
+    X: Annotated[list[list[Finite]], Field(max_length=10_000)] | None = None
+    y: Annotated[list[Finite], Field(max_length=10_000)] | None = None
+    csv: Annotated[str, Field(max_length=4_000_000)] | None = None
+    target: str | int | None = None
+    feature_names: list[str] | None = None
+    target_name: str | None = None
+    task: Literal["regression", "binary", "multiclass"] | None = None
+    standardize: bool | None = None
+    validation_split: Annotated[float, Field(ge=0, le=0.9)] | None = None
+
+
+class ModelSpec(Strict):
+    """Layers (``hidden``, ``activation``, ``init``) or an analytic ``function`` and its options."""
+
+    hidden: Annotated[list[Width], Field(max_length=16)] | None = None
+    activation: ActivationName | list[ActivationName] | None = None
+    init: InitName | InitSpec | None = None
+    function: FunctionName | None = None
+    a: Finite | None = None
+    b: Finite | None = None
+    A: Finite | None = None
+    scale: Finite | None = None
+    condition: Annotated[float, Field(ge=1, le=1e6)] | None = None
+    angle: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class OptimizerSpec(Strict):
+    """An optimizer with ``torch.optim``'s names; omitted hyperparameters take its defaults."""
+
+    name: OptimizerName | None = None
+    lr: LearningRate | None = None
+    momentum: Unit | None = None
+    dampening: Annotated[float, Field(ge=0, le=1)] | None = None
+    weight_decay: Annotated[float, Field(ge=0, le=1000)] | None = None
+    nesterov: bool | None = None
+    maximize: bool | None = None
+    lr_decay: Annotated[float, Field(ge=0, le=1000)] | None = None
+    initial_accumulator_value: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    eps: Annotated[float, Field(gt=0, le=1)] | None = None
+    alpha: Unit | None = None
+    centered: bool | None = None
+    betas: tuple[Unit, Unit] | None = None
+    amsgrad: bool | None = None
+
+
+class ScheduleSpec(Strict):
+    """A learning-rate schedule with ``torch.optim.lr_scheduler`` semantics."""
+
+    name: ScheduleName = "constant"
+    interval: IntervalName = "epoch"
+    step_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    gamma: Annotated[float, Field(gt=0, le=1)] | None = None
+    T_max: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    eta_min: Annotated[float, Field(ge=0, le=1e6)] | None = None
+
+
+class SessionConfig(Strict):
+    """A session config (DESIGN.md): every field optional; an empty config is ``pass-fail``."""
+
+    preset: PresetName | None = None
+    data: DataSpec | None = None
+    model: ModelSpec | None = None
+    loss: LossName | None = None
+    optimizer: OptimizerSpec | None = None
+    schedule: ScheduleSpec | None = None
+    clip_norm: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    seed: Seed | None = None
+    init_params: Annotated[list[Coordinate], Field(max_length=100_000)] | None = None
+
+    def to_core(self) -> dict[str, Any]:
+        """The config as the core takes it: fields given (explicit nulls kept), unset omitted."""
+        return self.model_dump(exclude_unset=True)
+
+
+class LiveChange(Strict):
+    """A live change: applies from the next step, without a reset. Absent fields stay."""
+
+    lr: LearningRate | None = None
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+        None, description="null means full batch"
+    )
+    optimizer: OptimizerSpec | None = None
+    schedule: ScheduleSpec | None = None
+    clip_norm: Annotated[float, Field(gt=0, le=1e6)] | None = None
+
+    def to_core(self) -> dict[str, Any]:
+        """Only the fields that were sent (``batch_size: null`` is a change to full batch)."""
+        out = self.model_dump(exclude_unset=True)
+        if isinstance(out.get("optimizer"), dict):
+            out["optimizer"] = {k: v for k, v in out["optimizer"].items() if v is not None}
+        return out
+
+
+class StepRequest(Strict):
+    """How far to train: ``steps`` updates, or ``epochs`` passes over the data (Keras counts)."""
+
+    steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    epochs: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    fields: list[FieldName] | None = Field(
+        None, description="record fields to return (default: the scalars; add params, grad)"
+    )
+    evaluate: Literal["all", "last", "none"] = Field(
+        "all", description="for which returned steps the full-data loss is computed"
+    )
+
+
+class RewindRequest(Strict):
+    """The step to go back to."""
+
+    step: Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class SessionInfo(BaseModel):
+    """A session's public state."""
+
+    id: str
+    status: Literal["running", "paused", "diverged", "limit"]
+    reason: str | None
+    step: int
+    epoch: float
+    loss: float | None
+    accuracy: float | None
+    config: dict[str, Any]
+    settings: dict[str, Any]
+    events: list[Any]
+    n_params: int
+    param_names: list[str]
+    layers: list[str]
+    n_samples: int | None
+    n_features: int | None
+    task: str | None
+    params: list[float | None]
+
+
+class StepResult(BaseModel):
+    """The records of the steps just made, as columns, and the session's state after."""
+
+    status: Literal["running", "paused", "diverged", "limit"]
+    reason: str | None
+    step: int
+    records: dict[str, list[Any]]
+
+
+class CsvUpload(Strict):
+    """CSV text with a header row; ``target`` names the column to predict (default: last)."""
+
+    csv: Annotated[str, Field(min_length=1, max_length=4_000_000)]
+    target: str | int | None = None
+    standardize: bool | None = None
+    validation_split: Annotated[float, Field(ge=0, le=0.9)] | None = None
+
+
+class ImportRequest(Strict):
+    """An export (``GET .../export?format=json``) to recreate bit-identically."""
+
+    format_version: Literal[1]
+    config: dict[str, Any]
+    events: list[tuple[Annotated[int, Field(ge=0)], dict[str, Any]]]
+    step: Annotated[int, Field(ge=0)]
+    status: str | None = None
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)

@@ -1,0 +1,73 @@
+"""Service settings with safe defaults, read from ``GRADSCAPE_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gradscape.core.config import Limits
+
+
+def default_db_path() -> str:
+    """``$XDG_DATA_HOME/gradscape/sessions.db`` (``~/.local/share`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "gradscape" / "sessions.db")
+
+
+class Settings(BaseModel):
+    """Every limit the service enforces; published at ``/api/catalog``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    db: str = Field(default_factory=default_db_path, description="SQLite file, or :memory:")
+    max_sessions: int = Field(500, ge=1, description="live sessions at once (429 beyond)")
+    idle_expiry_seconds: float = Field(7 * 24 * 3600.0, gt=0, description="idle sessions expire")
+    max_steps_per_call: int = Field(100_000, ge=1, description="updates per step request")
+    max_steps_per_second: int = Field(200_000, ge=1, description="play speed ceiling")
+    max_trajectory_steps: int = Field(1_000_000, ge=1, description="steps a session may reach")
+    max_resolution: int = Field(201, ge=2, le=1001, description="surface grid G (G x G)")
+    max_samples: int = Field(10_000, ge=1, description="rows of data")
+    max_features: int = Field(64, ge=1)
+    max_hidden_layers: int = Field(8, ge=0)
+    max_width: int = Field(256, ge=1)
+    max_params: int = Field(100_000, ge=1, description="parameters P of a model")
+    max_response_floats: int = Field(2_000_000, ge=1, description="numbers in one response")
+    max_body_bytes: int = Field(4_000_000, ge=1024, description="request body size")
+    max_ws_message_bytes: int = Field(65_536, ge=1024, description="WebSocket message size")
+    frame_rate: float = Field(30.0, gt=0, le=120, description="WebSocket frames per second")
+    worker_threads: int = Field(2, ge=1, le=64, description="threads for NumPy work")
+    allowed_origins: tuple[str, ...] = Field(
+        (), description="extra Origins allowed on the WebSocket (same host is always allowed)"
+    )
+
+    def core_limits(self) -> Limits:
+        """The subset the training core checks when it builds a config."""
+        return Limits(
+            max_samples=self.max_samples,
+            max_features=self.max_features,
+            max_hidden_layers=self.max_hidden_layers,
+            max_width=self.max_width,
+            max_params=self.max_params,
+            max_csv_bytes=self.max_body_bytes,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """Limits a client may see (no host, port or file paths)."""
+        return self.model_dump(exclude={"host", "port", "db"}, mode="json")
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then ``GRADSCAPE_<NAME>`` variables, then explicit overrides."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = os.environ.get(f"GRADSCAPE_{name.upper()}")
+            if raw is not None:
+                origins = tuple(o for o in raw.split(",") if o)
+                values[name] = origins if name == "allowed_origins" else raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
