@@ -1,0 +1,142 @@
+"""The WebSocket protocol: typed messages, batched frames, live changes, errors, origins."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+
+def _until(ws: WebSocketTestSession, pred: Any, limit: int = 400) -> dict[str, Any]:
+    for _ in range(limit):
+        msg = ws.receive_json()
+        assert msg["type"] in ("state", "steps", "status", "error")
+        if pred(msg):
+            return dict(msg)
+    raise AssertionError("condition never met")
+
+
+def _last(value: Any) -> Any:
+    return value[-1] if isinstance(value, list) else value
+
+
+def test_connect_gets_state_then_steps_frames(client: TestClient, line_id: str) -> None:
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        first = ws.receive_json()
+        assert first["type"] == "state" and first["step"] == 0 and first["id"] == line_id
+        ws.send_json({"type": "step", "steps": 25})
+        frame = _until(ws, lambda m: m["type"] == "steps")
+        assert frame["from"] == 1 and frame["to"] == 25
+        assert frame["step"][-1] == 25
+        assert frame["eval"]["step"][-1] == 25 and frame["eval"]["loss"][-1] > 0
+        assert frame["lr"] == 0.1 and frame["batch_size"] == 50
+        assert len(frame["params"]) == 2
+
+
+def test_play_streams_monotonic_steps_and_pause_stops(client: TestClient, line_id: str) -> None:
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "play", "steps_per_second": 3000})
+        seen: list[int] = []
+        _until(ws, lambda m: m["type"] == "steps" and (seen.extend(m["step"]) or m["to"] > 300))
+        assert seen == sorted(seen) and len(set(seen)) == len(seen)
+        ws.send_json({"type": "set", "lr": 0.05})
+        frame = _until(ws, lambda m: m["type"] == "steps" and _last(m["lr"]) == 0.05)
+        assert frame["step"][0] > 300  # no reset: the count continued
+        ws.send_json({"type": "pause"})
+        _until(ws, lambda m: m["type"] == "state" and m["status"] == "paused")
+    info = client.get(f"/api/sessions/{line_id}").json()
+    assert info["status"] == "paused" and info["settings"]["lr"] == 0.05 and info["step"] > 300
+
+
+def test_bad_messages_get_error_frames_and_change_nothing(client: TestClient, line_id: str) -> None:
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        ws.receive_json()
+        for bad, words in [
+            ("not json", "not JSON"),
+            (json.dumps([1, 2]), "JSON object"),
+            (json.dumps({"type": "dance"}), "unknown message type"),
+            (json.dumps({"type": "set", "lr": -3}), "lr"),
+            (json.dumps({"type": "set", "batch_size": 0}), "batch_size"),
+            (json.dumps({"type": "step", "steps": 0}), "steps"),
+            (json.dumps({"type": "play", "steps_per_second": -1}), "steps_per_second"),
+            (json.dumps({"type": "rewind", "step": 10}), "step"),
+            ('{"type": "set", "lr": NaN}', "lr"),
+        ]:
+            ws.send_text(bad)
+            err = _until(ws, lambda m: m["type"] == "error")
+            assert words in err["message"], (bad, err)
+    info = client.get(f"/api/sessions/{line_id}").json()
+    assert info["step"] == 0 and info["settings"]["lr"] == 0.1 and info["events"] == []
+
+
+def test_rest_changes_show_up_on_open_sockets(client: TestClient, line_id: str) -> None:
+    with (
+        client.websocket_connect(f"/api/sessions/{line_id}/stream") as a,
+        client.websocket_connect(f"/api/sessions/{line_id}/stream") as b,
+    ):
+        a.receive_json()
+        b.receive_json()
+        client.patch(f"/api/sessions/{line_id}", json={"lr": 0.2})
+        for ws in (a, b):
+            state = _until(ws, lambda m: m["type"] == "state" and m["settings"]["lr"] == 0.2)
+            assert state["step"] == 0
+        client.post(f"/api/sessions/{line_id}/step", json={"steps": 7})
+        for ws in (a, b):
+            _until(ws, lambda m: m["type"] == "steps" and m["to"] == 7)
+        client.post(f"/api/sessions/{line_id}/rewind", json={"step": 3})
+        for ws in (a, b):
+            _until(ws, lambda m: m["type"] == "state" and m["step"] == 3)
+
+
+def test_divergence_is_reported_on_the_socket(client: TestClient) -> None:
+    sid = client.post("/api/sessions", json={"preset": "line", "optimizer": {"lr": 1e6}}).json()[
+        "id"
+    ]
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "play"})
+        _until(ws, lambda m: m.get("status") == "diverged")
+        ws.send_json({"type": "play"})
+        assert "diverged" in _until(ws, lambda m: m["type"] == "error")["message"]
+
+
+def test_frames_stay_small_for_a_fast_mlp(client: TestClient) -> None:
+    sid = client.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "step", "steps": 20_000})
+        raw = ws.receive_text()
+        while json.loads(raw)["type"] != "steps":
+            raw = ws.receive_text()
+        assert len(raw.encode()) <= 65_536
+        frame = json.loads(raw)
+        assert frame["to"] == 20_000 and len(frame["step"]) <= 240
+
+
+def test_origin_is_checked(client: TestClient, line_id: str) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as exc,
+        client.websocket_connect(
+            f"/api/sessions/{line_id}/stream", headers={"origin": "http://evil.example"}
+        ) as ws,
+    ):
+        ws.receive_json()
+    assert exc.value.code == 1008
+    with client.websocket_connect(
+        f"/api/sessions/{line_id}/stream", headers={"origin": "http://testserver"}
+    ) as ws:
+        assert ws.receive_json()["type"] == "state"
+
+
+def test_unknown_session_socket_is_closed(client: TestClient) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as exc,
+        client.websocket_connect("/api/sessions/nope/stream") as ws,
+    ):
+        ws.receive_json()
+    assert exc.value.code == 4404
