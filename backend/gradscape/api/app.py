@@ -9,10 +9,11 @@ from pathlib import Path
 
 import plotly
 import swagger_ui_bundle
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.convertors import Convertor, register_url_convertor
 
 from gradscape import __version__
 from gradscape.api import errors, stream
@@ -58,6 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        responses={
+            400: {"description": "The body is not parseable (not JSON, not UTF-8)"},
+            413: {"description": "The request body is over max_body_bytes"},
+            422: {"description": "Invalid input; the field is named in detail[].loc"},
+        },
     )
     app.state.settings = settings
     errors.install(app)
@@ -90,5 +96,25 @@ def _mount_static(app: FastAPI) -> None:
             PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
         )
 
-    if FRONTEND.is_dir():
-        app.mount("/", StaticFiles(directory=FRONTEND, html=True), name="frontend")
+    register_url_convertor("page", PagePath())
+
+    @app.get("/{path:page}", include_in_schema=False)
+    async def page(path: str) -> FileResponse:
+        """The page's files (``/`` is ``index.html``); anything under ``/api`` is not a page."""
+        root = FRONTEND.resolve()
+        target = (root / (path or "index.html")).resolve()
+        if root not in target.parents or not target.is_file():
+            raise HTTPException(status_code=404, detail="not found")
+        return FileResponse(target, headers={"Cache-Control": "no-cache"})
+
+
+class PagePath(Convertor[str]):
+    """Any path except ``api`` and below, so the page never shadows an API route's 405."""
+
+    regex = r"(?!api(?:/|$)).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value

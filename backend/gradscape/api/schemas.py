@@ -46,8 +46,8 @@ else:
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Unit = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-Width = Annotated[int, Field(ge=1, le=1024)]
+Seed = Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)]
+Width = Annotated[int, Field(strict=True, ge=1, le=1024)]
 Coordinate = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
 LearningRate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
 
@@ -69,17 +69,17 @@ class DataSpec(Strict):
     """A built-in dataset (``name`` + options), inline ``X``/``y``, or ``csv`` text."""
 
     name: DatasetName | None = None
-    n_samples: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    n_samples: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = None
     noise: Annotated[float, Field(ge=0, le=10)] | None = None
     seed: Seed | None = None
-    classes: Annotated[int, Field(ge=2, le=10)] | None = None
+    classes: Annotated[int, Field(strict=True, ge=2, le=10)] | None = None
     factor: Annotated[float, Field(ge=0, le=0.99)] | None = None
     slope: Annotated[float, Field(ge=-10, le=10)] | None = None
     intercept: Annotated[float, Field(ge=-10, le=10)] | None = None
     X: Annotated[list[list[Finite]], Field(max_length=10_000)] | None = None
     y: Annotated[list[Finite], Field(max_length=10_000)] | None = None
     csv: Annotated[str, Field(max_length=4_000_000)] | None = None
-    target: str | int | None = None
+    target: str | Annotated[int, Field(strict=True)] | None = None
     feature_names: list[str] | None = None
     target_name: str | None = None
     task: Literal["regression", "binary", "multiclass"] | None = None
@@ -126,9 +126,9 @@ class ScheduleSpec(Strict):
 
     name: ScheduleName = "constant"
     interval: IntervalName = "epoch"
-    step_size: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    step_size: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
     gamma: Annotated[float, Field(gt=0, le=1)] | None = None
-    T_max: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    T_max: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
     eta_min: Annotated[float, Field(ge=0, le=1e6)] | None = None
 
 
@@ -142,7 +142,7 @@ class SessionConfig(Strict):
     optimizer: OptimizerSpec | None = None
     schedule: ScheduleSpec | None = None
     clip_norm: Annotated[float, Field(gt=0, le=1e6)] | None = None
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = None
     seed: Seed | None = None
     init_params: Annotated[list[Coordinate], Field(max_length=100_000)] | None = None
 
@@ -155,7 +155,7 @@ class LiveChange(Strict):
     """A live change: applies from the next step, without a reset. Absent fields stay."""
 
     lr: LearningRate | None = None
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] | None = Field(
+    batch_size: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = Field(
         None, description="null means full batch"
     )
     optimizer: OptimizerSpec | None = None
@@ -173,8 +173,8 @@ class LiveChange(Strict):
 class StepRequest(Strict):
     """How far to train: ``steps`` updates, or ``epochs`` passes over the data (Keras counts)."""
 
-    steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    epochs: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    steps: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
+    epochs: Annotated[int, Field(strict=True, ge=1, le=100_000)] | None = None
     fields: list[FieldName] | None = Field(
         None, description="record fields to return (default: the scalars; add params, grad)"
     )
@@ -186,7 +186,7 @@ class StepRequest(Strict):
 class RewindRequest(Strict):
     """The step to go back to."""
 
-    step: Annotated[int, Field(ge=0, le=10_000_000)]
+    step: Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
 
 
 class SessionInfo(BaseModel):
@@ -224,7 +224,7 @@ class CsvUpload(Strict):
     """CSV text with a header row; ``target`` names the column to predict (default: last)."""
 
     csv: Annotated[str, Field(min_length=1, max_length=4_000_000)]
-    target: str | int | None = None
+    target: str | Annotated[int, Field(strict=True)] | None = None
     standardize: bool | None = None
     validation_split: Annotated[float, Field(ge=0, le=0.9)] | None = None
 
@@ -234,7 +234,7 @@ class ImportRequest(Strict):
 
     format_version: Literal[1]
     config: dict[str, Any]
-    events: list[tuple[Annotated[int, Field(ge=0)], dict[str, Any]]]
-    step: Annotated[int, Field(ge=0)]
+    events: list[tuple[Annotated[int, Field(strict=True, ge=0)], dict[str, Any]]]
+    step: Annotated[int, Field(strict=True, ge=0)]
     status: str | None = None
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)

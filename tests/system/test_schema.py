@@ -1,0 +1,54 @@
+"""schemathesis against the app's own OpenAPI schema, with all its checks, on a real server.
+
+Bounded: a few examples per operation so the suite stays fast. Operations on one
+session get a real session id (so steps, changes and rewinds are exercised, not just
+404s). A schema-valid request may still be refused for a cross-field reason the
+schema cannot express (a batch size larger than the dataset, nesterov without
+momentum, stepping a diverged run): those statuses are declared as expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.config import SchemathesisConfig
+
+from gradscape.api.app import create_app
+from gradscape.api.settings import Settings
+from tests.system.server import Server
+
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "404", "409", "413", "422", "429"]
+            },
+        },
+    }
+)
+schema = schemathesis.openapi.from_dict(
+    create_app(Settings(db=":memory:")).openapi(), config=CONFIG
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    srv = Server(
+        ":memory:", env={"GRADSCAPE_MAX_STEPS_PER_CALL": "2000", "GRADSCAPE_MAX_SESSIONS": "100000"}
+    ).start()
+    yield srv
+    srv.stop()
+
+
+@schema.parametrize()
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+def test_api_conforms_to_its_schema(case: schemathesis.Case, server: Server) -> None:
+    if "session_id" in (case.path_parameters or {}):
+        created = httpx.post(server.url + "/api/sessions", json={"preset": "moons-mlp"}, timeout=30)
+        assert created.status_code == 201, created.text
+        case.path_parameters["session_id"] = created.json()["id"]
+    case.call_and_validate(base_url=server.url, timeout=60)
