@@ -16,6 +16,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.parameters import ParameterLocation
 
 from gradscape.api.app import create_app
 from gradscape.api.settings import Settings
@@ -45,9 +46,10 @@ def server() -> Iterator[Server]:
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: schemathesis.Case, server: Server) -> None:
-    if "session_id" in (case.path_parameters or {}):
+    negative_path = case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
+    if "session_id" in (case.path_parameters or {}) and not negative_path:
         created = httpx.post(server.url + "/api/sessions", json={"preset": "moons-mlp"}, timeout=30)
         assert created.status_code == 201, created.text
         case.path_parameters["session_id"] = created.json()["id"]

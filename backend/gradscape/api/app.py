@@ -9,7 +9,7 @@ from pathlib import Path
 
 import plotly
 import swagger_ui_bundle
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +17,7 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from gradscape import __version__
 from gradscape.api import errors, stream
+from gradscape.api.deps import reject_unknown_query
 from gradscape.api.limits import BodySizeLimit
 from gradscape.api.routes import catalog, datasets, exports, health, landscape, sessions
 from gradscape.api.settings import Settings
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     for module in (health, catalog, sessions, exports, datasets, landscape):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(stream.router)
     _mount_static(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -238,3 +238,37 @@ class ImportRequest(Strict):
     step: Annotated[int, Field(strict=True, ge=0)]
     status: str | None = None
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+
+class SurfaceRequest(Strict):
+    """A loss surface over a plane through parameter space, with the descent path on it."""
+
+    mode: Literal["axes", "pca", "random", "hessian"] | None = Field(
+        None, description="default: axes for 2 parameters, else pca (random before 3 steps)"
+    )
+    params: (
+        tuple[
+            str | Annotated[int, Field(strict=True, ge=0)],
+            str | Annotated[int, Field(strict=True, ge=0)],
+        ]
+        | None
+    ) = Field(None, description="axes: two parameters by name or index")
+    center: (
+        Literal["current", "initial", "final"]
+        | Annotated[int, Field(strict=True, ge=0)]
+        | list[Coordinate]
+    ) = "current"
+    resolution: Annotated[int, Field(strict=True, ge=2, le=1001)] = 61
+    extent: tuple[tuple[Finite, Finite], tuple[Finite, Finite]] | None = Field(
+        None, description="((x0, x1), (y0, y1)); default covers the path with a margin"
+    )
+    precision: Literal["float32", "float64"] = "float32"
+    log_scale: bool = False
+    seed: Seed = 0
+    orthogonalize: bool = False
+    overlay: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=6)] = Field(
+        default_factory=list, description="other sessions (same model shape) drawn on this plane"
+    )
+    plane: dict[str, Any] | None = Field(
+        None, description="a plane from an earlier response, reused"
+    )

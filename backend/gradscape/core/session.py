@@ -117,6 +117,11 @@ class TrainingSession:
         }
 
     @property
+    def checkpoint_steps(self) -> list[int]:
+        """Steps whose parameters are kept (rebuilding them costs no replay)."""
+        return sorted(self._checkpoints)
+
+    @property
     def n_samples(self) -> int | None:
         """Training rows n, or None for an analytic surface."""
         return None if self.dataset is None else self.dataset.n_samples

@@ -1,7 +1,72 @@
-"""Loss surfaces, slices, curvature and the chain rule of one step (filled by the landscape)."""
+"""Loss surfaces, 1-D slices, curvature (the 2 / lambda edge) and the chain rule of one step."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from gradscape.api import landscape_views as lv
+from gradscape.api.deps import EntryDep, SettingsDep, StoreDep
+from gradscape.api.schemas import SurfaceRequest
 
 router = APIRouter(prefix="/api/sessions", tags=["landscape"])
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No session with that id"}}
+
+
+@router.post("/{session_id}/surface", responses=ERRORS)
+async def get_surface(
+    entry: EntryDep, store: StoreDep, settings: SettingsDep, body: SurfaceRequest
+) -> dict[str, Any]:
+    """The loss on a G x G grid over a plane (z[row = y][col = x], null where not finite),
+    the descent path projected with its true loss, surface height and off-plane distance,
+    overlays of other sessions, and the gradient at the current point."""
+    if body.resolution > settings.max_resolution:
+        raise ValueError(
+            f"resolution: {body.resolution} is over max_resolution={settings.max_resolution}"
+        )
+    others = [await store.get(i) for i in body.overlay]
+    request = body.model_dump()
+    async with entry.lock:
+        return await store.run(lv.surface_view, entry, request, others)
+
+
+@router.get("/{session_id}/slice", responses=ERRORS)
+async def get_slice(
+    entry: EntryDep,
+    store: StoreDep,
+    start: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    stop: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
+    alpha_min: Annotated[float, Query(ge=-100, le=100)] = -0.5,
+    alpha_max: Annotated[float, Query(ge=-100, le=100)] = 1.5,
+    points: Annotated[int, Query(ge=2, le=1001)] = 101,
+) -> dict[str, Any]:
+    """Loss along the line (1 - alpha) theta_start + alpha theta_stop (default init -> now)."""
+    async with entry.lock:
+        return await store.run(lv.slice_view, entry, start, stop, alpha_min, alpha_max, points)
+
+
+@router.get("/{session_id}/curvature", responses=ERRORS)
+async def get_curvature(
+    entry: EntryDep,
+    store: StoreDep,
+    step: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
+    series_every: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+) -> dict[str, Any]:
+    """lambda_max (the top Hessian eigenvalue) at a step, lr x lambda_max against 2, and
+    optionally lambda_max along the run (at most 30 points)."""
+    async with entry.lock:
+        return await store.run(lv.curvature_view, entry, step, series_every)
+
+
+@router.get("/{session_id}/backprop", responses=ERRORS)
+async def get_backprop(
+    entry: EntryDep,
+    store: StoreDep,
+    step: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+    samples: Annotated[int, Query(ge=1, le=64)] = 8,
+) -> dict[str, Any]:
+    """The chain rule of step k: forward values, local slopes, dL/da and deltas per layer,
+    and the gradients they multiply into (the first ``samples`` rows of the batch)."""
+    async with entry.lock:
+        return await store.run(lv.backprop_view, entry, step, samples)

@@ -1,0 +1,145 @@
+"""Service benchmark against a live loopback server: latency, streaming rate, memory.
+
+    .venv/bin/python bench/service.py
+
+Prints ratios measured in the same run (no absolute threshold gates anything).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.system.server import Server  # noqa: E402
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def latency(client: httpx.Client, url: str, body: dict, repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        r = client.post(url, json=body)
+        out.append(time.perf_counter() - t0)
+        r.raise_for_status()
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))] * 1e3
+
+
+def rest(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=60) as c:
+        sid = c.post("/api/sessions", json={"preset": "pass-fail"}).json()["id"]
+        health = [0.0] * 50
+        for i in range(50):
+            t0 = time.perf_counter()
+            c.get("/api/health")
+            health[i] = time.perf_counter() - t0
+        one = latency(c, f"/api/sessions/{sid}/step", {"steps": 1}, 200)
+        thousand = latency(c, f"/api/sessions/{sid}/step", {"steps": 1000, "evaluate": "none"}, 30)
+        print(f"REST  /api/health            p50 {p(health, .5):6.2f} ms")
+        print(f"REST  step 1 (neuron)         p50 {p(one, .5):6.2f} ms  p95 {p(one, .95):6.2f} ms")
+        print(f"REST  step 1000 (neuron)      p50 {p(thousand, .5):6.2f} ms  p95 {p(thousand, .95):6.2f} ms"
+              f"  -> x{statistics.median(thousand) / statistics.median(one):.1f} the 1-step call for 1000x the steps")
+
+
+async def stream_rate(server: Server, preset: str, seconds: float = 5.0) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as c:
+        sid = (await c.post("/api/sessions", json={"preset": preset})).json()["id"]
+    uri = server.url.replace("http", "ws") + f"/api/sessions/{sid}/stream"
+    async with websockets.connect(uri, max_size=2**20) as ws:
+        await ws.recv()
+        await ws.send(json.dumps({"type": "play"}))
+        first = last = None
+        frames, biggest = 0, 0
+        t_end = time.monotonic() + seconds
+        while time.monotonic() < t_end:
+            raw = await ws.recv()
+            msg = json.loads(raw)
+            if msg["type"] == "steps":
+                frames += 1
+                biggest = max(biggest, len(raw))
+                first = msg["from"] if first is None else first
+                last = msg["to"]
+        await ws.send(json.dumps({"type": "pause"}))
+    steps = (last or 0) - (first or 0) + 1
+    print(f"WS    {preset:<11} {steps / seconds:9.0f} steps/s delivered, {frames / seconds:5.1f} frames/s,"
+          f" largest frame {biggest / 1024:5.1f} KiB")
+
+
+def surface(server: Server) -> None:
+    import numpy as np
+
+    from gradscape.core.session import TrainingSession
+    from gradscape.landscape.directions import make_plane
+    from gradscape.landscape.surface import surface as compute
+
+    with httpx.Client(base_url=server.url, timeout=120) as c:
+        sid = c.post("/api/sessions", json={"preset": "moons-mlp", "data": {"n_samples": 512}}).json()["id"]
+        c.post(f"/api/sessions/{sid}/step", json={"steps": 500})
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            r = c.post(f"/api/sessions/{sid}/surface", json={"mode": "random", "resolution": 201})
+            r.raise_for_status()
+            times.append(time.perf_counter() - t0)
+    s = TrainingSession({"preset": "moons-mlp", "data": {"n_samples": 512}})
+    s.step(500)
+    ds = s.dataset
+    assert ds is not None
+    traj = s.trajectory(fields=["params"])["params"]
+    plane = make_plane("random", s.model, ds.X, ds.y, traj, center="final", seed=0)
+    alone = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        compute(s.model, ds.X, ds.y, plane, resolution=201, path=traj)
+        alone.append(time.perf_counter() - t0)
+    print(f"HTTP  surface G=201 MLP       {min(times) * 1e3:7.1f} ms end to end vs {min(alone) * 1e3:7.1f} ms"
+          f" landscape alone (serialisation + HTTP x{min(times) / min(alone):.2f}); {len(r.content) / 1e6:.2f} MB")
+    del np
+
+
+def memory(server: Server) -> None:
+    assert server.proc is not None
+    pid = server.proc.pid
+    with httpx.Client(base_url=server.url, timeout=120) as c:
+        base = rss_kib(pid)
+        ids = [c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"] for _ in range(100)]
+        idle = (rss_kib(pid) - base) / 100
+        before = rss_kib(pid)
+        for sid in ids[:10]:
+            c.post(f"/api/sessions/{sid}/step", json={"steps": 10_000, "evaluate": "none", "fields": ["step"]})
+        busy = (rss_kib(pid) - before) / 10
+    print(f"MEM   idle MLP session        {idle:7.0f} KiB each (RSS delta over 100)")
+    print(f"MEM   +10k steps MLP session  {busy:7.0f} KiB each more (RSS delta over 10)")
+
+
+def main() -> None:
+    server = Server(":memory:", env={"GRADSCAPE_MAX_SESSIONS": "10000"}).start()
+    try:
+        rest(server)
+        asyncio.run(stream_rate(server, "pass-fail"))
+        asyncio.run(stream_rate(server, "moons-mlp"))
+        surface(server)
+        memory(server)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
