@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Training threads run many short NumPy calls holding the GIL in between; a short
+        # switch interval lets the event loop (health, sockets) in every millisecond.
+        sys.setswitchinterval(0.001)
         store = SessionStore(settings)
         app.state.store = store
         expiry = asyncio.create_task(_expire_forever(store))

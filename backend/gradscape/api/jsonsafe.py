@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -42,3 +43,8 @@ def clean_dict(value: dict[str, Any]) -> dict[str, Any]:
     """``clean`` for a dict, typed as one."""
     out: dict[str, Any] = clean(value)
     return out
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes (run it in a worker thread for big payloads: it holds the GIL)."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).encode()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from gradscape.api import views
 from gradscape.api.deps import EntryDep, SettingsDep, StoreDep
 from gradscape.api.errors import PayloadTooLargeError
 from gradscape.api.exporting import EXPORT_FIELDS, export_csv, export_json
+from gradscape.api.jsonsafe import dumps
 from gradscape.api.schemas import ImportRequest, SessionInfo
 
 router = APIRouter(prefix="/api/sessions", tags=["exports"])
@@ -49,8 +50,8 @@ async def export_session(
                     "Content-Disposition": f'attachment; filename="gradscape-{entry.id[:8]}.csv"'
                 },
             )
-        data = await store.run(export_json, s, every)
-    return JSONResponse(data)
+        data = await store.run(lambda: dumps(export_json(s, every)))
+    return Response(data, media_type="application/json")
 
 
 @router.post("/import", status_code=201, response_model=SessionInfo, responses={422: {}, 429: {}})

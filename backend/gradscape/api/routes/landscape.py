@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from gradscape.api import landscape_views as lv
 from gradscape.api.deps import EntryDep, SettingsDep, StoreDep
+from gradscape.api.jsonsafe import dumps
 from gradscape.api.schemas import SurfaceRequest
 
 router = APIRouter(prefix="/api/sessions", tags=["landscape"])
@@ -17,7 +18,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No session with
 @router.post("/{session_id}/surface", responses=ERRORS)
 async def get_surface(
     entry: EntryDep, store: StoreDep, settings: SettingsDep, body: SurfaceRequest
-) -> dict[str, Any]:
+) -> Response:
     """The loss on a G x G grid over a plane (z[row = y][col = x], null where not finite),
     the descent path projected with its true loss, surface height and off-plane distance,
     overlays of other sessions, and the gradient at the current point."""
@@ -28,7 +29,8 @@ async def get_surface(
     others = [await store.get(i) for i in body.overlay]
     request = body.model_dump()
     async with entry.lock:
-        return await store.run(lv.surface_view, entry, request, others)
+        payload = await store.run(lambda: dumps(lv.surface_view(entry, request, others)))
+    return Response(payload, media_type="application/json")
 
 
 @router.get("/{session_id}/slice", responses=ERRORS)

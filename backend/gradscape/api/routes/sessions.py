@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Query, Response
 from gradscape.api import views
 from gradscape.api.deps import EntryDep, SettingsDep, StoreDep
 from gradscape.api.errors import PayloadTooLargeError
+from gradscape.api.jsonsafe import dumps
 from gradscape.api.schemas import (
     LiveChange,
     RewindRequest,
@@ -175,7 +176,7 @@ def parse_fields(fields: str | None, default: tuple[str, ...]) -> list[str]:
     return names
 
 
-@router.get("/{session_id}/trajectory", responses=ERRORS)
+@router.get("/{session_id}/trajectory", responses=ERRORS, response_model=dict[str, Any])
 async def get_trajectory(
     entry: EntryDep,
     store: StoreDep,
@@ -184,7 +185,7 @@ async def get_trajectory(
     stop: Annotated[int | None, Query(ge=-10_000_000, le=10_000_000)] = None,
     every: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
     fields: Annotated[str | None, Query(max_length=500, description="comma-separated")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The trajectory as columns over ``steps[start:stop:every]`` (Python slice semantics)."""
     names = parse_fields(fields, views.DEFAULT_FIELDS)
     count = len(range(entry.session.step_count + 1)[slice(start, stop, every)])
@@ -193,9 +194,13 @@ async def get_trajectory(
         raise PayloadTooLargeError(
             f"{count} rows is over max_response_floats={settings.max_response_floats}; use every=k"
         )
+
+    def work() -> bytes:
+        cols = views.trajectory(entry.session, start, stop, every, names)
+        return dumps({"step_count": entry.session.step_count, "columns": cols})
+
     async with entry.lock:
-        cols = await store.run(views.trajectory, entry.session, start, stop, every, names)
-    return {"step_count": entry.session.step_count, "columns": cols}
+        return Response(await store.run(work), media_type="application/json")
 
 
 @router.get("/{session_id}/data", responses={404: ERRORS[404]})
