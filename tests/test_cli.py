@@ -54,3 +54,12 @@ def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "optimizer.lr" in capsys.readouterr().err
     assert main(["run", "--preset", "nope", "--out", str(tmp_path / "x.json")]) == 2
     assert main(["run", "--out", str(tmp_path / "x.txt")]) == 2
+
+
+def test_run_writes_a_self_contained_html_report(tmp_path: Path) -> None:
+    out = tmp_path / "run.html"
+    assert main(["run", "--preset", "line", "--steps", "40", "--out", str(out)]) == 0
+    text = out.read_text()
+    assert text.count("Plotly.newPlot") == 3
+    assert "<script src=" not in text  # plotly.js is inline: the file works offline
+    assert "sits on the surface" in text  # two parameters: the path is exact

@@ -61,12 +61,19 @@ def run_config(preset: str | None, assignments: Sequence[str]) -> dict[str, Any]
 def _cmd_run(args: argparse.Namespace) -> int:
     session = TrainingSession(run_config(args.preset, args.set))
     session.step(args.steps, evaluate="none")
-    if args.out.endswith(".csv"):
+    if args.out.endswith(".html"):
+        from gradscape.api.report import html_report
+
+        text = html_report(session)
+    elif args.out.endswith(".csv"):
         text = export_csv(session)
     elif args.out.endswith(".json"):
         text = json.dumps(export_json(session), allow_nan=False)
     else:
-        print(f"gradscape run: --out must end in .json or .csv, got {args.out!r}", file=sys.stderr)
+        print(
+            f"gradscape run: --out must end in .html, .json or .csv, got {args.out!r}",
+            file=sys.stderr,
+        )
         return 2
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -107,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--preset", default=None)
     p_run.add_argument("--steps", type=int, default=2000)
     p_run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p_run.add_argument("--out", required=True, help="run.json or run.csv")
+    p_run.add_argument("--out", required=True, help="run.html (report), run.json or run.csv")
     p_serve = sub.add_parser("serve", help="start the web app and API")
     p_serve.add_argument("--host", default=None, help="default 127.0.0.1 (GRADSCAPE_HOST)")
     p_serve.add_argument("--port", type=int, default=None, help="default 8000 (GRADSCAPE_PORT)")
