@@ -75,12 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, catalog, sessions, exports, datasets, landscape):
         app.include_router(module.router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(stream.router)
-    _mount_static(app)
+    _mount_static(app, Path(settings.frontend) if settings.frontend else FRONTEND)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 
 
-def _mount_static(app: FastAPI) -> None:
+def _mount_static(app: FastAPI, frontend: Path) -> None:
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
     )
@@ -106,7 +106,7 @@ def _mount_static(app: FastAPI) -> None:
     @app.get("/{path:page}", include_in_schema=False)
     async def page(path: str) -> FileResponse:
         """The page's files (``/`` is ``index.html``); anything under ``/api`` is not a page."""
-        root = FRONTEND.resolve()
+        root = frontend.resolve()
         target = (root / (path or "index.html")).resolve()
         if root not in target.parents or not target.is_file():
             raise HTTPException(status_code=404, detail="not found")

@@ -41,6 +41,7 @@ class Settings(BaseModel):
     max_ws_message_bytes: int = Field(65_536, ge=1024, description="WebSocket message size")
     frame_rate: float = Field(30.0, gt=0, le=120, description="WebSocket frames per second")
     worker_threads: int = Field(2, ge=1, le=64, description="threads for NumPy work")
+    frontend: str | None = Field(None, description="folder of the page (default: the checkout's)")
     allowed_origins: tuple[str, ...] = Field(
         (), description="extra Origins allowed on the WebSocket (same host is always allowed)"
     )
@@ -58,7 +59,7 @@ class Settings(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """Limits a client may see (no host, port or file paths)."""
-        return self.model_dump(exclude={"host", "port", "db"}, mode="json")
+        return self.model_dump(exclude={"host", "port", "db", "frontend"}, mode="json")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
