@@ -90,10 +90,7 @@ def plain_mlp(steps: int) -> None:
     X, y = _moons()
     rng = np.random.default_rng(0)
     sizes = [2, 16, 16, 1]
-    Ws = [
-        rng.uniform(-1, 1, (a, b)) * math.sqrt(6 / (a + b))
-        for a, b in itertools.pairwise(sizes)
-    ]
+    Ws = [rng.uniform(-1, 1, (a, b)) * math.sqrt(6 / (a + b)) for a, b in itertools.pairwise(sizes)]
     bs = [np.zeros(b) for b in sizes[1:]]
     perm, pos = rng.permutation(512), 0
     for _ in range(steps):

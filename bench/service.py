@@ -18,7 +18,7 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.system.server import Server  # noqa: E402
+from tests.system.server import Server
 
 
 def rss_kib(pid: int) -> int:
@@ -52,10 +52,15 @@ def rest(server: Server) -> None:
             health[i] = time.perf_counter() - t0
         one = latency(c, f"/api/sessions/{sid}/step", {"steps": 1}, 200)
         thousand = latency(c, f"/api/sessions/{sid}/step", {"steps": 1000, "evaluate": "none"}, 30)
-        print(f"REST  /api/health            p50 {p(health, .5):6.2f} ms")
-        print(f"REST  step 1 (neuron)         p50 {p(one, .5):6.2f} ms  p95 {p(one, .95):6.2f} ms")
-        print(f"REST  step 1000 (neuron)      p50 {p(thousand, .5):6.2f} ms  p95 {p(thousand, .95):6.2f} ms"
-              f"  -> x{statistics.median(thousand) / statistics.median(one):.1f} the 1-step call for 1000x the steps")
+        print(f"REST  /api/health            p50 {p(health, 0.5):6.2f} ms")
+        print(
+            f"REST  step 1 (neuron)         p50 {p(one, 0.5):6.2f} ms  p95 {p(one, 0.95):6.2f} ms"
+        )
+        ratio = statistics.median(thousand) / statistics.median(one)
+        print(
+            f"REST  step 1000 (neuron)      p50 {p(thousand, 0.5):6.2f} ms"
+            f"  p95 {p(thousand, 0.95):6.2f} ms -> x{ratio:.1f} the 1-step call for 1000x the steps"
+        )
 
 
 async def stream_rate(server: Server, preset: str, seconds: float = 5.0) -> None:
@@ -78,19 +83,20 @@ async def stream_rate(server: Server, preset: str, seconds: float = 5.0) -> None
                 last = msg["to"]
         await ws.send(json.dumps({"type": "pause"}))
     steps = (last or 0) - (first or 0) + 1
-    print(f"WS    {preset:<11} {steps / seconds:9.0f} steps/s delivered, {frames / seconds:5.1f} frames/s,"
-          f" largest frame {biggest / 1024:5.1f} KiB")
+    print(
+        f"WS    {preset:<11} {steps / seconds:9.0f} steps/s delivered,"
+        f" {frames / seconds:5.1f} frames/s, largest frame {biggest / 1024:5.1f} KiB"
+    )
 
 
 def surface(server: Server) -> None:
-    import numpy as np
-
     from gradscape.core.session import TrainingSession
     from gradscape.landscape.directions import make_plane
     from gradscape.landscape.surface import surface as compute
 
     with httpx.Client(base_url=server.url, timeout=120) as c:
-        sid = c.post("/api/sessions", json={"preset": "moons-mlp", "data": {"n_samples": 512}}).json()["id"]
+        config = {"preset": "moons-mlp", "data": {"n_samples": 512}}
+        sid = c.post("/api/sessions", json=config).json()["id"]
         c.post(f"/api/sessions/{sid}/step", json={"steps": 500})
         times = []
         for _ in range(3):
@@ -109,9 +115,11 @@ def surface(server: Server) -> None:
         t0 = time.perf_counter()
         compute(s.model, ds.X, ds.y, plane, resolution=201, path=traj)
         alone.append(time.perf_counter() - t0)
-    print(f"HTTP  surface G=201 MLP       {min(times) * 1e3:7.1f} ms end to end vs {min(alone) * 1e3:7.1f} ms"
-          f" landscape alone (serialisation + HTTP x{min(times) / min(alone):.2f}); {len(r.content) / 1e6:.2f} MB")
-    del np
+    total, bare = min(times), min(alone)
+    print(
+        f"HTTP  surface G=201 MLP       {total * 1e3:7.1f} ms end to end vs {bare * 1e3:7.1f} ms"
+        f" landscape alone (x{total / bare:.2f}); {len(r.content) / 1e6:.2f} MB of JSON"
+    )
 
 
 def memory(server: Server) -> None:
@@ -119,11 +127,15 @@ def memory(server: Server) -> None:
     pid = server.proc.pid
     with httpx.Client(base_url=server.url, timeout=120) as c:
         base = rss_kib(pid)
-        ids = [c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"] for _ in range(100)]
+        ids = [
+            c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"] for _ in range(99)
+        ]
+        ids.append(c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"])
         idle = (rss_kib(pid) - base) / 100
         before = rss_kib(pid)
         for sid in ids[:10]:
-            c.post(f"/api/sessions/{sid}/step", json={"steps": 10_000, "evaluate": "none", "fields": ["step"]})
+            body = {"steps": 10_000, "evaluate": "none", "fields": ["step"]}
+            c.post(f"/api/sessions/{sid}/step", json=body)
         busy = (rss_kib(pid) - before) / 10
     print(f"MEM   idle MLP session        {idle:7.0f} KiB each (RSS delta over 100)")
     print(f"MEM   +10k steps MLP session  {busy:7.0f} KiB each more (RSS delta over 10)")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradscape.core.activations import sigmoid
 from gradscape.core.types import FloatArray
 
 
@@ -53,12 +52,17 @@ def bce_with_logits(z: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def bce_and_grad(z: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
-    """Binary cross-entropy and ``dL/dz = (sigmoid(z) - y) / n``."""
+    """Binary cross-entropy and ``dL/dz = (sigmoid(z) - y) / n``.
+
+    With ``s = softplus(z) = log(1 + e^z)`` the loss is ``mean(s - z y)`` and
+    ``sigmoid(z) = exp(z - s)``: one stable pass gives both (and no overflow).
+    """
     zz = z[:, 0]
     n = y.shape[0]
-    per = np.maximum(zz, 0.0) - zz * y + np.log1p(np.exp(-np.abs(zz)))
-    error = sigmoid(zz) - y
-    return float(per.sum() / n), (error / n)[:, None]
+    soft = np.logaddexp(0.0, zz)
+    value = float((soft - zz * y).sum() / n)
+    error = np.exp(zz - soft) - y
+    return value, (error / n)[:, None]
 
 
 def _log_softmax(z: FloatArray) -> FloatArray:

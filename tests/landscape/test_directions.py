@@ -1,0 +1,205 @@
+"""Planes: axes, PCA of the trajectory, filter-normalised random, Hessian eigenvectors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gradscape.core.functions import make_function
+from gradscape.core.nn import MLP
+from gradscape.landscape import Plane, dense_hessian, make_plane
+from tests.landscape.conftest import Case, assert_same_lines, svd_directions
+
+# -- axes ---------------------------------------------------------------------------------
+
+
+def test_axes_default_to_the_first_two_parameters(neuron: Case) -> None:
+    plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory)
+    np.testing.assert_array_equal(plane.d1, [1.0, 0.0, 0.0])
+    np.testing.assert_array_equal(plane.d2, [0.0, 1.0, 0.0])
+    assert plane.labels == ("layer0.W[0,0]", "layer0.W[1,0]")
+    np.testing.assert_array_equal(plane.center, neuron.trajectory[-1])
+    assert plane.offset == tuple(neuron.trajectory[-1][:2])
+    assert plane.explained_variance is None
+
+
+def test_axes_by_name_or_index(neuron: Case) -> None:
+    by_name = make_plane(
+        "axes", neuron.model, neuron.X, neuron.y, neuron.trajectory, params=("layer0.b[0]", 0)
+    )
+    assert by_name.labels == ("layer0.b[0]", "layer0.W[0,0]")
+    assert by_name.options["params"] == [2, 0]
+    np.testing.assert_array_equal(by_name.point(5.0, 6.0), [6.0, neuron.trajectory[-1][1], 5.0])
+    for params, match in [((0, 0), "differ"), (("nope", 1), "unknown"), ((0, 9), "range")]:
+        with pytest.raises(ValueError, match=match):
+            make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory, params=params)
+
+
+def test_centres(neuron: Case) -> None:
+    traj = neuron.trajectory
+    for spec, row in [("initial", 0), ("final", -1), ("current", -1), (5, 5), (-3, -3)]:
+        plane = make_plane("axes", neuron.model, neuron.X, neuron.y, traj, center=spec)
+        np.testing.assert_array_equal(plane.center, traj[row])
+        assert plane.options["center"] == spec
+    explicit = make_plane("axes", neuron.model, neuron.X, neuron.y, center=np.array([1.0, 2, 3]))
+    np.testing.assert_array_equal(explicit.center, [1, 2, 3])
+    bad: list[object] = ["middle", len(traj), np.array([1.0, 2.0]), np.array([1.0, np.nan, 0.0])]
+    for spec in bad:
+        with pytest.raises(ValueError, match="center"):
+            make_plane("axes", neuron.model, neuron.X, neuron.y, traj, center=spec)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs a trajectory"):
+        make_plane("axes", neuron.model, neuron.X, neuron.y)
+
+
+def test_unknown_mode_and_pca_without_a_trajectory(neuron: Case) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        make_plane("tsne", neuron.model, neuron.X, neuron.y, neuron.trajectory)
+    with pytest.raises(ValueError, match="pca"):
+        make_plane("pca", neuron.model, neuron.X, neuron.y, center=np.zeros(3))
+
+
+# -- pca ----------------------------------------------------------------------------------
+
+
+def test_pca_plane_of_a_trajectory(mlp: Case) -> None:
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    M = mlp.trajectory - mlp.trajectory[-1]
+    ref, ref_share = svd_directions(M)
+    assert_same_lines(plane.directions, ref, 1e-10)
+    assert plane.explained_variance is not None
+    np.testing.assert_allclose(plane.explained_variance, ref_share, rtol=1e-10)
+    assert sum(plane.explained_variance) <= 1.0
+    assert plane.labels[0] == f"PC1 ({100 * ref_share[0]:.1f} %)"
+    np.testing.assert_allclose(plane.directions @ plane.directions.T, np.eye(2), atol=1e-12)
+
+
+def test_pca_signs_survive_a_refit(mlp: Case) -> None:
+    full = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    shorter = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory[:-2])
+    decimated = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory[::3], center=-1)
+    for other in (shorter, decimated):
+        assert other.d1 @ full.d1 > 0.9
+        assert other.d2 @ full.d2 > 0.5
+    # The far end of the path (the start) is on the positive side of PC1.
+    assert (mlp.trajectory[0] - full.center) @ full.d1 > 0
+
+
+def test_pca_of_a_straight_path_still_gives_a_plane() -> None:
+    f = make_function("quadratic")
+    line = np.outer(np.linspace(1, 0, 20), [3.0, 0.0])  # moves along x only
+    plane = make_plane("pca", f, None, None, line)
+    assert plane.explained_variance == (1.0, 0.0)
+    np.testing.assert_allclose(np.abs(plane.d1), [1.0, 0.0])
+    np.testing.assert_allclose(np.abs(plane.d2), [0.0, 1.0])
+    with pytest.raises(ValueError, match="never leaves"):
+        make_plane("pca", f, None, None, np.zeros((4, 2)))
+
+
+# -- random -------------------------------------------------------------------------------
+
+
+def test_filter_normalisation_holds_per_neuron(mlp: Case) -> None:
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=7)
+    model = mlp.model
+    assert isinstance(model, MLP)
+    for d in (plane.d1, plane.d2):
+        for L in model.layers:
+            Wd = d[L.w_slice].reshape(L.fan_in, L.fan_out)
+            Wc = plane.center[L.w_slice].reshape(L.fan_in, L.fan_out)
+            np.testing.assert_allclose(np.linalg.norm(Wd, axis=0), np.linalg.norm(Wc, axis=0))
+            np.testing.assert_array_equal(d[L.b_slice], 0.0)  # Li et al.'s --xignore biasbn
+
+
+def test_random_planes_are_seeded(mlp: Case) -> None:
+    a = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=1)
+    b = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=1)
+    c = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=2)
+    np.testing.assert_array_equal(a.d1, b.d1)
+    assert not np.allclose(a.d1, c.d1)
+    assert a.options["seed"] == 1
+
+
+def test_random_biases_can_copy_the_centre(mlp: Case) -> None:
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, ignore_biases=False)
+    assert isinstance(mlp.model, MLP)
+    for L in mlp.model.layers:
+        np.testing.assert_array_equal(plane.d1[L.b_slice], plane.center[L.b_slice])
+
+
+def test_orthogonalised_random_directions(mlp: Case) -> None:
+    raw = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    ortho = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, orthogonalize=True)
+    np.testing.assert_array_equal(ortho.d1, raw.d1)
+    assert abs(ortho.d1 @ ortho.d2) < 1e-12 * np.linalg.norm(ortho.d1) * np.linalg.norm(ortho.d2)
+    assert np.linalg.norm(ortho.d2) == pytest.approx(np.linalg.norm(raw.d2))
+
+
+def test_random_on_a_layerless_model_scales_to_the_centre(rosenbrock: Case) -> None:
+    plane = make_plane("random", rosenbrock.model, None, None, rosenbrock.trajectory)
+    norm = np.linalg.norm(plane.center)
+    assert np.linalg.norm(plane.d1) == pytest.approx(norm)
+    assert np.linalg.norm(plane.d2) == pytest.approx(norm)
+
+
+def test_random_at_all_zero_weights_is_refused() -> None:
+    model = MLP(2, [3], 1, "tanh", "bce", init="zeros")
+    X, y = np.ones((4, 2)), np.ones(4)
+    with pytest.raises(ValueError, match="all zero"):
+        make_plane("random", model, X, y, center=np.zeros(model.n_params))
+
+
+# -- hessian ------------------------------------------------------------------------------
+
+
+def test_hessian_plane_spans_the_top_two_eigenvectors(mlp: Case) -> None:
+    plane = make_plane("hessian", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    w, V = np.linalg.eigh(dense_hessian(mlp.model, mlp.X, mlp.y, plane.center))
+    assert_same_lines(plane.directions, V[:, ::-1][:, :2].T, 1e-6)
+    np.testing.assert_allclose(plane.options["eigenvalues"], w[::-1][:2], rtol=1e-6)
+    assert plane.labels[0].startswith("H1 (λ = ")
+    for d in plane.directions:  # a reproducible sign: the largest entry is positive
+        assert d[np.argmax(np.abs(d))] > 0
+
+
+def test_hessian_plane_of_an_analytic_surface_is_exact() -> None:
+    f = make_function("quadratic", condition=10.0, angle=30.0)
+    plane = make_plane("hessian", f, None, None, center=np.array([1.0, 2.0]))
+    np.testing.assert_allclose(plane.options["eigenvalues"], [1.0, 0.1])
+    top = np.array([-np.sin(np.radians(30)), np.cos(np.radians(30))])
+    assert abs(plane.d1 @ top) == pytest.approx(1.0)
+
+
+# -- serialisation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["axes", "pca", "random", "hessian"])
+def test_planes_round_trip_through_json(mlp: Case, mode: str) -> None:
+    plane = make_plane(mode, mlp.model, mlp.X, mlp.y, mlp.trajectory, center=10)
+    again = Plane.from_dict(json.loads(json.dumps(plane.to_dict(), allow_nan=False)))
+    for name in ("center", "d1", "d2"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(plane, name))
+    assert (again.mode, again.labels, again.offset) == (plane.mode, plane.labels, plane.offset)
+    assert again.explained_variance == plane.explained_variance
+    assert dict(again.options) == dict(plane.options)
+
+
+def test_malformed_planes_are_value_errors() -> None:
+    good = {"mode": "axes", "center": [0, 0], "d1": [1, 0], "d2": [0, 1], "labels": ["x", "y"]}
+    assert Plane.from_dict(good).offset == (0.0, 0.0)
+    changes: list[dict[str, object]] = [
+        {"mode": "sideways"},
+        {"d1": [1, 0, 0]},
+        {"d2": [0, 0]},
+        {"d2": [2, 0]},
+        {"labels": []},
+        {"offset": [1]},
+    ]
+    for change in changes:
+        with pytest.raises(ValueError, match="plane"):
+            Plane.from_dict({**good, **change})
+    with pytest.raises(ValueError, match="plane"):
+        Plane.from_dict({k: v for k, v in good.items() if k != "mode"})
+    with pytest.raises(ValueError, match="finite"):
+        Plane.from_dict({**good, "center": [0, float("nan")]})

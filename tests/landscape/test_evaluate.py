@@ -1,0 +1,106 @@
+"""The batched plane evaluator against a per-point loop of the core's own loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradscape.core.nn import MLP
+from gradscape.landscape import evaluate
+from gradscape.landscape.evaluate import affine_losses
+
+ARCHITECTURES = [
+    ("tanh", "bce", [6, 5]),
+    ("relu", "mse", [7]),
+    ("sigmoid", "cross_entropy", [4, 3]),
+    ("softplus", "bce", [5]),
+    ("leaky_relu", "mse", [3, 3, 3]),
+    ("identity", "cross_entropy", [4]),
+    (["tanh", "relu"], "bce", [5, 4]),
+]
+
+
+def _problem(activation: object, loss: str, hidden: list[int], seed: int = 0):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(23, 3))
+    m = 3 if loss == "cross_entropy" else 1
+    y = {
+        "mse": rng.normal(size=23),
+        "bce": (rng.random(23) > 0.5).astype(float),
+        "cross_entropy": rng.integers(0, 3, size=23).astype(float),
+    }[loss]
+    model = MLP(3, hidden, m, activation, loss, init={"name": "normal", "std": 0.8})  # type: ignore[arg-type]
+    origin = model.init_params(rng)
+    directions = rng.normal(size=(2, model.n_params))
+    coords = rng.uniform(-1.5, 1.5, size=(37, 2))
+    return model, X, y, origin, directions, coords
+
+
+def _loop(model, X, y, origin, directions, coords):  # type: ignore[no-untyped-def]
+    return np.array([model.loss(origin + c @ directions, X, y) for c in coords])
+
+
+@pytest.mark.parametrize(("activation", "loss", "hidden"), ARCHITECTURES)
+def test_float64_matches_the_core_loss_to_1e12(
+    activation: object, loss: str, hidden: list[int]
+) -> None:
+    model, X, y, origin, D, C = _problem(activation, loss, hidden)
+    fast = affine_losses(model, X, y, origin, D, C, precision="float64")
+    ref = _loop(model, X, y, origin, D, C)
+    np.testing.assert_allclose(fast, ref, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize(("activation", "loss", "hidden"), ARCHITECTURES)
+def test_float32_matches_the_core_loss_to_1e5(
+    activation: object, loss: str, hidden: list[int]
+) -> None:
+    model, X, y, origin, D, C = _problem(activation, loss, hidden)
+    fast = affine_losses(model, X, y, origin, D, C, precision="float32")
+    ref = _loop(model, X, y, origin, D, C)
+    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-7)
+
+
+def test_one_direction_and_one_point() -> None:
+    model, X, y, origin, D, C = _problem("tanh", "bce", [4])
+    line = affine_losses(model, X, y, origin, D[0], C[:, 0])
+    assert line.shape == (37,)
+    np.testing.assert_allclose(line, _loop(model, X, y, origin, D[:1], C[:, :1]), rtol=1e-12)
+    single = affine_losses(model, X, y, origin, D, C[:1])
+    assert single.shape == (1,)
+
+
+def test_threads_and_chunk_sizes_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    model, X, y, origin, D, C = _problem("tanh", "bce", [6, 5])
+    one = affine_losses(model, X, y, origin, D, C, precision="float32", workers=1)
+    two = affine_losses(model, X, y, origin, D, C, precision="float32", workers=2)
+    np.testing.assert_array_equal(one, two)
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 200)  # a few points per chunk, ragged end
+    small = affine_losses(model, X, y, origin, D, C, precision="float32", workers=2)
+    np.testing.assert_allclose(small, one, rtol=1e-6)
+
+
+def test_overflow_is_inf_or_nan_without_warnings() -> None:
+    model, X, y, origin, D, C = _problem("relu", "mse", [5])
+    huge = affine_losses(model, X, y, origin, D, C * 1e200, precision="float32")
+    assert not np.isfinite(huge).any()
+    huge64 = affine_losses(model, X, y, origin, D, C * 1e200)
+    assert not np.isfinite(huge64).any()
+
+
+def test_generic_models_use_batch_loss_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradscape.core.functions import make_function
+
+    f = make_function("himmelblau")
+    origin, D = np.array([0.5, -0.25]), np.array([[1.0, 0.5], [-0.3, 1.0]])
+    C = np.random.default_rng(0).uniform(-3, 3, size=(50, 2))
+    monkeypatch.setattr(evaluate, "GENERIC_CHUNK_FLOATS", 14)
+    got = affine_losses(f, None, None, origin, D, C)
+    np.testing.assert_array_equal(got, f.value(origin + C @ D))
+
+
+def test_unknown_precision_and_missing_data_are_value_errors() -> None:
+    model, X, y, origin, D, C = _problem("tanh", "bce", [4])
+    with pytest.raises(ValueError, match="precision"):
+        affine_losses(model, X, y, origin, D, C, precision="float16")
+    with pytest.raises(ValueError, match="needs data"):
+        affine_losses(model, None, None, origin, D, C)

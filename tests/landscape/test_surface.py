@@ -1,0 +1,246 @@
+"""Surfaces, path projection, overlays and 1-D slices."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gradscape.core.functions import make_function
+from gradscape.landscape import (
+    MAX_RESOLUTION,
+    MODES,
+    Plane,
+    auto_extent,
+    interpolate,
+    make_plane,
+    project_path,
+    slice_along,
+    surface,
+)
+from tests.landscape.conftest import (
+    Case,
+    descend,
+    function_case,
+    linreg_case,
+    mlp_case,
+    neuron_case,
+)
+
+CASES = {
+    "mlp": mlp_case,
+    "neuron": neuron_case,
+    "rosenbrock": lambda: function_case("rosenbrock"),
+    "quadratic": lambda: function_case("quadratic", lr=0.5, steps=30),
+}
+TOLERANCE = {"float64": (1e-12, 0.0), "float32": (1e-5, 1e-7)}
+
+
+def _loop(case: Case, plane: Plane, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The reference: the core's own loss, one grid point at a time, ``[row = y][col = x]``."""
+    return np.array([[case.model.loss(plane.point(a, b), case.X, case.y) for a in xs] for b in ys])
+
+
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", list(CASES))
+def test_surface_equals_a_per_point_loop(name: str, mode: str, precision: str) -> None:
+    case = CASES[name]()
+    plane = make_plane(mode, case.model, case.X, case.y, case.trajectory)
+    s = surface(case.model, case.X, case.y, plane, resolution=7, precision=precision)
+    ref = _loop(case, plane, s.x, s.y)
+    rtol, atol = TOLERANCE[precision]
+    assert s.z.shape == (7, 7)
+    np.testing.assert_allclose(s.z, ref, rtol=rtol, atol=atol)
+
+
+def test_z_rows_follow_y_and_columns_follow_x() -> None:
+    f = make_function("saddle")  # x^2 - y^2: rises along x, falls along y
+    plane = make_plane("axes", f, None, None, center=np.array([0.0, 0.0]))
+    s = surface(f, None, None, plane, resolution=5, extent=((-2.0, 2.0), (0.0, 1.0)))
+    np.testing.assert_array_equal(s.x, np.linspace(-2, 2, 5))
+    np.testing.assert_array_equal(s.y, np.linspace(0, 1, 5))
+    np.testing.assert_allclose(s.z, s.x[None, :] ** 2 - s.y[:, None] ** 2)
+    assert s.labels == ("x", "y")
+
+
+@pytest.mark.parametrize("factory", [linreg_case, lambda: function_case("beale")])
+def test_a_two_parameter_path_lies_exactly_on_the_axes_surface(factory) -> None:  # type: ignore[no-untyped-def]
+    case = factory()
+    plane = make_plane("axes", case.model, case.X, case.y, case.trajectory)
+    proj = surface(case.model, case.X, case.y, plane, path=case.trajectory).path
+    assert proj is not None
+    np.testing.assert_array_equal(proj.off_plane_distance, 0.0)
+    np.testing.assert_array_equal(proj.a, case.trajectory[:, 0])  # axes read actual values
+    np.testing.assert_array_equal(proj.b, case.trajectory[:, 1])
+    np.testing.assert_allclose(proj.surface_height, proj.loss, rtol=1e-12, atol=0)
+
+
+def test_a_path_off_a_random_plane_reports_its_distance(mlp: Case) -> None:
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=3)
+    proj = project_path(mlp.model, mlp.X, mlp.y, plane, mlp.trajectory)
+    foot = plane.origin + np.column_stack([proj.a, proj.b]) @ plane.directions
+    residual = mlp.trajectory - foot
+    np.testing.assert_allclose(residual @ plane.directions.T, 0.0, atol=1e-10)  # least squares
+    np.testing.assert_allclose(proj.off_plane_distance, np.linalg.norm(residual, axis=1))
+    assert proj.off_plane_distance[-1] == pytest.approx(0.0, abs=1e-12)  # the centre
+    assert proj.off_plane_distance[0] > 0.1
+    loss = [mlp.model.loss(t, mlp.X, mlp.y) for t in mlp.trajectory]
+    np.testing.assert_allclose(proj.loss, loss, rtol=1e-12)
+    heights = [mlp.model.loss(f, mlp.X, mlp.y) for f in foot]
+    np.testing.assert_allclose(proj.surface_height, heights, rtol=1e-12)
+
+
+def test_auto_extent_covers_the_path_and_centre_with_a_margin(mlp: Case) -> None:
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    s = surface(mlp.model, mlp.X, mlp.y, plane, resolution=3, path=mlp.trajectory)
+    assert s.path is not None
+    (x0, x1), (y0, y1) = s.extent
+    assert x0 < s.path.a.min() and s.path.a.max() < x1
+    assert y0 < s.path.b.min() and s.path.b.max() < y1
+    assert x0 < 0 < x1 and y0 < 0 < y1  # the centre (final point) is at the origin
+
+
+def test_random_planes_span_one_unit_each_way(mlp: Case) -> None:
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    assert auto_extent(plane, []) == ((-1.0, 1.0), (-1.0, 1.0))
+
+
+def test_analytic_axes_cover_the_function_default_extent(rosenbrock: Case) -> None:
+    plane = make_plane("axes", rosenbrock.model, None, None, rosenbrock.trajectory)
+    (x0, x1), (y0, y1) = surface(rosenbrock.model, None, None, plane, resolution=2).extent
+    (fx0, fx1), (fy0, fy1) = make_function("rosenbrock").extent
+    assert x0 <= fx0 and x1 >= fx1 and y0 <= fy0 and y1 >= fy1
+
+
+def test_explicit_extent_and_resolution_bounds(neuron: Case) -> None:
+    plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory)
+    s = surface(neuron.model, neuron.X, neuron.y, plane, resolution=2, extent=((0, 1), (2, 3)))
+    assert s.extent == ((0.0, 1.0), (2.0, 3.0))
+    assert s.z.shape == (2, 2)
+    for bad in (1, MAX_RESOLUTION + 1, 2.5, True):
+        with pytest.raises(ValueError, match="resolution"):
+            surface(neuron.model, neuron.X, neuron.y, plane, resolution=bad)  # type: ignore[arg-type]
+    for box in (((1, 0), (0, 1)), ((0, np.inf), (0, 1)), ((0, 1),)):
+        with pytest.raises(ValueError, match="extent"):
+            surface(neuron.model, neuron.X, neuron.y, plane, extent=box)  # type: ignore[arg-type]
+
+
+def test_non_finite_losses_are_nan_and_null_in_json() -> None:
+    f = make_function("rosenbrock")
+    plane = make_plane("axes", f, None, None, center=np.array([0.0, 0.0]))
+    s = surface(f, None, None, plane, resolution=3, extent=((-1e200, 1e200), (-1.0, 1.0)))
+    assert np.isnan(s.z[:, 0]).all() and np.isfinite(s.z[:, 1]).all()
+    data = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert data["z"][0][0] is None and data["z"][0][1] is not None
+    assert data["plane"]["mode"] == "axes"
+
+
+def test_log_scale_is_log10_with_zero_clipped(linreg: Case) -> None:
+    f = make_function("quadratic")
+    plane = make_plane("axes", f, None, None, center=np.array([0.0, 0.0]))
+    box = ((-1.0, 1.0), (-1.0, 1.0))
+    lin = surface(f, None, None, plane, resolution=5, extent=box)
+    log = surface(f, None, None, plane, resolution=5, extent=box, log_scale=True)
+    positive = lin.z[lin.z > 0]
+    np.testing.assert_allclose(log.z, np.log10(np.maximum(lin.z, positive.min())))
+    assert lin.z[2, 2] == 0.0 and np.isfinite(log.z).all()
+    saddle = make_function("saddle")
+    with pytest.raises(ValueError, match="negative"):
+        surface(saddle, None, None, plane, resolution=3, extent=box, log_scale=True)
+
+
+def test_log_scale_applies_to_the_path_too(rosenbrock: Case) -> None:
+    plane = make_plane("axes", rosenbrock.model, None, None, rosenbrock.trajectory)
+    s = surface(rosenbrock.model, None, None, plane, resolution=3, path=rosenbrock.trajectory)
+    logged = surface(
+        rosenbrock.model,
+        None,
+        None,
+        plane,
+        resolution=3,
+        path=rosenbrock.trajectory,
+        log_scale=True,
+    )
+    assert s.path is not None and logged.path is not None
+    np.testing.assert_allclose(logged.path.loss, np.log10(s.path.loss))
+
+
+def test_overlays_share_the_plane_and_the_extent(mlp: Case) -> None:
+    # Same start, two optimisers: plain descent and a larger step.
+    fast = descend(mlp.model, mlp.X, mlp.y, mlp.trajectory[0], 1.5, 60)
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, np.vstack([mlp.trajectory, fast]))
+    s = surface(mlp.model, mlp.X, mlp.y, plane, resolution=3, path=mlp.trajectory, overlays=[fast])
+    assert s.path is not None and len(s.overlays) == 1
+    other = project_path(mlp.model, mlp.X, mlp.y, plane, fast)
+    np.testing.assert_array_equal(s.overlays[0].a, other.a)
+    (x0, x1), _ = s.extent
+    assert x0 < min(s.path.a.min(), other.a.min()) and max(s.path.a.max(), other.a.max()) < x1
+    assert s.path.a[0] == pytest.approx(other.a[0])  # the shared start
+    with pytest.raises(ValueError, match="trajectory"):
+        surface(mlp.model, mlp.X, mlp.y, plane, overlays=[fast[:, :3]])
+
+
+def test_recentering_keeps_coordinates_and_moves_the_surface(mlp: Case) -> None:
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    before = project_path(mlp.model, mlp.X, mlp.y, plane, mlp.trajectory)
+    moved = plane.recentered(mlp.trajectory[20])
+    after = project_path(mlp.model, mlp.X, mlp.y, moved, mlp.trajectory)
+    np.testing.assert_allclose(after.a, before.a, atol=1e-12)
+    np.testing.assert_allclose(after.b, before.b, atol=1e-12)
+    assert after.off_plane_distance[20] == pytest.approx(0.0, abs=1e-12)
+    a, b = moved.offset
+    s = surface(mlp.model, mlp.X, mlp.y, moved, resolution=3, extent=((a, a + 1), (b, b + 1)))
+    assert s.z[0, 0] == pytest.approx(mlp.model.loss(mlp.trajectory[20], mlp.X, mlp.y), rel=1e-5)
+
+
+def test_axes_recentering_keeps_actual_parameter_values(neuron: Case) -> None:
+    plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory, params=(0, 2))
+    moved = plane.recentered(neuron.trajectory[7])
+    assert moved.offset == (neuron.trajectory[7][0], neuron.trajectory[7][2])
+    np.testing.assert_array_equal(moved.point(*moved.offset), neuron.trajectory[7])
+
+
+def test_interpolation_runs_from_theta_a_to_theta_b(mlp: Case) -> None:
+    start, end = mlp.trajectory[0], mlp.trajectory[-1]
+    line = interpolate(mlp.model, mlp.X, mlp.y, start, end)
+    assert line.alphas[0] == -0.5 and line.alphas[-1] == 1.5 and line.alphas.size == 101
+    ref = [mlp.model.loss((1 - t) * start + t * end, mlp.X, mlp.y) for t in line.alphas]
+    np.testing.assert_allclose(line.loss, ref, rtol=1e-12)
+    at = interpolate(mlp.model, mlp.X, mlp.y, start, end, np.array([0.0, 1.0]))
+    assert at.loss[0] == pytest.approx(mlp.model.loss(start, mlp.X, mlp.y), rel=1e-14)
+    assert at.loss[1] == pytest.approx(mlp.model.loss(end, mlp.X, mlp.y), rel=1e-12)
+
+
+def test_slice_along_a_direction(rosenbrock: Case) -> None:
+    f, center, d = rosenbrock.model, np.array([1.0, 1.0]), np.array([1.0, 0.0])
+    s = slice_along(f, None, None, center, d)
+    np.testing.assert_allclose(
+        s.loss, (1 - (1 + s.alphas)) ** 2 + 100 * (1 - (1 + s.alphas) ** 2) ** 2
+    )
+    assert json.dumps(s.to_dict(), allow_nan=False)
+    with pytest.raises(ValueError, match="slice"):
+        slice_along(f, None, None, center, np.ones(3))
+    with pytest.raises(ValueError, match="alphas"):
+        slice_along(f, None, None, center, d, np.array([np.nan]))
+
+
+def test_a_diverged_path_point_is_nan_and_null(mlp: Case) -> None:
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    broken = mlp.trajectory.copy()
+    broken[3, 0] = np.nan
+    s = surface(mlp.model, mlp.X, mlp.y, plane, resolution=3, path=broken)
+    assert s.path is not None
+    for column in (s.path.a, s.path.loss, s.path.surface_height, s.path.off_plane_distance):
+        assert np.isnan(column[3]) and np.isfinite(np.delete(column, 3)).all()
+    data = json.loads(json.dumps(s.to_dict(), allow_nan=False))
+    assert data["path"]["loss"][3] is None
+
+
+def test_a_path_that_ran_off_still_gets_a_finite_grid() -> None:
+    f = make_function("quadratic")
+    path = np.array([[1.0, 1.0], [-1e308, 1e308]])
+    s = surface(f, None, None, make_plane("axes", f, None, None, path), resolution=3, path=path)
+    assert all(np.isfinite(edge).all() for edge in s.extent)
+    assert json.dumps(s.to_dict(), allow_nan=False)
