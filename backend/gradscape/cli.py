@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Before NumPy loads: one BLAS thread per worker. On small matrices and 2 shared cores,
+# OpenBLAS's own threads only contend (measured: 10x slower, erratic, under load).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import sys
