@@ -32,6 +32,8 @@ fmt: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python bench/core.py
+	$(BIN)/python bench/landscape.py
+	$(BIN)/python bench/service.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
