@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import numpy as np
 import pytest
@@ -259,3 +260,13 @@ def test_every_float_is_finite_or_null_after_a_wild_run(client: TestClient) -> N
         assert resp.status_code == 200
         assert _finite_or_null(json.loads(resp.text))
     assert np.isfinite(client.get(f"/api/sessions/{sid}").json()["params"]).all()
+
+
+def test_idle_sessions_expire() -> None:
+    with make_client(idle_expiry_seconds=0.05) as c:
+        sid = c.post("/api/sessions", json={}).json()["id"]
+        store = c.app.state.store  # type: ignore[attr-defined]
+        time.sleep(0.1)
+        gone = c.portal.call(store.expire_idle)  # type: ignore[union-attr]
+        assert gone == [sid]
+        assert c.get(f"/api/sessions/{sid}").status_code == 404

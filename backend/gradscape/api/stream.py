@@ -173,6 +173,8 @@ async def stream(ws: WebSocket, session_id: str) -> None:
         await _receive_loop(ws, entry, store, sender)
     finally:
         entry.listeners.discard(viewer)
+        if not entry.listeners:
+            player.stop(entry)  # nobody is watching: do not train on into the void
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
