@@ -10,6 +10,30 @@ CHAPTER_WEIGHTS = (0.4967141530112327, -0.13826430117118466)
 
 _LINE_DATA = {"name": "line", "n_samples": 50, "noise": 0.3}
 
+
+def _regression(
+    description: str,
+    *,
+    lr: float,
+    data: dict[str, Any] = _LINE_DATA,
+    start: tuple[float, float] = (-1.5, -1.0),
+    batch_size: int | None = None,
+) -> dict[str, Any]:
+    """A linear-regression preset: two parameters (w, b), an exact MSE bowl."""
+    return {
+        "description": description,
+        "config": {
+            "data": data,
+            "model": {"hidden": [], "init": "zeros"},
+            "loss": "mse",
+            "optimizer": {"name": "sgd", "lr": lr},
+            "batch_size": batch_size,
+            "seed": 0,
+            "init_params": list(start),
+        },
+    }
+
+
 PRESETS: dict[str, dict[str, Any]] = {
     "pass-fail": {
         "description": "The chapter's single neuron: study and sleep hours -> pass or fail, "
@@ -24,58 +48,28 @@ PRESETS: dict[str, dict[str, Any]] = {
             "init_params": [*CHAPTER_WEIGHTS, 0.0],
         },
     },
-    "line": {
-        "description": "Linear regression with mean squared error: two parameters, "
+    "line": _regression(
+        "Linear regression with mean squared error: two parameters, "
         "an exact bowl, and gradient descent rolling to its bottom.",
-        "config": {
-            "data": _LINE_DATA,
-            "model": {"hidden": [], "init": "zeros"},
-            "loss": "mse",
-            "optimizer": {"name": "sgd", "lr": 0.1},
-            "batch_size": None,
-            "seed": 0,
-            "init_params": [-1.5, -1.0],
-        },
-    },
-    "crawl": {
-        "description": "A learning rate far too small: every step is tiny and the path "
-        "inches down the bowl.",
-        "config": {
-            "data": _LINE_DATA,
-            "model": {"hidden": [], "init": "zeros"},
-            "loss": "mse",
-            "optimizer": {"name": "sgd", "lr": 0.003},
-            "batch_size": None,
-            "seed": 0,
-            "init_params": [-1.5, -1.0],
-        },
-    },
-    "overshoot": {
-        "description": "A learning rate just past the stability edge 2 / lambda_max: "
+        lr=0.1,
+    ),
+    "crawl": _regression(
+        "A learning rate far too small: every step is tiny and the path inches down the bowl.",
+        lr=0.003,
+    ),
+    "overshoot": _regression(
+        "A learning rate just past the stability edge 2 / lambda_max: "
         "each step jumps across the valley and lands higher, so the loss climbs.",
-        "config": {
-            "data": _LINE_DATA,
-            "model": {"hidden": [], "init": "zeros"},
-            "loss": "mse",
-            "optimizer": {"name": "sgd", "lr": 1.02},
-            "batch_size": None,
-            "seed": 0,
-            "init_params": [1.5, 0.5],
-        },
-    },
-    "minibatch-noise": {
-        "description": "Noisy data where batch size 1, a small batch and the full batch "
+        lr=1.02,  # 2 / lambda_max is 0.9957 on this data: lr x lambda_max = 2.05
+        start=(1.5, 0.5),
+    ),
+    "minibatch-noise": _regression(
+        "Noisy data where batch size 1, a small batch and the full batch "
         "take visibly different paths to the same minimum.",
-        "config": {
-            "data": {"name": "line", "n_samples": 100, "noise": 1.0},
-            "model": {"hidden": [], "init": "zeros"},
-            "loss": "mse",
-            "optimizer": {"name": "sgd", "lr": 0.05},
-            "batch_size": 4,
-            "seed": 0,
-            "init_params": [-1.5, -1.0],
-        },
-    },
+        lr=0.05,
+        data={"name": "line", "n_samples": 100, "noise": 1.0},
+        batch_size=4,
+    ),
     "vanishing": {
         "description": "A deep sigmoid network: each layer multiplies the backward signal "
         "by a slope of at most 0.25, so the early layers barely learn.",
