@@ -51,15 +51,18 @@ def session_neuron(steps: int) -> None:
 
 
 def plain_neuron(steps: int) -> None:
-    w = np.array([0.4967141530112327, -0.13826430117118466])
-    b = 0.0
+    """The chapter's own hand-written loop (forward, loss, backward, update)."""
+    weights = np.array([0.4967141530112327, -0.13826430117118466])
+    bias = 0.0
     for _ in range(steps):
-        z = CHAPTER_X @ w + b
+        z = CHAPTER_X @ weights + bias
         pred = 1 / (1 + np.exp(-z))
-        _loss = np.mean(np.maximum(z, 0) - z * CHAPTER_Y + np.log1p(np.exp(-np.abs(z))))
+        _loss = -np.mean(
+            CHAPTER_Y * np.log(pred + 1e-9) + (1 - CHAPTER_Y) * np.log(1 - pred + 1e-9)
+        )
         error = pred - CHAPTER_Y
-        w = w - 0.1 * (CHAPTER_X.T @ error / 4)
-        b -= 0.1 * float(np.mean(error))
+        weights -= 0.1 * (CHAPTER_X.T @ error / len(CHAPTER_X))
+        bias -= 0.1 * np.mean(error)
 
 
 def torch_neuron(steps: int) -> None:
@@ -174,6 +177,8 @@ def memory() -> None:
 
 
 def main() -> None:
+    if torch is not None:
+        torch.set_num_threads(1)  # like the session: tiny tensors, one thread is torch's best
     print(f"numpy {np.__version__}; torch {'absent' if torch is None else torch.__version__}")
     compare(
         "chapter neuron (full batch)",
