@@ -1,0 +1,146 @@
+// REST helpers and a WebSocket that reconnects by itself.
+
+/** An API error: HTTP status plus the server's message (422 details joined, field named). */
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function detailText(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((d) => {
+        const loc = (d.loc || []).filter((p) => p !== "body").join(".");
+        return loc ? `${loc}: ${d.msg}` : d.msg;
+      })
+      .join("; ");
+  }
+  return JSON.stringify(detail);
+}
+
+/** fetch JSON; throws ApiError with the server's message on a non-2xx answer. */
+export async function request(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, init);
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) {
+    const message = data && data.detail !== undefined ? detailText(data.detail) : String(text);
+    throw new ApiError(res.status, message || res.statusText);
+  }
+  return data;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null) q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+const S = (id) => `/api/sessions/${encodeURIComponent(id)}`;
+
+/** Every REST call the page makes, one line each. */
+export const api = {
+  catalog: () => request("GET", "/api/catalog"),
+  create: (config) => request("POST", "/api/sessions", config),
+  get: (id) => request("GET", S(id)),
+  remove: (id) => request("DELETE", S(id)),
+  patch: (id, change) => request("PATCH", S(id), change),
+  step: (id, body) => request("POST", `${S(id)}/step`, body),
+  reset: (id) => request("POST", `${S(id)}/reset`),
+  rewind: (id, step) => request("POST", `${S(id)}/rewind`, { step }),
+  trajectory: (id, params) => request("GET", `${S(id)}/trajectory${query(params)}`),
+  data: (id, resolution = 60) => request("GET", `${S(id)}/data${query({ resolution })}`),
+  surface: (id, body) => request("POST", `${S(id)}/surface`, body),
+  slice: (id, params) => request("GET", `${S(id)}/slice${query(params)}`),
+  curvature: (id, params) => request("GET", `${S(id)}/curvature${query(params)}`),
+  backprop: (id, step) => request("GET", `${S(id)}/backprop${query({ step })}`),
+  importRun: (body) => request("POST", "/api/sessions/import", body),
+  uploadCsv: (csv, target) => request("POST", "/api/datasets/csv", { csv, target: target || undefined }),
+  exportUrl: (id, format) => `${S(id)}/export${query({ format })}`,
+};
+
+/**
+ * The session's WebSocket: sends typed JSON, reconnects with backoff, and tells the
+ * owner when it (re)opens so it can resume (the server's first message is a `state`).
+ */
+export class Stream {
+  constructor(sessionId, { onMessage, onOpen, onClose, onGone }) {
+    this.id = sessionId;
+    this.handlers = { onMessage, onOpen, onClose, onGone };
+    this.queue = [];
+    this.closed = false;
+    this.delay = 250;
+    this.ws = null;
+    this.connect();
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  connect() {
+    if (this.closed) return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(`${proto}//${location.host}${S(this.id)}/stream`);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.delay = 250;
+      this.handlers.onOpen?.();
+      for (const msg of this.queue.splice(0)) ws.send(JSON.stringify(msg));
+    };
+    ws.onmessage = (ev) => this.handlers.onMessage(JSON.parse(ev.data));
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (this.closed) return;
+      if (ev.code === 4404) {
+        this.closed = true;
+        this.handlers.onGone?.();
+        return;
+      }
+      this.handlers.onClose?.();
+      setTimeout(() => this.connect(), this.delay);
+      this.delay = Math.min(this.delay * 2, 4000);
+    };
+    ws.onerror = () => {}; // onclose follows and reconnects
+  }
+
+  /** Send now, or once the socket (re)opens (a short queue; old messages drop first). */
+  send(message) {
+    if (this.open) {
+      this.ws.send(JSON.stringify(message));
+    } else {
+      this.queue.push(message);
+      if (this.queue.length > 20) this.queue.shift();
+    }
+  }
+
+  /** Drop the connection for good (no reconnect). */
+  close() {
+    this.closed = true;
+    if (this.ws) this.ws.close();
+    this.ws = null;
+  }
+
+  /** For tests and the "connection" indicator: close the socket as if the network dropped. */
+  drop() {
+    if (this.ws) this.ws.close();
+  }
+}

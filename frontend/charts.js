@@ -1,0 +1,88 @@
+// The live 2-D charts: loss curve, per-layer gradient norms and the data view.
+import { api } from "./api.js";
+import { createDataView } from "./plots/dataview.js";
+import { createGradNorms } from "./plots/gradnorms.js";
+import { createLossCurve } from "./plots/losscurve.js";
+import { invalidate } from "./scheduler.js";
+
+const POINTS = 800; // drawn per series; the history itself stays complete
+
+export class Charts {
+  constructor(app, { lossEl, normsEl, dataEl, dataNote }) {
+    this.app = app;
+    this.loss = createLossCurve(lossEl);
+    this.norms = createGradNorms(normsEl);
+    this.data = createDataView(dataEl, dataNote);
+    this.marker = null;
+    this.dataBusy = false;
+    this.dataAt = -1e9;
+    this.dataDue = false;
+  }
+
+  lossData() {
+    const runs = [this.app.main, ...this.app.compare].map((run) => {
+      const ev = run.history.evals.decimated(POINTS, ["loss"]);
+      const sc = run.history.scalars.decimated(POINTS, ["batch_loss"]);
+      return {
+        name: run.label,
+        color: run.color,
+        step: ev.step,
+        loss: ev.loss,
+        batchStep: sc.step,
+        batchLoss: sc.batch_loss,
+      };
+    });
+    return { runs, ylog: this.app.view.ylog, marker: this.marker };
+  }
+
+  normsData() {
+    const main = this.app.main;
+    const layers = main.info.layers || [];
+    if (!layers.length) {
+      const sc = main.history.scalars.decimated(POINTS, ["grad_norm"]);
+      return { step: sc.step, norms: sc.grad_norm.map((g) => [g]), layers: ["gradient"] };
+    }
+    const ev = main.history.evals.decimated(POINTS, ["layer_grad_norms"]);
+    return { step: ev.step, norms: ev.layer_grad_norms, layers };
+  }
+
+  draw() {
+    if (!this.app.main) return;
+    invalidate("loss", () => this.loss.draw(this.lossData()), { adaptive: true });
+    invalidate("norms", () => this.norms.draw(this.normsData()), { adaptive: true });
+  }
+
+  setMarker(step) {
+    this.marker = step;
+    this.draw();
+  }
+
+  /** Fetch the model's predictions again (at most one request in flight, ~4 a second). */
+  async refreshData(force = false) {
+    const main = this.app.main;
+    if (!main) return;
+    if (this.dataBusy) {
+      this.dataDue = true;
+      return;
+    }
+    if (!force && performance.now() - this.dataAt < 250) {
+      if (!this.dataTimer) this.dataTimer = setTimeout(() => ((this.dataTimer = null), this.refreshData()), 260);
+      return;
+    }
+    this.dataBusy = true;
+    try {
+      let d = await api.data(main.id, 50);
+      if (d.kind === "surface" && main.step > 0) d = { kind: "slice", ...(await api.slice(main.id, { start: 0, stop: main.step })) };
+      if (this.app.main === main) invalidate("data", () => this.data.draw(d), { adaptive: true });
+    } catch (err) {
+      if (err.status !== 404) console.warn("data view:", err.message);
+    } finally {
+      this.dataBusy = false;
+      this.dataAt = performance.now();
+      if (this.dataDue) {
+        this.dataDue = false;
+        this.refreshData();
+      }
+    }
+  }
+}

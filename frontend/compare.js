@@ -1,0 +1,111 @@
+// Compare: up to 6 more runs from the same start (same config and initial weights), each with
+// its own optimizer, learning rate or batch size, on one shared plane and one loss chart.
+import { api } from "./api.js";
+import { clear, h } from "./dom.js";
+import { RUN_COLORS, fmt } from "./plots/common.js";
+
+export const MAX_RUNS = 7; // the main run and up to 6 compared runs (the surface overlays at most 6)
+
+export function describe(info) {
+  const st = info.settings;
+  const bs = st.batch_size === null || st.batch_size === undefined ? "full batch" : `batch ${st.batch_size}`;
+  const mom = st.optimizer.momentum ? ` m${st.optimizer.momentum}` : "";
+  return `${st.optimizer.name}${mom} lr ${fmt(st.lr, 3)}${info.n_samples ? `, ${bs}` : ""}`;
+}
+
+export class ComparePanel {
+  /** `app.addCompareRun(info)`, `app.removeCompareRun(run)`; `app.compare` is the list. */
+  constructor(app, root) {
+    this.app = app;
+    this.root = root;
+  }
+
+  render() {
+    const cat = this.app.catalog;
+    const main = this.app.main;
+    if (!main) return;
+    const st = main.info.settings;
+    const n = main.info.n_samples;
+    const opt = h("select", { name: "cmp-optimizer" }, Object.keys(cat.optimizers).map((o) => h("option", { value: o, selected: o === st.optimizer.name }, o)));
+    const lr = h("input", { type: "number", name: "cmp-lr", step: "any", min: 0, value: st.lr, class: "short" });
+    const momentum = h("input", { type: "number", name: "cmp-momentum", step: "any", min: 0, max: 0.999, value: 0.9, class: "short" });
+    const batch = h("input", { type: "number", name: "cmp-batch", step: 1, min: 1, max: n || 1, value: st.batch_size ?? n ?? 1, class: "short", disabled: !n });
+    const status = h("span", { class: "caption cmp-status" });
+    const full = this.app.compare.length + 1 >= MAX_RUNS;
+    const add = h(
+      "button",
+      {
+        name: "cmp-add",
+        class: "primary small",
+        disabled: full,
+        onclick: async () => {
+          status.textContent = "starting…";
+          const optimizer = { name: opt.value, lr: Number(lr.value) };
+          if (opt.value === "sgd" && Number(momentum.value) > 0) optimizer.momentum = Number(momentum.value);
+          try {
+            await this.add(optimizer, n ? Number(batch.value) : null);
+            status.textContent = "";
+          } catch (err) {
+            status.textContent = err.message;
+          }
+        },
+      },
+      "Add run",
+    );
+    const rows = [main, ...this.app.compare].map((run, k) =>
+      h("li", {}, [
+        h("span", { class: "swatch", style: { background: run.color } }),
+        h("span", { class: "run-name" }, run.label),
+        h("span", { class: "run-loss" }, `step ${run.step} · loss ${fmt(run.info.loss)}`),
+        k === 0 ? h("small", {}, " (main)") : h("button", { class: "small", name: "cmp-remove", onclick: () => this.app.removeCompareRun(run) }, "remove"),
+      ]),
+    );
+    this.rowsEl = h("ul", { class: "runs" }, rows);
+    clear(this.root).append(
+      h("p", { class: "caption" }, "Same data, same initial weights, a different optimizer, learning rate or batch size: every run is drawn on one shared plane, and play / step / reset drive them all."),
+      h("div", { class: "panel-bar" }, [
+        h("label", { class: "inline" }, ["optimizer ", opt]),
+        h("label", { class: "inline" }, ["lr ", lr]),
+        h("label", { class: "inline", title: "sgd only" }, ["momentum ", momentum]),
+        h("label", { class: "inline" }, ["batch ", batch]),
+        add,
+        status,
+      ]),
+      this.rowsEl,
+      full ? h("p", { class: "caption" }, `At most ${MAX_RUNS - 1} runs to compare at once.`) : "",
+    );
+  }
+
+  /** Readouts only (called on frames). */
+  update() {
+    if (!this.rowsEl || this.root.offsetParent === null) return;
+    const runs = [this.app.main, ...this.app.compare];
+    [...this.rowsEl.querySelectorAll(".run-loss")].forEach((el, k) => {
+      if (runs[k]) el.textContent = `step ${runs[k].step} · loss ${fmt(runs[k].info.loss)}`;
+    });
+  }
+
+  async add(optimizer, batchSize) {
+    const main = this.app.main;
+    const first = await api.trajectory(main.id, { start: 0, stop: 1, fields: "params" });
+    const config = JSON.parse(JSON.stringify(main.info.config));
+    delete config.preset;
+    config.init_params = first.columns.params[0];
+    config.optimizer = optimizer;
+    if (main.info.n_samples) config.batch_size = batchSize === null || batchSize >= main.info.n_samples ? null : batchSize;
+    let info = await api.create(config);
+    const T = main.step;
+    for (let done = 0; done < T; ) {
+      const n = Math.min(T - done, this.app.catalog.limits.max_steps_per_call);
+      const res = await api.step(info.id, { steps: n, evaluate: "last", fields: ["step"] });
+      done += n;
+      if (res.status === "diverged") break;
+    }
+    if (T > 0) info = await api.get(info.id);
+    this.app.addCompareRun(info);
+  }
+}
+
+export function colorFor(index) {
+  return RUN_COLORS[index % RUN_COLORS.length];
+}

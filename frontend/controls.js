@@ -1,0 +1,200 @@
+// The left column, part 1: presets, data, model, loss and seed (a change starts a new run).
+import { api } from "./api.js";
+import { clear, h } from "./dom.js";
+import { field, numberInput, selectInput } from "./forms.js";
+
+const TASK_LOSS = { regression: "mse", binary: "bce", multiclass: "cross_entropy" };
+
+const clone = (v) => JSON.parse(JSON.stringify(v));
+
+export class SetupControls {
+  /** `app.newRun(config)` starts a session; `app.catalog` is /api/catalog. */
+  constructor(app, root) {
+    this.app = app;
+    this.root = root;
+    this.csvInfo = null;
+  }
+
+  /** Rebuild from a session's config (a new main session). */
+  render(info) {
+    const cat = this.app.catalog;
+    this.config = clone(info.config);
+    const c = this.config;
+    const isFunction = Boolean(c.model && c.model.function);
+    clear(this.root).append(
+      this.presets(cat, c.preset),
+      h("section", { class: "group" }, [
+        h("h3", {}, "Data"),
+        ...(isFunction ? [h("p", { class: "caption" }, "An analytic surface needs no data.")] : this.dataFields(cat, c.data || {})),
+      ]),
+      h("section", { class: "group" }, [h("h3", {}, "Model"), ...this.modelFields(cat, c, isFunction)]),
+    );
+  }
+
+  /** Apply a change to the config and start a new run from it. */
+  restart(mutate) {
+    const c = clone(this.config);
+    mutate(c);
+    // zeros suits the chapter's single neuron; hidden layers need symmetry broken
+    const m = c.model || {};
+    if (m.hidden && m.hidden.length && m.init === "zeros" && !this.pickedZeros) m.init = "xavier";
+    delete c.preset;
+    c.init_params = null; // explicit start weights belong to the old shape
+    this.app.newRun(c);
+  }
+
+  presets(cat, active) {
+    const names = Object.keys(cat.presets);
+    const desc = h("p", { class: "caption preset-desc" }, active ? cat.presets[active].description : "Custom settings (no preset).");
+    return h("section", { class: "group" }, [
+      h("h3", {}, "Presets"),
+      h(
+        "div",
+        { class: "presets" },
+        names.map((name) =>
+          h(
+            "button",
+            {
+              class: `preset${name === active ? " active" : ""}`,
+              title: cat.presets[name].description,
+              dataset: { preset: name },
+              onclick: () => this.app.newRun({ preset: name }),
+            },
+            name,
+          ),
+        ),
+      ),
+      desc,
+    ]);
+  }
+
+  dataFields(cat, data) {
+    const out = [];
+    const custom = data.csv !== undefined || data.X !== undefined;
+    const options = Object.keys(cat.datasets).map((n) => [n, n]);
+    if (custom) options.push(["__custom", this.csvInfo ? this.csvInfo.label : "custom data"]);
+    out.push(
+      field(
+        "dataset",
+        selectInput("dataset", options, custom ? "__custom" : data.name, (name) =>
+          this.restart((c) => {
+            c.data = { name };
+            const task = cat.datasets[name].task;
+            if (!TASK_LOSS[task] || c.loss !== TASK_LOSS[task]) c.loss = TASK_LOSS[task];
+            if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
+          }),
+        ),
+        custom ? "" : cat.datasets[data.name]?.description,
+      ),
+    );
+    const spec = custom ? null : cat.datasets[data.name];
+    if (spec) {
+      for (const [opt, s] of Object.entries(spec.options)) {
+        out.push(
+          field(
+            opt,
+            numberInput(opt, s, data[opt] ?? s.default, (v) => this.restart((c) => (c.data[opt] = v))),
+          ),
+        );
+      }
+    }
+    out.push(this.csvUpload());
+    return out;
+  }
+
+  csvUpload() {
+    const status = h("p", { class: "caption csv-status" }, this.csvInfo ? this.csvInfo.summary : "");
+    const target = h("input", { name: "csv-target", type: "text", placeholder: "target column (default: last)", class: "target" });
+    const file = h("input", { name: "csv-file", type: "file", accept: ".csv,text/csv,text/plain" });
+    file.addEventListener("change", async () => {
+      const f = file.files && file.files[0];
+      if (!f) return;
+      status.textContent = "checking…";
+      status.classList.remove("error");
+      try {
+        const text = await f.text();
+        const res = await api.uploadCsv(text, target.value.trim());
+        this.csvInfo = {
+          label: f.name,
+          summary: `${f.name}: ${res.n_samples} rows, ${res.n_features} features (${res.feature_names.join(", ")}) → ${res.target_name}, ${res.task}`,
+        };
+        this.restart((c) => {
+          c.data = res.data;
+          c.loss = res.suggested_loss;
+          if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
+        });
+      } catch (err) {
+        status.textContent = err.message;
+        status.classList.add("error");
+      }
+    });
+    return h("details", { class: "csv", open: Boolean(this.csvInfo) }, [h("summary", {}, "Upload a CSV"), file, target, status]);
+  }
+
+  modelFields(cat, c, isFunction) {
+    const model = c.model || {};
+    const kinds = [["network", "network (layers)"], ...Object.keys(cat.functions).map((f) => [f, `function: ${f}`])];
+    const out = [
+      field(
+        "model",
+        selectInput("model-kind", kinds, isFunction ? model.function : "network", (kind) =>
+          this.restart((cfg) => {
+            if (kind === "network") {
+              const name = Object.keys(cat.datasets).includes("moons") ? "moons" : Object.keys(cat.datasets)[0];
+              cfg.data = { name };
+              cfg.loss = TASK_LOSS[cat.datasets[name].task];
+              cfg.model = { hidden: [8], activation: "tanh", init: "xavier" };
+            } else {
+              cfg.data = null;
+              cfg.loss = null;
+              cfg.model = { function: kind };
+              cfg.batch_size = null;
+            }
+          }),
+        ),
+      ),
+    ];
+    if (isFunction) {
+      const spec = cat.functions[model.function];
+      out.push(h("p", { class: "caption" }, spec.description));
+      for (const [opt, s] of Object.entries(spec.options)) {
+        out.push(field(opt, numberInput(opt, s, model[opt] ?? s.default, (v) => this.restart((cfg) => (cfg.model[opt] = v)))));
+      }
+      return out;
+    }
+    const hidden = h("input", { name: "hidden", type: "text", value: (model.hidden || []).join(", "), placeholder: "none: a single neuron" });
+    hidden.addEventListener("change", () => {
+      const text = hidden.value.trim();
+      const sizes = text ? text.split(/[\s,]+/).map((t) => Number.parseInt(t, 10)) : [];
+      const lim = cat.limits;
+      const ok = sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= lim.max_width) && sizes.length <= lim.max_hidden_layers;
+      hidden.classList.toggle("invalid", !ok);
+      if (ok) this.restart((cfg) => (cfg.model.hidden = sizes));
+    });
+    const activation = typeof model.activation === "string" ? model.activation : "tanh";
+    const init = typeof model.init === "string" ? model.init : model.init ? model.init.name : "xavier";
+    out.push(
+      field("hidden layers", hidden, "Widths of the hidden layers, e.g. 16, 16 (empty: one neuron, like the chapter)"),
+      field(
+        "activation",
+        selectInput("activation", Object.keys(cat.activations).map((a) => [a, a]), activation, (a) => this.restart((cfg) => (cfg.model.activation = a))),
+        cat.activations[activation],
+      ),
+      field(
+        "initialisation",
+        selectInput("init", Object.keys(cat.initialisers).map((a) => [a, a]), init, (a) => {
+          this.pickedZeros = a === "zeros";
+          this.restart((cfg) => (cfg.model.init = a));
+        }),
+        cat.initialisers[init],
+      ),
+      field(
+        "loss",
+        selectInput("loss", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => (cfg.loss = l))),
+        cat.losses[c.loss]?.description,
+      ),
+      field("seed", numberInput("seed", { type: "int", min: 0, max: 4294967295 }, c.seed ?? 0, (v) => this.restart((cfg) => (cfg.seed = v))), "Drives the initial weights and the shuffling"),
+    );
+    return out;
+  }
+}

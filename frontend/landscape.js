@@ -1,0 +1,288 @@
+// The loss surface and its contours: which plane, when to refit it, the honest path.
+import { api } from "./api.js";
+import { clear } from "./dom.js";
+import { planeNote, planeToolbar } from "./planebar.js";
+import { PlaneMath, calmExtent, extent1d, heightAt, inBox } from "./planemath.js";
+import { createContour } from "./plots/contour.js";
+import { createSurface3d } from "./plots/surface3d.js";
+import { invalidate } from "./scheduler.js";
+
+const PATH_POINTS = 800;
+
+export class Landscape {
+  constructor(app, { surfaceEl, contourEl, noteEl, toolbarEl }) {
+    this.app = app;
+    this.surface3d = createSurface3d(surfaceEl);
+    this.contour = createContour(contourEl);
+    this.noteEl = noteEl;
+    this.toolbarEl = toolbarEl;
+    this.reset();
+  }
+
+  reset() {
+    this.surface = null;
+    this.math = null;
+    this.arrows = null;
+    this.error = null;
+    this.inFlight = false;
+    this.again = false;
+    this.fitAt = -1e9;
+    this.fitStep = 0;
+    this.currentOff = 0;
+  }
+
+  get view() {
+    return this.app.view;
+  }
+
+  /** A new main session: new toolbar (its parameter names), fresh plane. */
+  setSession(info) {
+    this.reset();
+    this.buildToolbar(info);
+    this.request();
+  }
+
+  buildToolbar(info) {
+    planeToolbar(this.toolbarEl, this.view, info.param_names, (patch) => {
+      Object.assign(this.view, patch);
+      this.app.saveView();
+      this.buildToolbar(info);
+      this.request();
+    });
+  }
+
+  body() {
+    const v = this.view;
+    const main = this.app.main;
+    const body = { center: "current", resolution: v.res, log_scale: v.zlog };
+    if (v.plane !== "auto") body.mode = v.plane;
+    else if (main.step < 3 && main.params && main.params.every((p) => p === 0)) body.mode = "axes"; // random directions need nonzero weights
+    if (v.plane === "axes") {
+      const n = main.info.n_params;
+      body.params = v.axes && v.axes.every((i) => i < n) ? v.axes : [0, Math.min(1, n - 1)];
+    }
+    const overlay = this.app.compare.map((r) => r.id);
+    if (overlay.length) body.overlay = overlay;
+    const calm = this.surface && (main.status === "diverged" || this.exploded()) ? calmExtent(main.history.plane.cols, this.view.zlog) : null;
+    if (calm) {
+      // a blown-up path would stretch the view over astronomical losses: keep the plane,
+      // frame the part of the path where the loss was still sane, and let the rest leave
+      delete body.mode;
+      delete body.params;
+      body.plane = this.surface.plane;
+      body.extent = calm;
+    }
+    return body;
+  }
+
+  /** Fit (or refit) the plane now; at most one request in flight. */
+  async request() {
+    const main = this.app.main;
+    if (!main) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = true;
+    try {
+      const res = await api.surface(main.id, this.body());
+      if (this.app.main === main) this.apply(res, main);
+      this.error = null;
+    } catch (err) {
+      this.error = err.status === 404 || err.status === 405 ? "The server has no surface endpoint yet." : err.message;
+    } finally {
+      this.inFlight = false;
+      this.fitAt = performance.now();
+      if (this.again) {
+        this.again = false;
+        this.request();
+      }
+    }
+    this.updateArrows(true);
+    this.draw();
+  }
+
+  apply(res, main) {
+    this.surface = res;
+    this.math = new PlaneMath(res.plane);
+    this.exact = res.mode === "axes" && main.info.n_params === 2;
+    this.fitStep = res.current ? res.current.step : main.step;
+    this.currentOff = main.params ? this.math.offPlane(main.params) : 0;
+    fillTable(main.history.plane, res.path);
+    const overlays = new Map((res.overlays || []).map((o) => [o.id, o.path]));
+    for (const run of this.app.compare) fillTable(run.history.plane, overlays.get(run.id));
+  }
+
+  /** Is the loss now a million-fold above the best it reached (a run blowing up)? */
+  exploded() {
+    const loss = this.app.main.history.plane.cols.loss;
+    const [best] = extent1d(loss);
+    const now = loss[loss.length - 1];
+    if (!Number.isFinite(best) || now === null || now === undefined) return false;
+    return this.view.zlog ? now - best > 6 : now > 1e6 * Math.max(best, 1e-12);
+  }
+
+  toZ(loss) {
+    if (loss === null || loss === undefined || !Number.isFinite(loss)) return null;
+    return this.view.zlog ? Math.log10(Math.max(loss, 1e-300)) : loss;
+  }
+
+  /** New steps: extend the path on the current plane; refit when the picture goes stale. */
+  onFrame(run, frame) {
+    if (frame && this.math && !this.inFlight) {
+      const t = run.history.plane;
+      const s = this.surface;
+      const rows = { step: [], a: [], b: [], loss: [], height: [], off: [] };
+      const push = (k, a, b) => {
+        if (k <= t.lastStep || rows.step.includes(k)) return;
+        rows.step.push(k);
+        rows.a.push(a);
+        rows.b.push(b);
+        rows.loss.push(this.toZ(run.history.lossAt(k)));
+        rows.height.push(heightAt(s.x, s.y, s.z, a, b));
+        rows.off.push(null);
+      };
+      const plane = run === this.app.main && frame.eval ? frame.eval.plane : null;
+      if (plane) plane.step.forEach((k, i) => push(k, plane.xy[i][0], plane.xy[i][1]));
+      else if (run.params) push(frame.to, ...this.math.coords(run.params));
+      if (run === this.app.main && run.params) this.currentOff = this.math.offPlane(run.params);
+      t.merge(rows);
+    }
+    if (run === this.app.main) this.maybeRefit();
+    this.draw();
+  }
+
+  maybeRefit() {
+    const main = this.app.main;
+    const t = main.history.plane;
+    if (this.inFlight || !this.surface || !t.length) return;
+    if (performance.now() - this.fitAt < (main.playing ? 1500 : 200)) return;
+    const [[x0, x1], [y0, y1]] = this.surface.extent;
+    const a = t.last("a");
+    const b = t.last("b");
+    const outside = main.status !== "diverged" && (a < x0 || a > x1 || b < y0 || b > y1);
+    const adaptive = this.view.plane === "auto" || this.view.plane === "pca";
+    const grown = !this.exact && adaptive && main.step >= Math.max(1.5 * this.fitStep, this.fitStep + 20);
+    const loss = t.last("loss");
+    const height = t.last("height");
+    const zs = this.zRange();
+    const gap = !this.exact && loss !== null && height !== null && Math.abs(loss - height) > 0.05 * zs;
+    if (outside || grown || gap) this.request();
+    else if (main.playing) this.updateArrows(false);
+  }
+
+  zRange() {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const row of this.surface.z) for (const v of row) if (v !== null) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+    return hi > lo ? hi - lo : 1;
+  }
+
+  /** The last update as two arrows: -lr x gradient and the step actually taken. */
+  async updateArrows(force) {
+    const main = this.app.main;
+    if (!main || !this.math || this.arrowsBusy) return;
+    if (!force && performance.now() - (this.arrowsAt || 0) < 800) return;
+    this.arrowsBusy = true;
+    try {
+      const u = await main.lastUpdate();
+      const cur = this.surface && this.surface.current;
+      if (!u && cur && cur.descent && cur.descent.every((v) => v !== null)) {
+        // before the first update: the step plain gradient descent is about to take
+        this.arrows = this.scaled([cur.a, cur.b], cur.descent.map((v) => v * cur.lr), null);
+      } else if (!u || !u.grad || u.grad.some((g) => g === null) || u.before.some((v) => v === null)) {
+        this.arrows = null;
+      } else {
+        const grad = this.math.vector(u.grad.map((g) => -u.lr * g));
+        const taken = this.math.vector(u.after.map((v, i) => v - u.before[i]));
+        this.arrows = this.scaled(this.math.coords(u.before), grad, taken);
+      }
+    } catch {
+      this.arrows = null;
+    } finally {
+      this.arrowsBusy = false;
+      this.arrowsAt = performance.now();
+    }
+    this.draw();
+  }
+
+  /** Arrows scaled up together (never down) to a visible length: directions stay honest. */
+  scaled(from, grad, taken) {
+    const [[x0, x1], [y0, y1]] = this.surface.extent;
+    const span = Math.hypot(x1 - x0, y1 - y0);
+    const big = Math.max(Math.hypot(...grad), taken ? Math.hypot(...taken) : 0);
+    const scale = big > 0 && big < 0.08 * span ? (0.08 * span) / big : 1;
+    if (scale > 1000) return { from, grad: null, taken: null, scale, tiny: true }; // converged
+    return { from, grad, taken, scale };
+  }
+
+  /** Paths of every run, decimated for drawing (the data stays complete). */
+  drawData() {
+    const s = this.surface;
+    const main = this.app.main;
+    const runs = [];
+    let maxGap = 0;
+    const leftBefore = this.leaves;
+    this.leaves = false;
+    for (const run of [main, ...this.app.compare]) {
+      const t = run.history.plane.decimated(PATH_POINTS, ["a", "b", "loss", "height"]);
+      if (!t.step.length) continue;
+      for (let i = 0; i < t.step.length; i++) {
+        if (t.loss[i] !== null && t.height[i] !== null) maxGap = Math.max(maxGap, Math.abs(t.loss[i] - t.height[i]));
+      }
+      // SVG and WebGL cannot draw astronomically far points: the 3-D path stops at the
+      // grid's edge, the contour path a little past it (so it visibly heads out)
+      const inside = t.a.map((a, i) => inBox(s.extent, a, t.b[i]));
+      const near = t.a.map((a, i) => inBox(s.extent, a, t.b[i], 2));
+      const clip = (col, keep) => col.map((v, i) => (keep[i] ? v : null));
+      if (inside.some((v) => !v)) this.leaves = true;
+      runs.push({
+        name: run.label,
+        color: run.color,
+        a: clip(t.a, near),
+        b: clip(t.b, near),
+        loss: t.loss,
+        height: t.height,
+        clipped: { loss: clip(t.loss, inside), height: clip(t.height, inside) },
+      });
+    }
+    if (this.leaves !== leftBefore) this.note();
+    const showHeight = !this.exact && maxGap > 0.01 * this.zRange();
+    if (runs.length) runs[0].showHeight = showHeight;
+    const t = main.history.plane;
+    const current = t.length && inBox(s.extent, t.last("a"), t.last("b")) ? { a: t.last("a"), b: t.last("b"), loss: t.last("loss") } : null;
+    return {
+      x: s.x,
+      y: s.y,
+      z: s.z,
+      labels: s.labels,
+      zTitle: this.view.zlog ? "log10 loss" : "loss",
+      runs,
+      current,
+      arrows: this.arrows && inBox(s.extent, ...this.arrows.from, 1) ? this.arrows : null,
+      showHeight,
+    };
+  }
+
+  draw() {
+    this.note();
+    if (!this.surface) return;
+    const drawIf = (widget) => () => this.surface && widget.draw(this.drawData());
+    invalidate("surface3d", drawIf(this.surface3d), { adaptive: true, throttle: 120 });
+    invalidate("contour", drawIf(this.contour), { adaptive: true, throttle: 40 });
+  }
+
+  note() {
+    const t = this.app.main.history.plane;
+    const maxOff = this.exact ? 0 : Math.max(this.currentOff || 0, extent1d(t.cols.off)[1]);
+    const parts = planeNote(this.surface, { exact: this.exact, maxOff, leaves: this.leaves, arrows: this.arrows, error: this.error });
+    clear(this.noteEl).append(...parts);
+  }
+}
+
+function fillTable(table, path) {
+  table.clear();
+  if (!path || !path.a) return;
+  const steps = path.step || path.a.map((_, i) => i);
+  table.merge({ step: steps, a: path.a, b: path.b, loss: path.loss, height: path.surface_height, off: path.off_plane ?? path.off_plane_distance });
+}

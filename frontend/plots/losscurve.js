@@ -1,0 +1,84 @@
+// Loss over time: full-data loss (solid) and mini-batch loss (faint), one colour per run.
+import { COLORS, axis, layout2d, react } from "./common.js";
+
+/**
+ * draw({runs: [{name, color, step, loss, batchStep, batchLoss}], ylog, marker})
+ * `marker` is a step to mark (the scrubber's position), or null.
+ */
+export function createLossCurve(el) {
+  function traces(d) {
+    const out = [];
+    const many = d.runs.length > 1;
+    for (const run of d.runs) {
+      if (run.batchStep && run.batchStep.length) {
+        out.push({
+          type: "scatter",
+          mode: "lines",
+          name: many ? `${run.name} (mini-batch)` : "mini-batch loss",
+          x: run.batchStep,
+          y: run.batchLoss,
+          line: { color: many ? run.color : COLORS.batch, width: 1 },
+          opacity: many ? 0.25 : 0.8,
+          hovertemplate: "step %{x}<br>batch loss %{y:.4g}<extra></extra>",
+          showlegend: !many,
+        });
+      }
+      out.push({
+        type: "scatter",
+        mode: run.step.length < 40 ? "lines+markers" : "lines",
+        marker: { size: 5 },
+        name: many ? run.name : "full-data loss",
+        x: run.step,
+        y: run.loss,
+        line: { color: run.color, width: 2.2 },
+        hovertemplate: `${run.name}<br>step %{x}<br>loss %{y:.4g}<extra></extra>`,
+      });
+    }
+    return out;
+  }
+
+  /** Log scale when asked, or when the loss spans more than four decades (a blow-up). */
+  function wantsLog(d) {
+    if (d.ylog) return true;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const run of d.runs) {
+      for (const col of [run.loss, run.batchLoss || []]) {
+        for (const v of col) if (v > 0) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+      }
+    }
+    return hi / lo > 1e4;
+  }
+
+  return {
+    el,
+    draw(d) {
+      const log = wantsLog(d);
+      const shapes = [];
+      if (d.marker !== null && d.marker !== undefined) {
+        shapes.push({
+          type: "line",
+          xref: "x",
+          yref: "paper",
+          x0: d.marker,
+          x1: d.marker,
+          y0: 0,
+          y1: 1,
+          line: { color: "#888", width: 1, dash: "dot" },
+        });
+      }
+      const many = d.runs.length > 1;
+      const lay = layout2d({
+        showlegend: true,
+        legend: many
+          ? { x: 1, xanchor: "right", y: 1, yanchor: "top", bgcolor: "rgba(255,255,255,0.8)", font: { size: 9 } }
+          : { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } },
+        margin: { l: 52, r: 10, t: many ? 8 : 22, b: 36 },
+        xaxis: axis("step"),
+        yaxis: axis(log ? "loss (log)" : "loss", { type: log ? "log" : "linear", exponentformat: "power" }),
+        shapes,
+      });
+      return react(el, traces(d), lay);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// One training session seen from the page: its state, its stream and its local history.
+import { Stream, api } from "./api.js";
+import { RunHistory } from "./history.js";
+
+const TRAJ_FIELDS = "step,epoch,loss,accuracy,batch_loss,grad_norm,layer_grad_norms,lr,batch_size";
+const MAX_FILL_ROWS = 2000;
+
+export class Run {
+  /** `info`: a SessionInfo. `on`: {state(run, msg), frame(run, frame), error(run, message), connection(run, up)}. */
+  constructor(info, on) {
+    this.info = info;
+    this.id = info.id;
+    this.on = on;
+    this.history = new RunHistory();
+    this.params = info.params;
+    this.resuming = true;
+    this.filling = null;
+    this.stream = new Stream(this.id, {
+      onMessage: (msg) => this.handle(msg),
+      onOpen: () => {
+        this.resuming = true;
+        this.on.connection?.(this, true);
+      },
+      onClose: () => this.on.connection?.(this, false),
+      onGone: () => this.on.error?.(this, "this session no longer exists on the server"),
+    });
+  }
+
+  get step() {
+    return this.info.step;
+  }
+
+  get status() {
+    return this.info.status;
+  }
+
+  get playing() {
+    return this.info.status === "running";
+  }
+
+  send(message) {
+    this.stream.send(message);
+  }
+
+  close() {
+    this.stream.close();
+  }
+
+  handle(msg) {
+    switch (msg.type) {
+      case "state": {
+        const { type, ...info } = msg;
+        this.info = info;
+        this.params = info.params;
+        if (info.step < this.history.lastStep) this.history.truncate(info.step);
+        if (this.resuming) {
+          this.resuming = false;
+          if (info.step > this.history.lastStep) this.fill(this.history.lastStep + 1, info.step);
+        }
+        this.on.state(this, msg);
+        break;
+      }
+      case "steps":
+        this.history.addFrame(msg);
+        if (msg.params) this.params = msg.params;
+        this.info = { ...this.info, step: msg.to, status: msg.status, reason: msg.reason };
+        if (msg.eval && msg.eval.step.length) {
+          const k = msg.eval.step.length - 1;
+          if (msg.eval.step[k] === msg.to) {
+            this.info.loss = msg.eval.loss[k];
+            this.info.accuracy = msg.eval.accuracy[k];
+          }
+        }
+        this.info.epoch = msg.epoch[msg.epoch.length - 1];
+        this.on.frame(this, msg);
+        break;
+      case "status":
+        if (msg.status) this.info = { ...this.info, status: msg.status, reason: msg.reason ?? this.info.reason };
+        this.on.state(this, msg);
+        break;
+      case "error":
+        this.on.error?.(this, msg.message);
+        break;
+      default:
+        throw new Error(`unknown message type ${msg.type}`);
+    }
+  }
+
+  /** Fetch steps [from, to] the stream did not send (first load, after a reconnect). */
+  async fill(from, to) {
+    const count = to - from + 1;
+    const every = Math.max(1, Math.ceil(count / MAX_FILL_ROWS));
+    const start = to - every * Math.floor((to - from) / every); // so the slice ends on `to`
+    const job = api
+      .trajectory(this.id, { start, stop: to + 1, every, fields: TRAJ_FIELDS })
+      .then((res) => {
+        const cols = res.columns;
+        // the stream may have rewound meanwhile: keep only rows the session still has
+        const keep = cols.step.map((k) => k <= this.info.step);
+        const sel = {};
+        for (const [k, v] of Object.entries(cols)) sel[k] = v.filter((_, i) => keep[i]);
+        this.history.addColumns(sel);
+        this.on.frame(this, null);
+      })
+      .catch((err) => this.on.error?.(this, `could not load the history: ${err.message}`));
+    this.filling = job;
+    return job;
+  }
+
+  /** The parameters of the last two steps and the gradient of the last update. */
+  async lastUpdate() {
+    if (this.info.step < 1) return null;
+    const res = await api.trajectory(this.id, { start: -2, fields: "step,params,grad,lr" });
+    const c = res.columns;
+    if (c.step.length < 2) return null;
+    return { step: c.step[1], before: c.params[0], after: c.params[1], grad: c.grad[1], lr: c.lr[1] };
+  }
+}

@@ -1,0 +1,137 @@
+// Settings: defaults and the URL-hash round trip (one declarative table, like Playground's state.ts).
+//
+// The hash holds the run (session config, live-change events, step) and every view setting,
+// so a copied link rebuilds the same run bit for bit (POST /api/sessions/import replays it)
+// and shows it the same way.
+
+/** View settings: name -> [kind, default]. Each one round-trips through the hash. */
+export const VIEW = {
+  plane: ["str", "auto"], // auto | axes | pca | random | hessian
+  axes: ["ints", null], // parameter indices [i, j] for the axes plane
+  res: ["int", 41], // surface grid resolution
+  zlog: ["bool", false], // surface in log10(loss)
+  ylog: ["bool", false], // loss curve in log scale
+  speed: ["num", 100], // steps per second; 0 = as fast as possible
+  tab: ["str", "backprop"], // lower panel
+};
+
+export const DEFAULT_CONFIG = { preset: "pass-fail" };
+
+/** JSON with sorted keys, so equal configs compare equal as strings. */
+export function stableStringify(value) {
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value === undefined ? null : value);
+}
+
+export function defaultView() {
+  const out = {};
+  for (const [name, [, value]] of Object.entries(VIEW)) out[name] = value;
+  return out;
+}
+
+function parseValue(kind, text) {
+  switch (kind) {
+    case "str":
+      return text;
+    case "int": {
+      const n = Number.parseInt(text, 10);
+      return Number.isFinite(n) ? n : undefined;
+    }
+    case "num": {
+      const n = Number(text);
+      return Number.isFinite(n) ? n : undefined;
+    }
+    case "bool":
+      return text === "1" || text === "true";
+    case "ints": {
+      const parts = text.split(",").map((t) => Number.parseInt(t, 10));
+      return parts.length === 2 && parts.every(Number.isFinite) ? parts : undefined;
+    }
+    default:
+      throw new Error(`unknown setting kind ${kind}`);
+  }
+}
+
+function formatValue(kind, value) {
+  switch (kind) {
+    case "bool":
+      return value ? "1" : "0";
+    case "ints":
+      return value.join(",");
+    default:
+      return String(value);
+  }
+}
+
+/** `{config, events, step}` and the view -> a hash string (only non-default view settings). */
+export function encodeHash(run, view) {
+  const q = new URLSearchParams();
+  if (run && run.config) {
+    q.set("config", JSON.stringify(run.config));
+    if (run.events && run.events.length) q.set("events", JSON.stringify(run.events));
+    if (run.step) q.set("step", String(run.step));
+  }
+  for (const [name, [kind, def]] of Object.entries(VIEW)) {
+    const value = view[name];
+    if (value === null || value === undefined) continue;
+    if (stableStringify(value) !== stableStringify(def)) q.set(name, formatValue(kind, value));
+  }
+  return `#${q.toString()}`;
+}
+
+/** The inverse of encodeHash; unknown or malformed entries fall back to defaults. */
+export function decodeHash(hash) {
+  const q = new URLSearchParams((hash || "").replace(/^#/, ""));
+  const view = defaultView();
+  for (const [name, [kind]] of Object.entries(VIEW)) {
+    if (!q.has(name)) continue;
+    const value = parseValue(kind, q.get(name));
+    if (value !== undefined) view[name] = value;
+  }
+  let run = null;
+  try {
+    if (q.has("config")) {
+      run = {
+        config: JSON.parse(q.get("config")),
+        events: q.has("events") ? JSON.parse(q.get("events")) : [],
+        step: Math.max(0, Number.parseInt(q.get("step") || "0", 10) || 0),
+      };
+    } else if (q.has("preset")) {
+      run = { config: { preset: q.get("preset") }, events: [], step: 0 };
+    }
+  } catch {
+    run = null;
+  }
+  return { run, view };
+}
+
+/** Does a live session already hold this run (same config, same events up to its step)? */
+export function sameRun(info, run) {
+  if (!info || !run) return false;
+  if (stableStringify(info.config) !== stableStringify(run.config)) return false;
+  return stableStringify(info.events || []) === stableStringify(run.events || []);
+}
+
+const STORAGE_KEY = "gradscape.session";
+
+export const storage = {
+  get sessionId() {
+    try {
+      return localStorage.getItem(STORAGE_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set sessionId(id) {
+    try {
+      if (id) localStorage.setItem(STORAGE_KEY, id);
+      else localStorage.removeItem(STORAGE_KEY);
+    } catch {
+      // storage can be disabled; the hash still reproduces the run
+    }
+  },
+};

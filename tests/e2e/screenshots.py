@@ -1,0 +1,130 @@
+"""Screenshots of the main views at 1280x800 into docs/.
+
+Run ``.venv/bin/python tests/e2e/screenshots.py``. It starts its own
+``gradscape serve --db :memory:`` and Chromium, like the e2e tests.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import CHROMIUM_ARGS, VIEWPORT, find_chromium  # noqa: E402
+from tests.e2e.helpers import app, hash_for, open_app, set_number, wait_app  # noqa: E402
+from tests.system.server import Server  # noqa: E402
+
+DOCS = ROOT / "docs"
+
+
+def settle(page: Any, ms: int = 2500) -> None:
+    """Let throttled redraws (software WebGL is slow) catch up."""
+    wait_app(page, "!app.landscape.inFlight")
+    page.wait_for_timeout(ms)
+
+
+def run_to(page: Any, step: int) -> None:
+    page.click("button[name=play]")
+    wait_app(page, f"app.main.step >= {step}", timeout=120_000)
+    page.click("button[name=play]")
+    wait_app(page, "!app.main.playing")
+
+
+def scroll_bottom(page: Any) -> None:
+    page.evaluate("document.querySelector('#main').scrollTop = 1e6")
+
+
+def overview(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "pass-fail"}, speed=300))
+    run_to(page, 900)
+    settle(page)
+    page.screenshot(path=DOCS / "overview.png")
+
+
+def moons(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "moons-mlp"}, speed=1000))
+    run_to(page, 1500)
+    settle(page)
+    page.screenshot(path=DOCS / "moons.png")
+
+
+def compare(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "rosenbrock"}, zlog=1, tab="compare", speed=300))
+    for opt, lr in (("sgd", "0.001"), ("adam", "0.05"), ("rmsprop", "0.01")):
+        page.select_option("select[name=cmp-optimizer]", opt)
+        set_number(page, "input[name=cmp-lr]", lr)
+        set_number(page, "input[name=cmp-momentum]", "0")
+        n = app(page, "app.compare.length")
+        page.click("button[name=cmp-add]")
+        wait_app(page, f"app.compare.length === {n + 1}")
+    run_to(page, 900)
+    settle(page, 3000)
+    page.evaluate("document.querySelector('#main').scrollTop = 0")
+    page.wait_for_timeout(300)
+    page.screenshot(path=DOCS / "compare.png")
+    scroll_bottom(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=DOCS / "compare-runs.png")
+
+
+def backprop(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "vanishing"}, tab="backprop"))
+    page.click("button[name=step10]")
+    wait_app(page, "app.main.step === 10")
+    page.wait_for_selector("table.chain")
+    settle(page, 1500)
+    scroll_bottom(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=DOCS / "backprop.png")
+
+
+def curvature(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "overshoot"}, tab="curvature", speed=30))
+    run_to(page, 40)
+    page.wait_for_function(
+        "() => document.querySelector('.curv-readout').textContent.includes('λmax')"
+    )
+    settle(page, 2500)
+    scroll_bottom(page)
+    page.wait_for_timeout(500)
+    page.screenshot(path=DOCS / "curvature.png")
+
+
+def diverged(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "line"}, speed=0))
+    set_number(page, "input.lr-box", "60")
+    wait_app(page, "app.main.info.settings.lr === 60")
+    page.click("button[name=play]")
+    wait_app(page, "app.main.status === 'diverged'")
+    settle(page)
+    page.screenshot(path=DOCS / "diverged.png")
+
+
+def main() -> int:
+    from playwright.sync_api import sync_playwright
+
+    chromium = find_chromium()
+    if chromium is None:
+        print("no Chromium found (set GRADSCAPE_CHROMIUM)", file=sys.stderr)
+        return 1
+    DOCS.mkdir(exist_ok=True)
+    server = Server(":memory:").start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            for shot in (overview, moons, compare, backprop, curvature, diverged):
+                ctx = browser.new_context(viewport=VIEWPORT)
+                shot(ctx.new_page(), server.url)
+                ctx.close()
+                print(f"docs/{shot.__name__}…")
+            browser.close()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
