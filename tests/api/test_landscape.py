@@ -164,3 +164,34 @@ def test_backprop_view(client: TestClient) -> None:
     assert deltas[0] < deltas[-2] / 10  # the signal fades toward the input
     rosen = _stepped(client, {"preset": "rosenbrock"}, 2)
     assert client.get(f"/api/sessions/{rosen}/backprop").status_code == 422
+
+
+def test_last_update_arrows_and_overlay_frames(client: TestClient) -> None:
+    sid = _stepped(client, {"preset": "rosenbrock", "optimizer": {"momentum": 0.9}}, 30)
+    plain = _stepped(client, {"preset": "rosenbrock", "optimizer": {"momentum": 0.0}}, 30)
+    s = client.post(
+        f"/api/sessions/{sid}/surface", json={"resolution": 5, "overlay": [plain]}
+    ).json()
+    up = s["last_update"]
+    assert up["step"] == 30
+    assert up["from"] == [s["path"]["a"][-2], s["path"]["b"][-2]]
+    assert np.linalg.norm(np.subtract(up["descent"], up["taken"])) > 1e-6  # momentum bends it
+    flat = client.post(f"/api/sessions/{plain}/surface", json={"resolution": 5}).json()[
+        "last_update"
+    ]
+    np.testing.assert_allclose(flat["descent"], flat["taken"], rtol=1e-9)  # plain SGD: same arrow
+    with client.websocket_connect(f"/api/sessions/{plain}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "step", "steps": 3})
+        msg = ws.receive_json()
+        while msg["type"] != "steps":
+            msg = ws.receive_json()
+        assert msg["eval"]["plane"]["last_update"]["step"] == 33
+
+
+def test_default_plane_of_an_all_zero_start_is_axes(client: TestClient) -> None:
+    sid = client.post(
+        "/api/sessions", json={"preset": "moons-mlp", "model": {"init": "zeros"}}
+    ).json()["id"]
+    r = client.post(f"/api/sessions/{sid}/surface", json={"resolution": 5})
+    assert r.status_code == 200 and r.json()["mode"] == "axes"

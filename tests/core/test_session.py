@@ -367,3 +367,20 @@ def test_step_can_evaluate_every_kth_step_without_replay() -> None:
     assert np.isnan(losses[0])  # step 6 was not asked for: still lazy
     with pytest.raises(ValueError, match="evaluate"):
         s.step(1, evaluate=0)
+
+
+def test_last_update_is_the_step_just_taken() -> None:
+    s = TrainingSession({"preset": "moons-mlp", "optimizer": {"name": "sgd", "lr": 0.1}})
+    assert s.last_update() is None
+    s.step(7)
+    prev, now, grad, lr = s.last_update()  # type: ignore[misc]
+    traj = s.trajectory(start=6, fields=["params", "grad"])
+    np.testing.assert_array_equal(prev, traj["params"][0])
+    np.testing.assert_array_equal(now, traj["params"][1])
+    np.testing.assert_array_equal(grad, traj["grad"][1])
+    np.testing.assert_allclose(now, prev - lr * grad, rtol=1e-12)  # plain SGD: the step is -lr g
+    s.step(5)
+    s.rewind(4)
+    again = s.last_update()
+    assert again is not None
+    np.testing.assert_array_equal(again[0], s.params_at([3])[0])

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from gradscape.api.jsonsafe import floats
+from gradscape.api.landscape_views import last_update
 from gradscape.api.store import Entry
 
 ROWS = 240  # scalar rows per frame
@@ -92,7 +93,11 @@ def _eval_rows(entry: Entry, cols: dict[str, np.ndarray], points: int) -> dict[s
         have = [k for k in steps[pick].tolist() if k in known]
         if have:
             coords = project(np.array([known[k] for k in have]))
-            out["plane"] = {"step": have, "xy": floats(coords)}
+            out["plane"] = {
+                "step": have,
+                "xy": floats(coords),
+                "last_update": last_update(entry.session, project),
+            }
     return out
 
 

@@ -101,6 +101,8 @@ def build_plane(entry: Entry, body: dict[str, Any], traj: np.ndarray) -> Plane:
     params = body.get("params")
     if mode == "random" and s.model.n_params <= TINY_MODEL:
         return _plain_random_plane(s, _center(body.get("center", "current"), s), traj, body)
+    if body.get("mode") is None and mode == "random" and not np.any(traj[-1]):
+        mode = "axes"  # all-zero weights: filter-normalised directions would vanish
     return make_plane(
         mode,
         s.model,
@@ -169,6 +171,8 @@ def surface_view(entry: Entry, body: dict[str, Any], others: Sequence[Entry]) ->
         log_scale=bool(body.get("log_scale")),
     )  # fmt: skip
     entry.plane = plane.coordinates
+    for other in others:  # their socket frames now carry coordinates on this plane too
+        other.plane = plane.coordinates
     out = surf.to_dict()
     out["mode"] = plane.mode
     out["explained_variance"] = plane.to_dict().get("explained_variance")
@@ -178,7 +182,27 @@ def surface_view(entry: Entry, body: dict[str, Any], others: Sequence[Entry]) ->
         for o, st, p in zip(others, overlay_steps, out["overlays"], strict=True)
     ]
     out["current"] = _current(s, plane, X, y)
+    out["last_update"] = last_update(s, plane.coordinates)
     return clean_dict(out)
+
+
+def last_update(s: TrainingSession, project: Any) -> dict[str, Any] | None:
+    """Step T on the plane: where it started, -lr x gradient, and the step actually taken.
+
+    For plain SGD the two arrows coincide; momentum and Adam bend the step away from
+    the gradient ("step opposite the slope" vs what the optimizer did).
+    """
+    update = s.last_update()
+    if update is None:
+        return None
+    prev, now, grad, lr = update
+    start, end, tip = project(np.stack([prev, now, prev - lr * grad]))
+    return {
+        "step": s.step_count,
+        "from": floats(start),
+        "descent": floats(tip - start),
+        "taken": floats(end - start),
+    }
 
 
 def _current(s: TrainingSession, plane: Plane, X: Any, y: Any) -> dict[str, Any]:

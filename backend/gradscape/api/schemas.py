@@ -200,7 +200,11 @@ class SessionInfo(BaseModel):
     loss: float | None
     accuracy: float | None
     config: dict[str, Any]
-    settings: dict[str, Any]
+    settings: dict[str, Any] = Field(
+        description="in force now: optimizer (with its base lr, the one PATCH {lr} sets), "
+        "lr (the rate the next step uses, after any schedule), batch_size (null = full), "
+        "schedule, clip_norm"
+    )
     events: list[Any]
     n_params: int
     param_names: list[str]

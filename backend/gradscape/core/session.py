@@ -60,6 +60,7 @@ class TrainingSession:
 
     # -- construction and state ------------------------------------------------------
     def _start(self) -> None:
+        self._last: tuple[FloatArray, FloatArray, float] | None = None
         self.status = "active"
         self.reason: str | None = None
         self._state = self._replayer.fresh_state()
@@ -159,11 +160,13 @@ class TrainingSession:
         replayer, history, state = self._replayer, self._history, self._state
         every = replayer.checkpoint_every
         for _ in range(n):
+            previous = state.theta  # the update makes a new array: this one stays theta_{k-1}
             outcome = replayer.update(state)
             if isinstance(outcome, str):
                 self._diverge(outcome)
                 break
-            batch_loss, grad_norm, layer_norms, lr, full, _ = outcome
+            batch_loss, grad_norm, layer_norms, lr, full, grad = outcome
+            self._last = (previous, grad, lr)
             if full:
                 history.fill("loss", np.array([state.step - 1]), np.array([batch_loss]))
             history.append(state.epoch, batch_loss, grad_norm, layer_norms, lr, self._batch_col())
@@ -223,6 +226,7 @@ class TrainingSession:
         self.status, self.reason = "active", None
 
     def _restore(self, k: int) -> None:
+        self._last = None
         self._events = [(s, c) for s, c in self._events if s <= k]
         self._checkpoints = {s: c for s, c in self._checkpoints.items() if s <= k}
         self._state = self._replayer.state_at(k, self._checkpoints, self._events)
@@ -315,6 +319,19 @@ class TrainingSession:
             if name != "step":
                 out[name] = self._history.column(name)[lo:hi].copy()
         return out
+
+    def last_update(self) -> tuple[FloatArray, FloatArray, FloatArray, float] | None:
+        """Step T as ``(theta_{T-1}, theta_T, raw gradient, lr)``; None at step 0."""
+        T = self.step_count
+        if T == 0:
+            return None
+        if self._last is None:  # after a rewind: rebuild it once
+            prev = self.params_at([T - 1])[0]
+            grad = self.grads_at([T])[0]
+            lr = float(self._history.column("lr")[T])
+            self._last = (prev, grad, lr)
+        prev, grad, lr = self._last
+        return prev, self._state.theta.copy(), grad, lr
 
     def batch_at(self, k: int) -> tuple[FloatArray | None, FloatArray | None, FloatArray]:
         """The mini-batch ``(X_b, y_b)`` of step k (1 <= k <= T + 1) and theta_{k-1}."""
