@@ -123,22 +123,35 @@ def surface(server: Server) -> None:
 
 
 def memory(server: Server) -> None:
+    """RSS of the live server (coarse: the allocator reuses freed pages) and, exactly,
+    tracemalloc of the same session objects in this process."""
+    import tracemalloc
+
+    from gradscape.core.session import TrainingSession
+
     assert server.proc is not None
     pid = server.proc.pid
     with httpx.Client(base_url=server.url, timeout=120) as c:
-        base = rss_kib(pid)
-        ids = [
-            c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"] for _ in range(99)
-        ]
-        ids.append(c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"])
-        idle = (rss_kib(pid) - base) / 100
         before = rss_kib(pid)
-        for sid in ids[:10]:
+        for _ in range(10):
+            sid = c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
             body = {"steps": 10_000, "evaluate": "none", "fields": ["step"]}
             c.post(f"/api/sessions/{sid}/step", json=body)
         busy = (rss_kib(pid) - before) / 10
-    print(f"MEM   idle MLP session        {idle:7.0f} KiB each (RSS delta over 100)")
-    print(f"MEM   +10k steps MLP session  {busy:7.0f} KiB each more (RSS delta over 10)")
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    idle = [TrainingSession({"preset": "moons-mlp"}) for _ in range(50)]
+    per_idle = (tracemalloc.get_traced_memory()[0] - base) / len(idle)
+    s = TrainingSession({"preset": "moons-mlp"})
+    start = tracemalloc.get_traced_memory()[0]
+    s.step(10_000, evaluate="none")
+    per_10k = tracemalloc.get_traced_memory()[0] - start
+    tracemalloc.stop()
+    print(f"MEM   idle MLP session        {per_idle / 1024:7.1f} KiB (tracemalloc, incl. its data)")
+    print(
+        f"MEM   10k steps of MLP        {per_10k / 1024:7.1f} KiB more (tracemalloc);"
+        f" server RSS grew {busy:7.0f} KiB per 10k-step session"
+    )
 
 
 def main() -> None:
