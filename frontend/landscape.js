@@ -56,7 +56,6 @@ export class Landscape {
     const main = this.app.main;
     const body = { center: "current", resolution: v.res, log_scale: v.zlog };
     if (v.plane !== "auto") body.mode = v.plane;
-    else if (main.step < 3 && main.params && main.params.every((p) => p === 0)) body.mode = "axes"; // random directions need nonzero weights
     if (v.plane === "axes") {
       const n = main.info.n_params;
       body.params = v.axes && v.axes.every((i) => i < n) ? v.axes : [0, Math.min(1, n - 1)];
@@ -98,7 +97,6 @@ export class Landscape {
         this.request();
       }
     }
-    this.updateArrows(true);
     this.draw();
   }
 
@@ -108,6 +106,7 @@ export class Landscape {
     this.exact = res.mode === "axes" && main.info.n_params === 2;
     this.fitStep = res.current ? res.current.step : main.step;
     this.currentOff = main.params ? this.math.offPlane(main.params) : 0;
+    this.arrows = this.arrowsFrom(res.last_update);
     fillTable(main.history.plane, res.path);
     const overlays = new Map((res.overlays || []).map((o) => [o.id, o.path]));
     for (const run of this.app.compare) fillTable(run.history.plane, overlays.get(run.id));
@@ -142,11 +141,17 @@ export class Landscape {
         rows.height.push(heightAt(s.x, s.y, s.z, a, b));
         rows.off.push(null);
       };
-      const plane = run === this.app.main && frame.eval ? frame.eval.plane : null;
+      // the server projects every run on the shared plane (any P); parameters are the fallback
+      const plane = frame.eval ? frame.eval.plane : null;
       if (plane) plane.step.forEach((k, i) => push(k, plane.xy[i][0], plane.xy[i][1]));
       else if (run.params) push(frame.to, ...this.math.coords(run.params));
-      if (run === this.app.main && run.params) this.currentOff = this.math.offPlane(run.params);
       t.merge(rows);
+      if (run === this.app.main) {
+        if (run.params) this.currentOff = this.math.offPlane(run.params);
+        // frames built before the last fit may still be on the old plane: only newer steps
+        const u = plane && plane.last_update;
+        if (u && u.step > this.fitStep) this.arrows = this.arrowsFrom(u);
+      }
     }
     if (run === this.app.main) this.maybeRefit();
     this.draw();
@@ -168,7 +173,6 @@ export class Landscape {
     const zs = this.zRange();
     const gap = !this.exact && loss !== null && height !== null && Math.abs(loss - height) > 0.05 * zs;
     if (outside || grown || gap) this.request();
-    else if (main.playing) this.updateArrows(false);
   }
 
   zRange() {
@@ -178,42 +182,27 @@ export class Landscape {
     return hi > lo ? hi - lo : 1;
   }
 
-  /** The last update as two arrows: -lr x gradient and the step actually taken. */
-  async updateArrows(force) {
-    const main = this.app.main;
-    if (!main || !this.math || this.arrowsBusy) return;
-    if (!force && performance.now() - (this.arrowsAt || 0) < 800) return;
-    this.arrowsBusy = true;
-    try {
-      const u = await main.lastUpdate();
-      const cur = this.surface && this.surface.current;
-      if (!u && cur && cur.descent && cur.descent.every((v) => v !== null)) {
-        // before the first update: the step plain gradient descent is about to take
-        this.arrows = this.scaled([cur.a, cur.b], cur.descent.map((v) => v * cur.lr), null);
-      } else if (!u || !u.grad || u.grad.some((g) => g === null) || u.before.some((v) => v === null)) {
-        this.arrows = null;
-      } else {
-        const grad = this.math.vector(u.grad.map((g) => -u.lr * g));
-        const taken = this.math.vector(u.after.map((v, i) => v - u.before[i]));
-        this.arrows = this.scaled(this.math.coords(u.before), grad, taken);
-      }
-    } catch {
-      this.arrows = null;
-    } finally {
-      this.arrowsBusy = false;
-      this.arrowsAt = performance.now();
-    }
-    this.draw();
+  /**
+   * The last update (`last_update` of a surface response or a frame: step T's start, -lr x
+   * gradient and the step taken, in plane units) as two arrows. Before the first update:
+   * the step plain gradient descent is about to take.
+   */
+  arrowsFrom(u) {
+    const ok = (v) => Array.isArray(v) && v.every((x) => x !== null && Number.isFinite(x));
+    if (u) return ok(u.from) && ok(u.descent) && ok(u.taken) ? this.scaled(u.step, u.from, u.descent, u.taken) : null;
+    const cur = this.surface.current;
+    if (!cur || cur.step !== 0 || !ok(cur.descent) || !Number.isFinite(cur.lr)) return null;
+    return this.scaled(0, [cur.a, cur.b], cur.descent.map((v) => v * cur.lr), null);
   }
 
   /** Arrows scaled up together (never down) to a visible length: directions stay honest. */
-  scaled(from, grad, taken) {
+  scaled(step, from, grad, taken) {
     const [[x0, x1], [y0, y1]] = this.surface.extent;
     const span = Math.hypot(x1 - x0, y1 - y0);
     const big = Math.max(Math.hypot(...grad), taken ? Math.hypot(...taken) : 0);
     const scale = big > 0 && big < 0.08 * span ? (0.08 * span) / big : 1;
-    if (scale > 1000) return { from, grad: null, taken: null, scale, tiny: true }; // converged
-    return { from, grad, taken, scale };
+    if (scale > 1000) return { step, from, grad: null, taken: null, scale, tiny: true }; // converged
+    return { step, from, grad, taken, scale };
   }
 
   /** Paths of every run, decimated for drawing (the data stays complete). */
@@ -259,7 +248,8 @@ export class Landscape {
       zTitle: this.view.zlog ? "log10 loss" : "loss",
       runs,
       current,
-      arrows: this.arrows && inBox(s.extent, ...this.arrows.from, 1) ? this.arrows : null,
+      // (after a rewind the old arrows wait for the refit)
+      arrows: this.arrows && this.arrows.step <= main.step && inBox(s.extent, ...this.arrows.from, 1) ? this.arrows : null,
       showHeight,
     };
   }

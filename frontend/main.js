@@ -218,6 +218,7 @@ class App {
     this.landscape.onFrame(run, frame);
     this.charts.draw();
     if (run !== this.main) return this.comparePanel.update();
+    if (frame) this.training.onFrame(frame);
     this.transport.update(run);
     this.charts.refreshData(!run.playing);
     this.refreshPanels(!run.playing);

@@ -106,13 +106,4 @@ export class Run {
     this.filling = job;
     return job;
   }
-
-  /** The parameters of the last two steps and the gradient of the last update. */
-  async lastUpdate() {
-    if (this.info.step < 1) return null;
-    const res = await api.trajectory(this.id, { start: -2, fields: "step,params,grad,lr" });
-    const c = res.columns;
-    if (c.step.length < 2) return null;
-    return { step: c.step[1], before: c.params[0], after: c.params[1], grad: c.grad[1], lr: c.lr[1] };
-  }
 }

@@ -2,6 +2,7 @@
 // (`set`) and applies from the next step, without a reset: the path carries on.
 import { clear, h } from "./dom.js";
 import { field, logSlider, numberInput, selectInput, setQuietly, specField } from "./forms.js";
+import { fmt } from "./plots/common.js";
 
 export class TrainingControls {
   /** `app.live(change)` sends a live change for the main run. */
@@ -17,8 +18,11 @@ export class TrainingControls {
     const specs = cat.optimizers[opt.name];
     this.optName = opt.name;
     this.schedName = (st.schedule || {}).name;
-    // the base learning rate (a schedule scales it; the loss chart shows the lr in force)
+    // the base learning rate (a schedule scales it; the hint shows the lr in force)
     this.lr = logSlider("lr", { value: opt.lr ?? st.lr, onChange: (lr) => this.app.live({ lr }) });
+    this.lrNow = h("small", { class: "lr-now", title: "The learning rate in force now: the base rate above, scaled by the schedule" });
+    this.lr.el.querySelector(".row").append(this.lrNow);
+    this.showLr(st.lr);
     const hyper = Object.entries(specs)
       .filter(([k]) => k !== "lr")
       .map(([k, s]) => specField(k, s, opt[k], (v) => this.app.live({ optimizer: { [k]: v } })));
@@ -97,6 +101,22 @@ export class TrainingControls {
     return out;
   }
 
+  /** The lr in force next to the base lr box, while a schedule is active. */
+  showLr(lr) {
+    const scheduled = Boolean(this.schedName && this.schedName !== "constant");
+    this.lrNow.hidden = !scheduled || !Number.isFinite(lr);
+    this.lrNow.textContent = `now ${fmt(lr, 3)}`;
+  }
+
+  /**
+   * A steps frame of the main run. No state messages come while playing: show the lr of
+   * the latest step until the next state message brings the settings (`settings.lr`).
+   */
+  onFrame(frame) {
+    const lr = Array.isArray(frame.lr) ? frame.lr[frame.lr.length - 1] : frame.lr;
+    if (frame.status === "running" && lr !== null && lr !== undefined) this.showLr(lr);
+  }
+
   /** A state message: show the settings in force (without touching a field being edited). */
   update(info) {
     const st = info.settings;
@@ -107,6 +127,7 @@ export class TrainingControls {
       return;
     }
     this.lr.set(st.optimizer.lr ?? st.lr);
+    this.showLr(st.lr);
     for (const input of this.root.querySelectorAll("[data-param]")) {
       const v = st.optimizer[input.dataset.param];
       if (v !== undefined && !Array.isArray(v)) setQuietly(input, v);
