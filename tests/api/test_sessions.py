@@ -270,3 +270,28 @@ def test_idle_sessions_expire() -> None:
         gone = c.portal.call(store.expire_idle)  # type: ignore[union-attr]
         assert gone == [sid]
         assert c.get(f"/api/sessions/{sid}").status_code == 404
+
+
+def test_loading_uses_the_snapshot_and_replays_only_what_came_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gradscape.api.persist import Stored
+    from gradscape.api.settings import Settings
+    from gradscape.api.store import SessionStore
+
+    live = TrainingSession({"preset": "moons-mlp"})
+    live.step(300)
+    snap = live.snapshot()
+    live.set(lr=0.05)
+    live.step(20)
+    stored = Stored(
+        "x", live.config, live.events, live.step_count, live.status, 0.0, 0.0, snap, 300
+    )
+
+    def no_replay(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replayed the whole run")
+
+    monkeypatch.setattr(TrainingSession, "replay", no_replay)
+    store = SessionStore(Settings(db=":memory:"))
+    back = store._from_stored(stored)
+    assert back.step_count == 320 and np.array_equal(back.params, live.params)

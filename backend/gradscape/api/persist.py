@@ -22,7 +22,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     steps INTEGER NOT NULL,
     status TEXT NOT NULL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    snapshot BLOB,
+    snapshot_step INTEGER
 )
 """
 
@@ -38,6 +40,8 @@ class Stored:
     status: str
     created: float
     updated: float
+    snapshot: bytes | None = None
+    snapshot_step: int | None = None
 
 
 class SessionDB:
@@ -74,7 +78,20 @@ class SessionDB:
             time.time(),
         )
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            self._conn.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL) "
+                "ON CONFLICT(id) DO UPDATE SET config = excluded.config, events = excluded.events,"
+                " steps = excluded.steps, status = excluded.status, updated = excluded.updated",
+                row,
+            )
+
+    def save_snapshot(self, session_id: str, snapshot: bytes | None, step: int | None) -> None:
+        """Store (or with None, drop) a session's snapshot taken at ``step``."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE sessions SET snapshot = ?, snapshot_step = ? WHERE id = ?",
+                (snapshot, step, session_id),
+            )
 
     def load(self, session_id: str) -> Stored | None:
         """One session's row, or None."""
@@ -85,7 +102,9 @@ class SessionDB:
         if row is None:
             return None
         events = [(int(s), c) for s, c in json.loads(row[2])]
-        return Stored(row[0], json.loads(row[1]), events, int(row[3]), row[4], row[5], row[6])
+        return Stored(
+            row[0], json.loads(row[1]), events, int(row[3]), row[4], row[5], row[6], row[7], row[8]
+        )
 
     def touch(self, session_id: str) -> None:
         """Mark a session as used now (idle expiry counts from here)."""

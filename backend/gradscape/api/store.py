@@ -22,6 +22,7 @@ from gradscape.api.settings import Settings
 from gradscape.core.session import TrainingSession
 
 T = TypeVar("T")
+SNAPSHOT_STEPS = 2000
 Events = list[tuple[int, dict[str, Any]]]
 
 
@@ -52,6 +53,7 @@ class Entry:
     listeners: set[Callable[[dict[str, Any]], None]] = field(default_factory=set)
     max_steps: int = 1_000_000
     recent: Any = None  # deque of (step, theta) captured while playing, for paths
+    snapshot_step: int | None = None  # the step of the snapshot stored for this session
 
     @property
     def status(self) -> str:
@@ -143,17 +145,52 @@ class SessionStore:
         return entry
 
     async def _load(self, stored: Stored) -> Entry:
-        session = await self.run(
-            self._replay, stored.config, stored.events, stored.steps, stored.status
-        )
-        return self._register(stored.id, session, stored.created)
+        session = await self.run(self._from_stored, stored)
+        entry = self._register(stored.id, session, stored.created)
+        entry.snapshot_step = stored.snapshot_step if stored.snapshot is not None else None
+        return entry
 
-    async def persist(self, entry: Entry) -> None:
-        """Write the entry's config, events and step count."""
+    def _from_stored(self, stored: Stored) -> TrainingSession:
+        """From the snapshot plus the events and steps after it; by full replay without one."""
+        if stored.snapshot is not None:
+            try:
+                session = TrainingSession.restore(
+                    stored.snapshot, stored.config, limits=self.settings.core_limits()
+                )
+            except ValueError:
+                session = None
+            if session is not None and stored.events[: len(session.events)] == session.events:
+                later = stored.events[len(session.events) :]
+                if session.status != "diverged":
+                    session.catch_up(later, stored.steps)
+                if stored.status == "diverged" and session.status != "diverged":
+                    session.step(2, evaluate="none")
+                return session
+        return self._replay(stored.config, stored.events, stored.steps, stored.status)
+
+    async def persist(self, entry: Entry, *, snapshot: bool = False) -> None:
+        """Write config, events and step count; a snapshot too when much has happened.
+
+        Snapshots are taken once the run has grown by a quarter since the last (at least
+        SNAPSHOT_STEPS steps), so a restart replays at most a quarter of a run; a rewind
+        or reset before the snapshot drops it.
+        """
         s = entry.session
         await self.run(
             self.db.save, entry.id, s.config, s.events, s.step_count, s.status, entry.created
         )
+        last = entry.snapshot_step
+        if last is not None and s.step_count < last:
+            entry.snapshot_step = None
+            await self.run(self.db.save_snapshot, entry.id, None, None)
+            last = None
+        grown = s.step_count - (last or 0)
+        if grown > 0 and (snapshot or grown >= max(SNAPSHOT_STEPS, s.step_count // 4)):
+            async with entry.lock:  # a consistent picture: no step runs meanwhile
+                step = s.step_count
+                data = await self.run(s.snapshot)
+            await self.run(self.db.save_snapshot, entry.id, data, step)
+            entry.snapshot_step = step
 
     async def delete(self, session_id: str) -> None:
         """Forget a session (404 when unknown)."""
@@ -186,5 +223,5 @@ class SessionStore:
             entry.playing = False
             if entry.runner is not None:
                 entry.runner.cancel()
-            await self.persist(entry)
+            await self.persist(entry, snapshot=True)
         await self.run(self.db.close)

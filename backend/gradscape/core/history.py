@@ -81,6 +81,16 @@ class History:
         view.flags.writeable = False
         return view
 
+    def load(self, columns: dict[str, np.ndarray], layers: np.ndarray) -> None:
+        """Replace the contents with saved columns (all of one length) and layer norms."""
+        n = len(layers)
+        while len(self._cols["epoch"]) < n:
+            self._grow()
+        for name, col in columns.items():
+            self._cols[name][:n] = col
+        self._layers[:n] = layers
+        self._n = n
+
     def fill(self, name: str, steps: np.ndarray, values: FloatArray) -> None:
         """Cache evaluated values (losses, accuracies) for the given steps."""
         self._cols[name][steps] = values

@@ -79,15 +79,34 @@ class TrainingSession:
     ) -> TrainingSession:
         """Rebuild a session from its config, event log and step count, bit for bit."""
         session = cls(config, **kwargs)
+        session.catch_up(events, steps)
+        return session
+
+    def catch_up(self, events: Iterable[Sequence[Any]], steps: int) -> None:
+        """Apply later ``(step, change)`` events at their steps and train on to ``steps``."""
         pending = sorted(((int(s), dict(c)) for s, c in events), key=lambda e: e[0])
         for at, change in pending:
-            if at > session.step_count:
-                session.step(at - session.step_count, evaluate="none")
-            if at != session.step_count:
+            if at > self.step_count:
+                self.step(at - self.step_count, evaluate="none")
+            if at != self.step_count:
                 raise ValueError(f"events: an event at step {at} is past where the run stopped")
-            session.set(**change)
-        if steps > session.step_count:
-            session.step(steps - session.step_count, evaluate="none")
+            self.set(**change)
+        if steps > self.step_count:
+            self.step(steps - self.step_count, evaluate="none")
+
+    def snapshot(self) -> bytes:
+        """History, checkpoints and state as bytes (``restore`` puts them back)."""
+        from gradscape.core.snapshot import dumps
+
+        return dumps(self)
+
+    @classmethod
+    def restore(cls, data: bytes, config: Mapping[str, Any], **kwargs: Any) -> TrainingSession:
+        """A session rebuilt from a ``snapshot`` of a run of ``config``, without replaying it."""
+        from gradscape.core.snapshot import loads
+
+        session = cls(config, **kwargs)
+        loads(session, data)
         return session
 
     @property
