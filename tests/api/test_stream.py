@@ -158,3 +158,15 @@ def test_disconnect_mid_stream_leaves_nothing_running(client: TestClient, line_i
     step = client.get(f"/api/sessions/{line_id}").json()["step"]
     time.sleep(0.1)
     assert client.get(f"/api/sessions/{line_id}").json()["step"] == step  # really stopped
+
+
+def test_frames_carry_validation_losses_when_data_is_held_out(client: TestClient) -> None:
+    config = {"preset": "moons-mlp", "data": {"validation_split": 0.25}}
+    sid = client.post("/api/sessions", json=config).json()["id"]
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "step", "steps": 40})
+        frame = _until(ws, lambda m: m["type"] == "steps")
+        ev = frame["eval"]
+        assert len(ev["val_loss"]) == len(ev["step"]) and ev["val_loss"][-1] > 0
+        assert 0 <= ev["val_accuracy"][-1] <= 1

@@ -50,6 +50,8 @@ def steps_frame(entry: Entry, since: int, rows: int = ROWS, points: int = POINTS
         "batch_size",
         "loss",
         "accuracy",
+        "val_loss",
+        "val_accuracy",
         "layer_grad_norms",
     ]
     cols = s.recorded(since + 1, T + 1, names)
@@ -87,6 +89,10 @@ def _eval_rows(entry: Entry, cols: dict[str, np.ndarray], points: int) -> dict[s
         "accuracy": floats(cols["accuracy"][pick]),
         "layer_grad_norms": floats(cols["layer_grad_norms"][pick]),
     }
+    ds = entry.session.dataset
+    if ds is not None and ds.X_val is not None:  # held-out data: plotted beside the training loss
+        out["val_loss"] = floats(cols["val_loss"][pick])
+        out["val_accuracy"] = floats(cols["val_accuracy"][pick])
     project = entry.plane
     if project is not None and len(pick):
         known = _recent_params(entry, steps[pick])
