@@ -91,6 +91,10 @@ class History:
         self._layers[:n] = layers
         self._n = n
 
+    def fill_one(self, name: str, step: int, value: float) -> None:
+        """Cache one evaluated value (the hot path: no arrays built)."""
+        self._cols[name][step] = value
+
     def fill(self, name: str, steps: np.ndarray, values: FloatArray) -> None:
         """Cache evaluated values (losses, accuracies) for the given steps."""
         self._cols[name][steps] = values

@@ -187,7 +187,7 @@ class TrainingSession:
             batch_loss, grad_norm, layer_norms, lr, full, grad = outcome
             self._last = (previous, grad, lr)
             if full:
-                history.fill("loss", np.array([state.step - 1]), np.array([batch_loss]))
+                history.fill_one("loss", state.step - 1, batch_loss)
             history.append(state.epoch, batch_loss, grad_norm, layer_norms, lr, self._batch_col())
             if state.step % every == 0:
                 self._checkpoints[state.step] = state.copy()
