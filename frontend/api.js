@@ -21,8 +21,47 @@ function detailText(detail) {
   return JSON.stringify(detail);
 }
 
+const inflight = new Map(); // session id -> requests still open
+const doomed = new Set(); // sessions waiting to be deleted
+
+/** The session id a REST path is about, or null. */
+function sessionOf(path) {
+  const m = /^\/api\/sessions\/([^/?]+)/.exec(path);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
 /** fetch JSON; throws ApiError with the server's message on a non-2xx answer. */
 export async function request(method, path, body) {
+  const id = sessionOf(path);
+  if (id) inflight.set(id, (inflight.get(id) || 0) + 1);
+  try {
+    return await send(method, path, body);
+  } finally {
+    if (id) inflight.set(id, inflight.get(id) - 1);
+    if (id && !inflight.get(id)) inflight.delete(id);
+  }
+}
+
+/**
+ * Delete a session the page no longer shows, once its requests (data view, surface fit,
+ * history) have ended, so they finish normally instead of in a 404.
+ */
+async function removeWhenIdle(id, settle = 400) {
+  doomed.add(id);
+  do {
+    await new Promise((r) => setTimeout(r, settle));
+  } while (inflight.get(id));
+  if (!doomed.delete(id)) return null; // already sent as the page closed
+  return request("DELETE", S(id));
+}
+
+// closing the page: delete what is still waiting (keepalive outlives the page)
+addEventListener("pagehide", () => {
+  for (const id of doomed) fetch(S(id), { method: "DELETE", keepalive: true }).catch(() => {});
+  doomed.clear();
+});
+
+async function send(method, path, body) {
   const init = { method, headers: {} };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
@@ -61,6 +100,7 @@ export const api = {
   create: (config) => request("POST", "/api/sessions", config),
   get: (id) => request("GET", S(id)),
   remove: (id) => request("DELETE", S(id)),
+  removeWhenIdle,
   patch: (id, change) => request("PATCH", S(id), change),
   step: (id, body) => request("POST", `${S(id)}/step`, body),
   reset: (id) => request("POST", `${S(id)}/reset`),

@@ -21,13 +21,17 @@ export class Charts {
 
   lossData() {
     const runs = [this.app.main, ...this.app.compare].map((run) => {
-      const ev = run.history.evals.decimated(POINTS, ["loss"]);
+      const ev = run.history.evals.decimated(POINTS, ["loss", "val_loss"]);
       const sc = run.history.scalars.decimated(POINTS, ["batch_loss"]);
+      // held-out loss: only rows that have it (none without a validation split)
+      const has = ev.val_loss.map((v) => v !== null && v !== undefined);
       return {
         name: run.label,
         color: run.color,
         step: ev.step,
         loss: ev.loss,
+        valStep: ev.step.filter((_, i) => has[i]),
+        valLoss: ev.val_loss.filter((_, i) => has[i]),
         batchStep: sc.step,
         batchLoss: sc.batch_loss,
       };

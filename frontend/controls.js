@@ -7,6 +7,22 @@ const TASK_LOSS = { regression: "mse", binary: "bce", multiclass: "cross_entropy
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
 
+/** Data options every dataset form takes (not in the catalog's per-generator options). */
+const GENERIC = { validation_split: 0, standardize: false };
+
+/** The generic data options of `data` that differ from their defaults (kept across a dataset change). */
+function generic(data) {
+  const out = {};
+  for (const [k, def] of Object.entries(GENERIC)) if (data && data[k] !== undefined && data[k] !== def) out[k] = data[k];
+  return out;
+}
+
+/** Set a generic data option; the default drops the key, so configs stay minimal. */
+function setGeneric(data, key, value) {
+  if (value === GENERIC[key]) delete data[key];
+  else data[key] = value;
+}
+
 export class SetupControls {
   /** `app.newRun(config)` starts a session; `app.catalog` is /api/catalog. */
   constructor(app, root) {
@@ -25,7 +41,7 @@ export class SetupControls {
       this.presets(cat, c.preset),
       h("section", { class: "group" }, [
         h("h3", {}, "Data"),
-        ...(isFunction ? [h("p", { class: "caption" }, "An analytic surface needs no data.")] : this.dataFields(cat, c.data || {})),
+        ...(isFunction ? [h("p", { class: "caption" }, "An analytic surface needs no data.")] : this.dataFields(cat, c.data || {}, info.n_samples)),
       ]),
       h("section", { class: "group" }, [h("h3", {}, "Model"), ...this.modelFields(cat, c, isFunction)]),
     );
@@ -68,7 +84,8 @@ export class SetupControls {
     ]);
   }
 
-  dataFields(cat, data) {
+  /** `nTrain`: the session's training rows (after any validation split). */
+  dataFields(cat, data, nTrain) {
     const out = [];
     const custom = data.csv !== undefined || data.X !== undefined;
     const options = Object.keys(cat.datasets).map((n) => [n, n]);
@@ -78,7 +95,7 @@ export class SetupControls {
         "dataset",
         selectInput("dataset", options, custom ? "__custom" : data.name, (name) =>
           this.restart((c) => {
-            c.data = { name };
+            c.data = { name, ...generic(c.data) };
             const task = cat.datasets[name].task;
             if (!TASK_LOSS[task] || c.loss !== TASK_LOSS[task]) c.loss = TASK_LOSS[task];
             if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
@@ -98,8 +115,36 @@ export class SetupControls {
         );
       }
     }
-    out.push(this.csvUpload());
+    out.push(...this.genericFields(data, nTrain), this.csvUpload());
     return out;
+  }
+
+  /** Validation split (a slider to 0.5 plus a box up to the server's 0.9) and standardize. */
+  genericFields(data, n) {
+    const split = data.validation_split ?? 0;
+    const slider = h("input", { type: "range", id: "validation-slider", name: "validation-slider", min: 0, max: 0.5, step: 0.05, value: split, "aria-label": "validation split" });
+    const box = h("input", { type: "number", name: "validation_split", min: 0, max: 0.9, step: 0.05, value: split, class: "split-box", "aria-label": "validation split" });
+    const send = (v) => this.restart((c) => setGeneric(c.data, "validation_split", v));
+    slider.addEventListener("input", () => (box.value = slider.value));
+    slider.addEventListener("change", () => send(Number(slider.value)));
+    box.addEventListener("change", () => {
+      const v = Number(box.value);
+      const ok = box.value.trim() !== "" && Number.isFinite(v) && v >= 0 && v <= 0.9;
+      box.classList.toggle("invalid", !ok);
+      if (!ok) return;
+      slider.value = Math.min(v, 0.5);
+      send(v);
+    });
+    const held = split > 0 && n ? `, ${n} rows left to train on` : "";
+    const std = h("input", { type: "checkbox", name: "standardize", checked: Boolean(data.standardize) });
+    std.addEventListener("change", () => this.restart((c) => setGeneric(c.data, "standardize", std.checked)));
+    return [
+      h("div", { class: "field split", title: "Fraction of the rows held out (seeded) to measure the loss on data the model never trains on; 0 = none" }, [
+        h("label", { for: "validation-slider" }, ["validation split ", h("small", {}, split > 0 ? `${Math.round(100 * split)}% held out${held}` : "0 = none")]),
+        h("div", { class: "row" }, [slider, box]),
+      ]),
+      h("label", { class: "inline", title: "Rescale each feature to mean 0 and standard deviation 1 (statistics of the training rows)" }, [std, "standardize features"]),
+    ];
   }
 
   csvUpload() {
@@ -119,7 +164,7 @@ export class SetupControls {
           summary: `${f.name}: ${res.n_samples} rows, ${res.n_features} features (${res.feature_names.join(", ")}) → ${res.target_name}, ${res.task}`,
         };
         this.restart((c) => {
-          c.data = res.data;
+          c.data = { ...res.data, ...generic(c.data) };
           c.loss = res.suggested_loss;
           if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
         });

@@ -120,7 +120,7 @@ export class Table {
 export class RunHistory {
   constructor() {
     this.scalars = new Table(["epoch", "batch_loss", "grad_norm", "lr", "batch_size"]);
-    this.evals = new Table(["loss", "accuracy", "layer_grad_norms"]);
+    this.evals = new Table(["loss", "accuracy", "val_loss", "val_accuracy", "layer_grad_norms"]);
     this.plane = new Table(["a", "b", "loss", "height", "off"]);
   }
 
@@ -164,13 +164,21 @@ export class RunHistory {
     if (!cols.step || !cols.step.length) return;
     this.scalars.merge(cols);
     const has = cols.step.map((_, i) => cols.loss && cols.loss[i] !== null);
-    const pick = (name) => (cols[name] || []).filter((_, i) => has[i]);
+    const pick = (name) => cols[name]?.filter((_, i) => has[i]); // missing: null-filled by merge
     this.evals.merge({
       step: pick("step"),
       loss: pick("loss"),
       accuracy: pick("accuracy"),
+      val_loss: pick("val_loss"),
+      val_accuracy: pick("val_accuracy"),
       layer_grad_norms: pick("layer_grad_norms"),
     });
+  }
+
+  /** An evaluated field (e.g. `val_accuracy`) at the latest evaluated step <= `step`, or null. */
+  evalAt(step, field) {
+    const i = this.evals.indexAtOrBefore(step);
+    return i >= 0 ? (this.evals.cols[field][i] ?? null) : null;
   }
 
   /** The full-data loss at `step`, if this page has it. */

@@ -17,7 +17,7 @@ export const CARDS = [
   {
     id: "loss",
     title: "Loss",
-    caption: "Watch the loss fall: that falling number is learning. Grey: the loss of each mini-batch, noisier the smaller the batch.",
+    caption: "Watch the loss fall: that falling number is learning. Grey: the loss of each mini-batch, noisier the smaller the batch. Dashed: the loss on held-out validation rows (set a validation split under Data); when it climbs while the training loss keeps falling, the model is overfitting.",
   },
   {
     id: "norms",

@@ -81,7 +81,7 @@ class App {
     for (const run of this.runs) run.close();
     const old = this.runs.filter((r) => r.id !== info.id);
     this.compare = [];
-    for (const r of old) api.remove(r.id).catch(() => {});
+    for (const r of old) api.removeWhenIdle(r.id).catch(() => {});
     this.main = this.makeRun(info, 0);
     storage.sessionId = info.id;
     this.setup.render(info);
@@ -128,7 +128,7 @@ class App {
 
   removeCompareRun(run) {
     run.close();
-    api.remove(run.id).catch(() => {});
+    api.removeWhenIdle(run.id).catch(() => {});
     this.compare = this.compare.filter((r) => r !== run);
     this.compare.forEach((r, k) => (r.color = colorFor(k + 1)));
     this.comparePanel.render();

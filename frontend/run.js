@@ -2,7 +2,7 @@
 import { Stream, api } from "./api.js";
 import { RunHistory } from "./history.js";
 
-const TRAJ_FIELDS = "step,epoch,loss,accuracy,batch_loss,grad_norm,layer_grad_norms,lr,batch_size";
+const TRAJ_FIELDS = "step,epoch,loss,accuracy,val_loss,val_accuracy,batch_loss,grad_norm,layer_grad_norms,lr,batch_size";
 const MAX_FILL_ROWS = 2000;
 
 export class Run {

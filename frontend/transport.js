@@ -1,6 +1,6 @@
 // Play / pause / step / reset, speed, the time scrubber and the keyboard.
 import { clear, h } from "./dom.js";
-import { fmt } from "./plots/common.js";
+import { finite, fmt } from "./plots/common.js";
 
 const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0];
 
@@ -74,8 +74,15 @@ export class Transport {
       this.scrub.max = info.step;
       this.scrub.value = info.step;
     }
-    const acc = info.accuracy === null || info.accuracy === undefined ? "" : ` · acc ${Math.round(100 * info.accuracy)}%`;
-    this.readout.textContent = `step ${info.step} · epoch ${fmt(info.epoch, 4)} · loss ${fmt(info.loss)}${acc}`;
+    // held-out metrics come from the history (state messages carry only the training ones)
+    const valLoss = run.history.evalAt(info.step, "val_loss");
+    const valAcc = run.history.evalAt(info.step, "val_accuracy");
+    const pct = (v) => `${Math.round(100 * v)}%`;
+    const parts = [`step ${info.step}`, `epoch ${fmt(info.epoch, 4)}`, `loss ${fmt(info.loss)}${finite(valLoss) ? ` (val ${fmt(valLoss)})` : ""}`];
+    if (finite(info.accuracy)) parts.push(`acc ${pct(info.accuracy)}${finite(valAcc) ? ` (val ${pct(valAcc)})` : ""}`);
+    // each part stays on one line; a narrow bar wraps between them
+    this.readout.replaceChildren(...parts.flatMap((p, k) => (k ? [" · ", h("span", {}, p)] : [h("span", {}, p)])));
+    this.readout.title = finite(valLoss) ? "In brackets: the same measure on the held-out validation rows" : "";
     this.showBanner(run);
   }
 

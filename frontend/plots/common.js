@@ -6,6 +6,7 @@ export const COLORS = {
   grad: "#c62828",
   step: "#1565c0",
   batch: "#9aa5b1",
+  val: "#1d6a96", // held-out validation loss (one run; several runs dash their own colour)
   edge: "#c62828",
   text: "#33363d",
   grid: "#e7e9ee",

@@ -1,14 +1,19 @@
-// Loss over time: full-data loss (solid) and mini-batch loss (faint), one colour per run.
+// Loss over time: full-data loss (solid), held-out validation loss (dashed) and mini-batch
+// loss (faint), one colour per run.
 import { COLORS, axis, layout2d, react } from "./common.js";
 
 /**
- * draw({runs: [{name, color, step, loss, batchStep, batchLoss}], ylog, marker})
+ * draw({runs: [{name, color, step, loss, valStep, valLoss, batchStep, batchLoss}], ylog, marker})
+ * `valStep` / `valLoss` are empty without a validation split.
  * `marker` is a step to mark (the scrubber's position), or null.
  */
+const hasValidation = (d) => d.runs.some((r) => r.valStep && r.valStep.length);
+
 export function createLossCurve(el) {
   function traces(d) {
     const out = [];
     const many = d.runs.length > 1;
+    const withVal = hasValidation(d); // training vs validation: name them so, and shorter
     for (const run of d.runs) {
       if (run.batchStep && run.batchStep.length) {
         out.push({
@@ -20,18 +25,45 @@ export function createLossCurve(el) {
           line: { color: many ? run.color : COLORS.batch, width: 1 },
           opacity: many ? 0.25 : 0.8,
           hovertemplate: "step %{x}<br>batch loss %{y:.4g}<extra></extra>",
-          showlegend: !many,
+          showlegend: !many && !withVal, // beside validation the legend keeps to one row (grey: see the caption)
         });
       }
       out.push({
         type: "scatter",
         mode: run.step.length < 40 ? "lines+markers" : "lines",
         marker: { size: 5 },
-        name: many ? run.name : "full-data loss",
+        name: many ? run.name : withVal ? "training loss" : "full-data loss",
         x: run.step,
         y: run.loss,
         line: { color: run.color, width: 2.2 },
         hovertemplate: `${run.name}<br>step %{x}<br>loss %{y:.4g}<extra></extra>`,
+      });
+      if (run.valStep && run.valStep.length) {
+        out.push({
+          type: "scatter",
+          mode: run.valStep.length < 40 ? "lines+markers" : "lines",
+          marker: { size: 4 },
+          name: many ? `${run.name} (validation)` : "validation loss",
+          legendgroup: "validation",
+          showlegend: !many,
+          x: run.valStep,
+          y: run.valLoss,
+          line: { color: many ? run.color : COLORS.val, width: 1.8, dash: "dash" },
+          hovertemplate: `${run.name}<br>step %{x}<br>validation loss %{y:.4g}<extra></extra>`,
+        });
+      }
+    }
+    // several runs: one grey legend entry explains every run's dashed line
+    if (many && withVal) {
+      out.push({
+        type: "scatter",
+        mode: "lines",
+        name: "dashed: validation",
+        legendgroup: "validation",
+        x: [null],
+        y: [null],
+        line: { color: COLORS.batch, width: 1.8, dash: "dash" },
+        hoverinfo: "skip",
       });
     }
     return out;
@@ -43,7 +75,7 @@ export function createLossCurve(el) {
     let lo = Infinity;
     let hi = -Infinity;
     for (const run of d.runs) {
-      for (const col of [run.loss, run.batchLoss || []]) {
+      for (const col of [run.loss, run.valLoss || [], run.batchLoss || []]) {
         for (const v of col) if (v > 0) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
       }
     }
