@@ -15,6 +15,7 @@ import numpy as np
 from gradscape.api.jsonsafe import floats
 from gradscape.api.landscape_views import last_update
 from gradscape.api.store import Entry
+from gradscape.core.history import SCALARS
 
 ROWS = 240  # scalar rows per frame
 POINTS = 48  # evaluated rows (full-data loss, layer norms, plane coordinates)
@@ -42,19 +43,7 @@ def steps_frame(entry: Entry, since: int, rows: int = ROWS, points: int = POINTS
     s = entry.session
     T = s.step_count
     s.evaluate([T])
-    names = [
-        "epoch",
-        "batch_loss",
-        "grad_norm",
-        "lr",
-        "batch_size",
-        "loss",
-        "accuracy",
-        "val_loss",
-        "val_accuracy",
-        "layer_grad_norms",
-    ]
-    cols = s.recorded(since + 1, T + 1, names)
+    cols = s.recorded(since + 1, T + 1, [*SCALARS, "layer_grad_norms"])
     steps = cols["step"]
     idx = _spaced(len(steps), rows)
     frame: dict[str, Any] = {

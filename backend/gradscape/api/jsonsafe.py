@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import numpy as np
+
+from gradscape.core.records import finite_or_none
 
 
 def floats(a: np.ndarray) -> list[Any]:
@@ -28,8 +29,7 @@ def clean(value: Any) -> Any:
             return value.tolist()
         return floats(value)
     if isinstance(value, float | np.floating):
-        v = float(value)
-        return v if math.isfinite(v) else None
+        return finite_or_none(float(value))
     if isinstance(value, np.integer | np.bool_):
         return value.item()
     if isinstance(value, dict):
