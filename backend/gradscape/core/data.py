@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gradscape.core.tasks import DEFAULT_DATA_LIMITS, TASKS, DataLimits
 from gradscape.core.types import FloatArray
 from gradscape.core.userdata import (
     CSV_KEYS,
@@ -26,22 +27,12 @@ from gradscape.core.userdata import (
     parse_inline,
 )
 
-TASKS = ("regression", "binary", "multiclass")
 COMMON_KEYS = frozenset({"seed", "standardize", "validation_split"})
 MAX_NOISE = 10.0
 MAX_VALIDATION_SPLIT = 0.9
 # Own stream for the validation shuffle, so the split does not depend on how many draws
 # a generator made.
 _SPLIT_STREAM = 1
-
-
-@dataclass(frozen=True)
-class DataLimits:
-    """Size limits on generated and user-supplied data."""
-
-    max_samples: int = 10_000
-    max_features: int = 64
-    max_csv_bytes: int = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -269,7 +260,7 @@ def _options(info: DatasetInfo, limits: DataLimits) -> dict[str, Option]:
     return {**_common_options(info.noise, limits), **info.extra}
 
 
-def dataset_specs(limits: DataLimits = DataLimits()) -> dict[str, dict[str, Any]]:
+def dataset_specs(limits: DataLimits = DEFAULT_DATA_LIMITS) -> dict[str, dict[str, Any]]:
     """Catalog entries ``{name: {"task", "description", "options"}}`` for every generator."""
     return {
         name: {
@@ -418,7 +409,7 @@ def _flag(value: object) -> bool:
 
 
 def make_dataset(
-    spec: Mapping[str, Any], *, seed: int = 0, limits: DataLimits = DataLimits()
+    spec: Mapping[str, Any], *, seed: int = 0, limits: DataLimits = DEFAULT_DATA_LIMITS
 ) -> Dataset:
     """The dataset the config's ``data`` object describes; ``data.seed`` defaults to ``seed``."""
     if not isinstance(spec, Mapping):

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from gradscape.core.records import FIELD_GROUPS
 from gradscape.core.types import FloatArray
 
 #: Columns kept for every step k; NaN in ``loss``/``accuracy``/``val_*`` means "not evaluated".
-SCALARS = (
-    "epoch",
-    "batch_loss",
-    "grad_norm",
-    "lr",
-    "batch_size",
-    "loss",
-    "accuracy",
-    "val_loss",
-    "val_accuracy",
-)
+SCALARS = FIELD_GROUPS["per_step"] + FIELD_GROUPS["evaluated"]
 
 
 class History:

@@ -27,6 +27,16 @@ RECORD_FIELDS = (
 )
 ARRAY_FIELDS = ("params", "grad")
 ALL_FIELDS = RECORD_FIELDS + ARRAY_FIELDS
+#: The same fields by how they are kept: ``per_step`` for every step as it is made,
+#: ``evaluated`` on all the data (or the held-out part) when someone looks, ``per_layer``
+#: one value per layer, ``array`` one value per parameter (rebuilt by replay).
+FIELD_GROUPS = {
+    "index": ("step",),
+    "per_step": ("epoch", "batch_loss", "grad_norm", "lr", "batch_size"),
+    "evaluated": ("loss", "accuracy", "val_loss", "val_accuracy"),
+    "per_layer": ("layer_grad_norms",),
+    "array": ARRAY_FIELDS,
+}
 
 
 def finite_or_none(value: float) -> float | None:

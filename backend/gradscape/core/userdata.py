@@ -7,19 +7,16 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from gradscape.core.tasks import TASKS, DataLimits
 from gradscape.core.types import FloatArray
-
-if TYPE_CHECKING:
-    from gradscape.core.data import DataLimits
 
 MAX_CLASSES = 20
 INLINE_KEYS = frozenset({"X", "y", "feature_names", "target_name", "task"})
 CSV_KEYS = frozenset({"csv", "target", "task"})
-_TASKS = ("regression", "binary", "multiclass")
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,8 +43,8 @@ def infer_task(y: FloatArray, requested: object, field: str) -> tuple[str, int |
 
     A stated ``requested`` task overrides the guess when the labels allow it.
     """
-    if requested is not None and requested not in _TASKS:
-        raise ValueError(f"data.task must be one of {', '.join(_TASKS)}; got {describe(requested)}")
+    if requested is not None and requested not in TASKS:
+        raise ValueError(f"data.task must be one of {', '.join(TASKS)}; got {describe(requested)}")
     labels = np.unique(y)
     integral = bool(np.all(labels == np.round(labels))) and labels[0] >= 0.0
     top = int(labels[-1]) if integral and labels[-1] < MAX_CLASSES else None

@@ -9,14 +9,15 @@ from fastapi import APIRouter
 from gradscape.api.deps import SettingsDep
 from gradscape.api.jsonsafe import clean
 from gradscape.core.activations import ACTIVATIONS
-from gradscape.core.data import DataLimits, dataset_specs
+from gradscape.core.data import dataset_specs
 from gradscape.core.functions import function_specs
 from gradscape.core.init import INITS
 from gradscape.core.losses import LOSSES
 from gradscape.core.optim import OPTIMIZERS, hyperparameter_specs
 from gradscape.core.presets import PRESETS
-from gradscape.core.records import ALL_FIELDS
+from gradscape.core.records import ALL_FIELDS, FIELD_GROUPS
 from gradscape.core.schedules import schedule_specs
+from gradscape.core.tasks import TASK_LOSS, DataLimits
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -52,6 +53,8 @@ def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
             "schedules": schedule_specs(),
             "surface_modes": SURFACE_MODES,
             "record_fields": list(ALL_FIELDS),
+            "record_field_groups": {name: list(group) for name, group in FIELD_GROUPS.items()},
+            "task_losses": dict(TASK_LOSS),
             "limits": limits,
         }
     )

@@ -10,6 +10,7 @@ from gradscape.api.deps import SettingsDep, StoreDep
 from gradscape.api.jsonsafe import clean_dict
 from gradscape.api.schemas import CsvUpload
 from gradscape.core.data import make_dataset
+from gradscape.core.tasks import TASK_LOSS
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
@@ -28,9 +29,7 @@ async def upload_csv(body: CsvUpload, store: StoreDep, settings: SettingsDep) ->
             "target_name": ds.target_name,
             "task": ds.task,
             "n_classes": ds.n_classes,
-            "suggested_loss": {"regression": "mse", "binary": "bce", "multiclass": "cross_entropy"}[
-                ds.task
-            ],
+            "suggested_loss": TASK_LOSS[ds.task],
             "preview": {"X": ds.X[:5], "y": ds.y[:5]},
         }
     )
