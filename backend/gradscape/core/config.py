@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from gradscape.core.data import DataLimits, Dataset, make_dataset
+from gradscape.core.data import Dataset, make_dataset
 from gradscape.core.functions import make_function
 from gradscape.core.losses import get_loss
 from gradscape.core.nn import MLP
 from gradscape.core.optim import make_optimizer, validate_schedule
 from gradscape.core.presets import DEFAULT_PRESET, preset_config
+from gradscape.core.tasks import DataLimits
 from gradscape.core.types import Model
 
 CONFIG_FIELDS = (
