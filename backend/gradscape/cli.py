@@ -14,14 +14,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gradscape.api.exporting import export_csv, export_json
-from gradscape.core.session import TrainingSession
+from gradscape.service.errors import ConflictError, PayloadTooLargeError
+from gradscape.service.exporting import export_csv, export_json
+from gradscape.service.live import LiveRun
 
 
 def demo(steps: int = 2000, every: int = 500) -> str:
     """The chapter's single neuron, printed the way the chapter's loop prints it."""
-    session = TrainingSession({"preset": "pass-fail"})
-    session.step(steps, evaluate="none")
+    run = LiveRun.create({"preset": "pass-fail"})
+    train(run, steps)
+    session = run.session
     losses = session.trajectory(stop=steps, every=every, fields=["step", "loss"])
     lines = [
         f"epoch {k:4d} loss {v:.4f}" for k, v in zip(losses["step"], losses["loss"], strict=True)
@@ -64,13 +66,28 @@ def run_config(preset: str | None, assignments: Sequence[str]) -> dict[str, Any]
     return config
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    session = TrainingSession(run_config(args.preset, args.set))
-    session.step(args.steps, evaluate="none")
-    if args.out.endswith(".html"):
-        from gradscape.api.report import html_report
+def train(run: LiveRun, steps: int) -> None:
+    """``steps`` updates through the service's step command, in calls it allows."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps: must be a non-negative integer, got {steps!r}")
+    run.check_step(0)  # a diverged run or one at its limit is refused up front
+    top = run.budgets.max_trajectory_steps
+    if run.session.step_count + steps > top:
+        raise ValueError(f"steps: {steps} would pass max_trajectory_steps={top}")
+    while steps > 0 and run.session.status != "diverged":
+        n = min(steps, run.budgets.max_steps_per_call)
+        run.step(n, evaluate="none")
+        steps -= n
 
-        text = html_report(session)
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    run = LiveRun.create(run_config(args.preset, args.set))
+    train(run, args.steps)
+    session = run.session
+    if args.out.endswith(".html"):
+        from gradscape.service.report import html_report  # plotly loads only for reports
+
+        text = html_report(run)
     elif args.out.endswith(".csv"):
         text = export_csv(session)
     elif args.out.endswith(".json"):
@@ -139,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return _cmd_serve(args)
         return _cmd_run(args)
-    except ValueError as exc:
+    except (ValueError, ConflictError, PayloadTooLargeError) as exc:
         print(f"gradscape: {exc}", file=sys.stderr)
         return 2
 

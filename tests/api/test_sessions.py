@@ -265,7 +265,7 @@ def test_every_float_is_finite_or_null_after_a_wild_run(client: TestClient) -> N
 def test_idle_sessions_expire() -> None:
     with make_client(idle_expiry_seconds=0.05) as c:
         sid = c.post("/api/sessions", json={}).json()["id"]
-        store = c.app.state.store  # type: ignore[attr-defined]
+        store = c.app.state.registry  # type: ignore[attr-defined]
         time.sleep(0.1)
         gone = c.portal.call(store.expire_idle)  # type: ignore[union-attr]
         assert gone == [sid]
@@ -276,8 +276,8 @@ def test_loading_uses_the_snapshot_and_replays_only_what_came_after(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from gradscape.api.persist import Stored
+    from gradscape.api.registry import Registry
     from gradscape.api.settings import Settings
-    from gradscape.api.store import SessionStore
 
     live = TrainingSession({"preset": "moons-mlp"})
     live.step(300)
@@ -292,6 +292,6 @@ def test_loading_uses_the_snapshot_and_replays_only_what_came_after(
         raise AssertionError("replayed the whole run")
 
     monkeypatch.setattr(TrainingSession, "replay", no_replay)
-    store = SessionStore(Settings(db=":memory:"))
+    store = Registry(Settings(db=":memory:"))
     back = store._from_stored(stored)
     assert back.step_count == 320 and np.array_equal(back.params, live.params)

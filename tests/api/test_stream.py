@@ -144,7 +144,7 @@ def test_unknown_session_socket_is_closed(client: TestClient) -> None:
 
 
 def test_disconnect_mid_stream_leaves_nothing_running(client: TestClient, line_id: str) -> None:
-    store = client.app.state.store  # type: ignore[attr-defined]
+    store = client.app.state.registry  # type: ignore[attr-defined]
     with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "play", "steps_per_second": 5000})
@@ -154,7 +154,7 @@ def test_disconnect_mid_stream_leaves_nothing_running(client: TestClient, line_i
     deadline = time.monotonic() + 5
     while entry.runner is not None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert entry.runner is None and not entry.playing
+    assert entry.runner is None and not entry.run.playing
     step = client.get(f"/api/sessions/{line_id}").json()["step"]
     time.sleep(0.1)
     assert client.get(f"/api/sessions/{line_id}").json()["step"] == step  # really stopped

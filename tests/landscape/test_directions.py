@@ -9,7 +9,13 @@ import pytest
 
 from gradscape.core.functions import make_function
 from gradscape.core.nn import MLP
-from gradscape.landscape import Plane, dense_hessian, make_plane
+from gradscape.landscape import (
+    Plane,
+    center_at_step,
+    dense_hessian,
+    make_plane,
+    plain_random_plane,
+)
 from tests.landscape.conftest import Case, assert_same_lines, svd_directions
 
 # -- axes ---------------------------------------------------------------------------------
@@ -203,3 +209,31 @@ def test_malformed_planes_are_value_errors() -> None:
         Plane.from_dict({k: v for k, v in good.items() if k != "mode"})
     with pytest.raises(ValueError, match="finite"):
         Plane.from_dict({**good, "center": [0, float("nan")]})
+
+
+# -- tiny models and centres given as steps ------------------------------------------------
+
+
+def test_plain_random_plane_is_seeded_gaussian_scaled_to_the_centre() -> None:
+    center = np.array([3.0, -4.0, 0.0])  # norm 5
+    plane = plain_random_plane(center, seed=3)
+    d1, d2 = np.random.default_rng(3).standard_normal((2, 3))
+    np.testing.assert_allclose(plane.d1, d1 * 5 / np.linalg.norm(d1), rtol=1e-15)
+    np.testing.assert_allclose(plane.d2, d2 * 5 / np.linalg.norm(d2), rtol=1e-15)
+    assert np.linalg.norm(plane.d1) == pytest.approx(5.0, rel=1e-14)
+    assert abs(plane.d1 @ plane.d2) < 0.99 * 25  # two directions, not one line
+    small = plain_random_plane(np.zeros(3), seed=3)  # a zero centre: unit-norm directions
+    assert np.linalg.norm(small.d1) == pytest.approx(1.0, rel=1e-14)
+    assert plane.options == {"seed": 3, "filter_normalized": False}
+    np.testing.assert_array_equal(plane.center, center)
+
+
+def test_center_at_step_resolves_steps_and_passes_names_through() -> None:
+    thetas = np.arange(12.0).reshape(4, 3)
+    lookup = thetas.__getitem__
+    np.testing.assert_array_equal(center_at_step(2, 3, lookup), thetas[2])
+    np.testing.assert_array_equal(center_at_step("current", 3, lookup), thetas[3])
+    assert center_at_step("initial", 3, lookup) == "initial"
+    for bad in (4, -1):
+        with pytest.raises(ValueError, match=r"center: step must be in \[0, 3\]"):
+            center_at_step(bad, 3, lookup)

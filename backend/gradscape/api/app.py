@@ -17,12 +17,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.convertors import Convertor, register_url_convertor
 
 from gradscape import __version__
-from gradscape.api import errors, stream
+from gradscape.api import errors
 from gradscape.api.deps import reject_unknown_query
 from gradscape.api.limits import BodySizeLimit
-from gradscape.api.routes import catalog, datasets, exports, health, landscape, sessions
+from gradscape.api.registry import Registry
+from gradscape.api.routes import catalog, datasets, exports, health, landscape, sessions, stream
 from gradscape.api.settings import Settings
-from gradscape.api.store import SessionStore
 
 FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -33,10 +33,10 @@ DESCRIPTION = (
 )
 
 
-async def _expire_forever(store: SessionStore) -> None:
+async def _expire_forever(registry: Registry) -> None:
     while True:
         await asyncio.sleep(60)
-        await store.expire_idle()
+        await registry.expire_idle()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,14 +48,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Training threads run many short NumPy calls holding the GIL in between; a short
         # switch interval lets the event loop (health, sockets) in every millisecond.
         sys.setswitchinterval(0.001)
-        store = SessionStore(settings)
-        app.state.store = store
-        expiry = asyncio.create_task(_expire_forever(store))
+        registry = Registry(settings)
+        app.state.registry = registry
+        expiry = asyncio.create_task(_expire_forever(registry))
         try:
             yield
         finally:
             expiry.cancel()
-            await store.close()
+            await registry.close()
 
     app = FastAPI(
         title="gradscape",

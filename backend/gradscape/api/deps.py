@@ -1,4 +1,4 @@
-"""Dependencies: the store, the settings and the session named in the path."""
+"""Dependencies: the registry, the settings and the run named in the path."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from gradscape.api.registry import Entry, Registry
 from gradscape.api.settings import Settings
-from gradscape.api.store import Entry, SessionStore
 
 
-def get_store(request: Request) -> SessionStore:
-    """The app's session store."""
-    store: SessionStore = request.app.state.store
-    return store
+def get_registry(request: Request) -> Registry:
+    """The app's registry of runs."""
+    registry: Registry = request.app.state.registry
+    return registry
 
 
 def get_settings(request: Request) -> Settings:
@@ -25,14 +25,14 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-StoreDep = Annotated[SessionStore, Depends(get_store)]
+RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-async def get_entry(session_id: SessionId, store: StoreDep) -> Entry:
+async def get_entry(session_id: SessionId, registry: RegistryDep) -> Entry:
     """The session named by ``{session_id}`` (404 when unknown)."""
-    return await store.get(session_id)
+    return await registry.get(session_id)
 
 
 EntryDep = Annotated[Entry, Depends(get_entry)]

@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
-from gradscape.api.jsonsafe import clean
-from gradscape.api.store import ConflictError, SessionNotFoundError, TooManySessionsError
-
-
-class PayloadTooLargeError(Exception):
-    """A request or a response would exceed a size limit (413)."""
-
+from gradscape.service.errors import (
+    ConflictError,
+    PayloadTooLargeError,
+    SessionNotFoundError,
+    TooManySessionsError,
+)
+from gradscape.service.jsonsafe import clean
 
 _FIELD = re.compile(r"^([A-Za-z_][\w.\[\]]*)")
 

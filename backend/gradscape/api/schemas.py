@@ -183,6 +183,16 @@ class StepRequest(Strict):
     )
 
 
+class PlayRequest(Strict):
+    """Play at ``steps_per_second`` (null: as fast as the frame rate allows)."""
+
+    steps_per_second: Annotated[float, Field(gt=0)] | None = None
+
+
+class ResetRequest(Strict):
+    """Back to the initial parameters (no fields)."""
+
+
 class RewindRequest(Strict):
     """The step to go back to."""
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gradscape.core.config import Limits
+from gradscape.service.live import Budgets
 
 
 def default_db_path() -> str:
@@ -30,6 +31,7 @@ class Settings(BaseModel):
     max_steps_per_call: int = Field(100_000, ge=1, description="updates per step request")
     max_steps_per_second: int = Field(200_000, ge=1, description="play speed ceiling")
     max_trajectory_steps: int = Field(1_000_000, ge=1, description="steps a session may reach")
+    max_events: int = Field(10_000, ge=0, description="live changes a session may hold")
     max_resolution: int = Field(201, ge=2, le=1001, description="surface grid G (G x G)")
     max_samples: int = Field(10_000, ge=1, description="rows of data")
     max_features: int = Field(64, ge=1)
@@ -55,6 +57,17 @@ class Settings(BaseModel):
             max_width=self.max_width,
             max_params=self.max_params,
             max_csv_bytes=self.max_body_bytes,
+        )
+
+    def budgets(self) -> Budgets:
+        """What one run may ask of the server (``LiveRun`` enforces these)."""
+        return Budgets(
+            max_steps_per_call=self.max_steps_per_call,
+            max_trajectory_steps=self.max_trajectory_steps,
+            max_response_floats=self.max_response_floats,
+            max_steps_per_second=self.max_steps_per_second,
+            max_events=self.max_events,
+            max_resolution=self.max_resolution,
         )
 
     def public(self) -> dict[str, Any]:

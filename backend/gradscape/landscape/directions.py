@@ -18,7 +18,7 @@ Modes (Li et al. 2018, "Visualizing the loss landscape of neural nets"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -189,6 +189,23 @@ def resolve_center(center: CenterSpec, trajectory: FloatArray | None, n_params: 
     return theta
 
 
+def center_at_step(
+    center: CenterSpec, last_step: int, params_at: Callable[[int], FloatArray]
+) -> CenterSpec:
+    """A centre given as a step ``0..last_step`` of a run, resolved to that step's theta.
+
+    Names and explicit vectors pass through to ``resolve_center``; ``"current"`` is the
+    last step's theta.
+    """
+    if isinstance(center, int | np.integer) and not isinstance(center, bool):
+        if not 0 <= center <= last_step:
+            raise ValueError(f"center: step must be in [0, {last_step}], got {center}")
+        return params_at(int(center))
+    if isinstance(center, str) and center == "current":
+        return params_at(last_step)
+    return center
+
+
 def axes_plane(
     model: Model,
     center: FloatArray,
@@ -244,6 +261,22 @@ def random_plane(
         "ignore_biases": ignore_biases,
         "center": center_spec,
     }
+    return Plane("random", center.copy(), d1, d2, ("random 1", "random 2"), options=options)
+
+
+def plain_random_plane(center: FloatArray, *, seed: int = 0) -> Plane:
+    """Two seeded Gaussian directions scaled to the centre's norm (at least 1), unnormalised.
+
+    For models of a few parameters: filter normalisation (Li et al.) rescales each
+    neuron's slice to its weights' norm, and when a neuron has one weight that leaves
+    only a sign, so the two directions collapse onto one line. These do not.
+    """
+    rng = np.random.default_rng(seed)
+    d1, d2 = rng.standard_normal((2, center.shape[0]))
+    scale = max(float(np.linalg.norm(center)), 1.0)
+    d1 *= scale / np.linalg.norm(d1)
+    d2 *= scale / np.linalg.norm(d2)
+    options = {"seed": seed, "filter_normalized": False}
     return Plane("random", center.copy(), d1, d2, ("random 1", "random 2"), options=options)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter
 
 from gradscape.api.deps import SettingsDep
-from gradscape.api.jsonsafe import clean
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.data import dataset_specs
 from gradscape.core.functions import function_specs
@@ -18,6 +17,7 @@ from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS, FIELD_GROUPS
 from gradscape.core.schedules import schedule_specs
 from gradscape.core.tasks import TASK_LOSS, DataLimits
+from gradscape.service.jsonsafe import clean
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 

@@ -6,20 +6,22 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from gradscape.api.deps import SettingsDep, StoreDep
-from gradscape.api.jsonsafe import clean_dict
+from gradscape.api.deps import RegistryDep, SettingsDep
 from gradscape.api.schemas import CsvUpload
 from gradscape.core.data import make_dataset
 from gradscape.core.tasks import TASK_LOSS
+from gradscape.service.jsonsafe import clean_dict
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
 
 @router.post("/csv", responses={413: {}, 422: {"description": "Malformed CSV; the line is named"}})
-async def upload_csv(body: CsvUpload, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+async def upload_csv(
+    body: CsvUpload, registry: RegistryDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Parse and check CSV text; returns a summary and the ``data`` object for a session config."""
     spec = body.model_dump(exclude_none=True)
-    ds = await store.run(make_dataset, spec, limits=settings.core_limits().data_limits())
+    ds = await registry.run(make_dataset, spec, limits=settings.core_limits().data_limits())
     return clean_dict(
         {
             "data": spec,

@@ -6,37 +6,37 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from gradscape.api import landscape_views as lv
-from gradscape.api.deps import EntryDep, SettingsDep, StoreDep
-from gradscape.api.jsonsafe import dumps
+from gradscape.api.deps import EntryDep, RegistryDep
 from gradscape.api.schemas import SurfaceRequest
+from gradscape.service import surfaces
+from gradscape.service.jsonsafe import dumps
 
 router = APIRouter(prefix="/api/sessions", tags=["landscape"])
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "No session with that id"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No session with that id"},
+    422: {"description": "Invalid input; the field is named"},
+}
 
 
 @router.post("/{session_id}/surface", responses=ERRORS)
-async def get_surface(
-    entry: EntryDep, store: StoreDep, settings: SettingsDep, body: SurfaceRequest
-) -> Response:
+async def get_surface(entry: EntryDep, registry: RegistryDep, body: SurfaceRequest) -> Response:
     """The loss on a G x G grid over a plane (z[row = y][col = x], null where not finite),
     the descent path projected with its true loss, surface height and off-plane distance,
     overlays of other sessions, and the gradient at the current point."""
-    if body.resolution > settings.max_resolution:
-        raise ValueError(
-            f"resolution: {body.resolution} is over max_resolution={settings.max_resolution}"
-        )
-    others = [await store.get(i) for i in body.overlay]
+    entry.run.check_resolution(body.resolution)
+    others = [(await registry.get(i)).run for i in body.overlay]
     request = body.model_dump()
     async with entry.lock:
-        payload = await store.run(lambda: dumps(lv.surface_view(entry, request, others)))
+        payload = await registry.run(
+            lambda: dumps(surfaces.surface_view(entry.run, request, others))
+        )
     return Response(payload, media_type="application/json")
 
 
 @router.get("/{session_id}/slice", responses=ERRORS)
 async def get_slice(
     entry: EntryDep,
-    store: StoreDep,
+    registry: RegistryDep,
     start: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     stop: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
     alpha_min: Annotated[float, Query(ge=-100, le=100)] = -0.5,
@@ -45,30 +45,32 @@ async def get_slice(
 ) -> dict[str, Any]:
     """Loss along the line (1 - alpha) theta_start + alpha theta_stop (default init -> now)."""
     async with entry.lock:
-        return await store.run(lv.slice_view, entry, start, stop, alpha_min, alpha_max, points)
+        return await registry.run(
+            surfaces.slice_view, entry.run, start, stop, alpha_min, alpha_max, points
+        )
 
 
 @router.get("/{session_id}/curvature", responses=ERRORS)
 async def get_curvature(
     entry: EntryDep,
-    store: StoreDep,
+    registry: RegistryDep,
     step: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
     series_every: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
 ) -> dict[str, Any]:
     """lambda_max (the top Hessian eigenvalue) at a step, lr x lambda_max against 2, and
     optionally lambda_max along the run (at most 30 points)."""
     async with entry.lock:
-        return await store.run(lv.curvature_view, entry, step, series_every)
+        return await registry.run(surfaces.curvature_view, entry.run, step, series_every)
 
 
 @router.get("/{session_id}/backprop", responses=ERRORS)
 async def get_backprop(
     entry: EntryDep,
-    store: StoreDep,
+    registry: RegistryDep,
     step: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
     samples: Annotated[int, Query(ge=1, le=64)] = 8,
 ) -> dict[str, Any]:
     """The chain rule of step k: forward values, local slopes, dL/da and deltas per layer,
     and the gradients they multiply into (the first ``samples`` rows of the batch)."""
     async with entry.lock:
-        return await store.run(lv.backprop_view, entry, step, samples)
+        return await registry.run(surfaces.backprop_view, entry.run, step, samples)

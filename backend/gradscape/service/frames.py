@@ -12,45 +12,37 @@ from typing import Any
 
 import numpy as np
 
-from gradscape.api.jsonsafe import floats
-from gradscape.api.landscape_views import last_update
-from gradscape.api.store import Entry
 from gradscape.core.history import SCALARS
+from gradscape.service.decimate import spaced
+from gradscape.service.jsonsafe import floats
+from gradscape.service.live import LiveRun
+from gradscape.service.surfaces import last_update
 
 ROWS = 240  # scalar rows per frame
 POINTS = 48  # evaluated rows (full-data loss, layer norms, plane coordinates)
 PARAMS_INLINE = 1000  # send the current parameters when P is at most this
 
 
-def _spaced(n: int, k: int) -> np.ndarray:
-    """At most k indices out of n, evenly spaced, always including the last."""
-    if n <= k:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
-
-
-def _recent_params(entry: Entry, steps: np.ndarray) -> dict[int, np.ndarray]:
-    known: dict[int, np.ndarray] = {}
-    if entry.recent is not None:
-        wanted = set(steps.tolist())
-        known = {k: t for k, t in entry.recent if k in wanted}
-    known[entry.session.step_count] = entry.session.params
+def _recent_params(run: LiveRun, steps: np.ndarray) -> dict[int, np.ndarray]:
+    wanted = set(steps.tolist())
+    known = {k: t for k, t in run.recent if k in wanted}
+    known[run.session.step_count] = run.session.params
     return known
 
 
-def steps_frame(entry: Entry, since: int, rows: int = ROWS, points: int = POINTS) -> dict[str, Any]:
+def steps_frame(run: LiveRun, since: int, rows: int = ROWS, points: int = POINTS) -> dict[str, Any]:
     """Steps ``since+1 .. T`` as one frame (call with the session's lock held)."""
-    s = entry.session
+    s = run.session
     T = s.step_count
     s.evaluate([T])
     cols = s.recorded(since + 1, T + 1, [*SCALARS, "layer_grad_norms"])
     steps = cols["step"]
-    idx = _spaced(len(steps), rows)
+    idx = spaced(len(steps), rows)
     frame: dict[str, Any] = {
         "type": "steps",
         "from": since + 1,
         "to": T,
-        "status": entry.status,
+        "status": run.status,
         "reason": s.reason,
         "step": steps[idx].tolist(),
     }
@@ -62,36 +54,36 @@ def steps_frame(entry: Entry, since: int, rows: int = ROWS, points: int = POINTS
             col, np.full_like(col, col[-1]), equal_nan=True
         )
         frame[name] = floats(col[idx]) if varies else floats(col[-1:])[0]
-    frame["eval"] = _eval_rows(entry, cols, points)
+    frame["eval"] = _eval_rows(run, cols, points)
     if s.model.n_params <= PARAMS_INLINE:
         frame["params"] = floats(s.params)
     return frame
 
 
-def _eval_rows(entry: Entry, cols: dict[str, np.ndarray], points: int) -> dict[str, Any]:
+def _eval_rows(run: LiveRun, cols: dict[str, np.ndarray], points: int) -> dict[str, Any]:
     steps = cols["step"]
     done = np.flatnonzero(np.isfinite(cols["loss"]) | np.isinf(cols["loss"]))
-    pick = done[_spaced(len(done), points)]
+    pick = done[spaced(len(done), points)]
     out: dict[str, Any] = {
         "step": steps[pick].tolist(),
         "loss": floats(cols["loss"][pick]),
         "accuracy": floats(cols["accuracy"][pick]),
         "layer_grad_norms": floats(cols["layer_grad_norms"][pick]),
     }
-    ds = entry.session.dataset
+    ds = run.session.dataset
     if ds is not None and ds.X_val is not None:  # held-out data: plotted beside the training loss
         out["val_loss"] = floats(cols["val_loss"][pick])
         out["val_accuracy"] = floats(cols["val_accuracy"][pick])
-    project = entry.plane
-    if project is not None and len(pick):
-        known = _recent_params(entry, steps[pick])
+    plane = run.plane
+    if plane is not None and len(pick):
+        known = _recent_params(run, steps[pick])
         have = [k for k in steps[pick].tolist() if k in known]
         if have:
-            coords = project(np.array([known[k] for k in have]))
+            coords = plane.coordinates(np.array([known[k] for k in have]))
             out["plane"] = {
                 "step": have,
                 "xy": floats(coords),
-                "last_update": last_update(entry.session, project),
+                "last_update": last_update(run.session, plane),
             }
     return out
 

@@ -6,19 +6,18 @@ import csv
 import io
 from typing import Any
 
-from gradscape.api.jsonsafe import clean_dict
+from gradscape.core.records import FIELD_GROUPS, RECORD_FIELDS
 from gradscape.core.session import TrainingSession
+from gradscape.service.jsonsafe import clean_dict
 
 FORMAT_VERSION = 1
+#: The record fields an export carries: all but the per-layer and held-out ones, then params.
 EXPORT_FIELDS = (
-    "step",
-    "epoch",
-    "loss",
-    "accuracy",
-    "batch_loss",
-    "grad_norm",
-    "lr",
-    "batch_size",
+    *(
+        f
+        for f in RECORD_FIELDS
+        if f not in (*FIELD_GROUPS["per_layer"], "val_loss", "val_accuracy")
+    ),
     "params",
 )
 

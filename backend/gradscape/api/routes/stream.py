@@ -14,20 +14,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gradscape.api import frames, player, views
-from gradscape.api.schemas import LiveChange
+from gradscape.api import player
+from gradscape.api.registry import Entry, Registry
+from gradscape.api.schemas import (
+    LiveChange,
+    PlayRequest,
+    ResetRequest,
+    RewindRequest,
+    StepRequest,
+)
 from gradscape.api.settings import Settings
-from gradscape.api.store import Entry, SessionNotFoundError, SessionStore
+from gradscape.service import frames, views
+from gradscape.service.errors import (
+    ConflictError,
+    PayloadTooLargeError,
+    SessionNotFoundError,
+)
+from gradscape.service.live import POINTS_PER_TICK
 
 router = APIRouter(tags=["stream"])
 CLIENT_TYPES = ("play", "pause", "step", "set", "reset", "rewind", "sync")
+SERVER_TYPES = ("state", "steps", "status", "error")
+#: Refusals a client message can meet: each becomes an ``error`` frame, the run unchanged.
+REFUSED = (ValueError, ConflictError, PayloadTooLargeError)
 
 
 class ClientError(Exception):
@@ -60,14 +75,14 @@ class Viewer:
         self.wake.set()
 
 
-async def _send_loop(ws: WebSocket, viewer: Viewer, store: SessionStore) -> None:
-    entry, settings = viewer.entry, store.settings
+async def _send_loop(ws: WebSocket, viewer: Viewer, registry: Registry) -> None:
+    entry, settings = viewer.entry, registry.settings
     interval = 1.0 / settings.frame_rate
     while True:
         await viewer.wake.wait()
         viewer.wake.clear()
         async with entry.lock:
-            texts = await store.run(_frames, viewer, settings.max_ws_message_bytes)
+            texts = await registry.run(_frames, viewer, settings.max_ws_message_bytes)
         for text in texts:
             await ws.send_text(text)
         await asyncio.sleep(interval)
@@ -75,102 +90,86 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, store: SessionStore) -> None
 
 def _frames(viewer: Viewer, max_bytes: int) -> list[str]:
     """The messages a viewer is due (runs in a worker thread, under the session lock)."""
-    entry, out = viewer.entry, []
-    step = entry.session.step_count
+    run, out = viewer.entry.run, []
+    step = run.session.step_count
     if viewer.state_due or step < viewer.sent:
         viewer.state_due = False
-        state = {"type": "state", **views.info(entry)}
+        state = {"type": "state", **views.info(run)}
         out.append(json.dumps(state, allow_nan=False, separators=(",", ":")))
         if viewer.sent < 0 or step < viewer.sent:
             viewer.sent = step
     if step > viewer.sent:
-        frame = frames.steps_frame(entry, viewer.sent)
+        frame = frames.steps_frame(run, viewer.sent)
         out.append(frames.encode(frame, max_bytes))
         viewer.sent = step
     return out
 
 
-async def _handle(message: dict[str, Any], entry: Entry, store: SessionStore) -> None:
-    kind = message.get("type")
-    settings = store.settings
-    if kind == "play":
-        sps = message.get("steps_per_second")
-        if sps is not None and (
-            isinstance(sps, bool)
-            or not isinstance(sps, int | float)
-            or not math.isfinite(sps)
-            or not 0 < sps <= settings.max_steps_per_second
-        ):
-            raise ClientError(
-                f"steps_per_second must be in (0, {settings.max_steps_per_second}] or null"
-            )
-        if entry.status in ("diverged", "limit"):
-            raise ClientError(f"the session is {entry.status}; rewind or reset it first")
-        player.start(entry, store, None if sps is None else float(sps))
-    elif kind == "pause":
-        player.stop(entry)
-    elif kind == "sync":
-        entry.notify({"type": "state"})
-    elif kind in ("step", "set", "reset", "rewind"):
-        await _mutate(kind, message, entry, store)
-    else:
-        raise ClientError(f"unknown message type {kind!r}; known: {', '.join(CLIENT_TYPES)}")
+def _body(model: type[BaseModel], message: dict[str, Any]) -> Any:
+    """The message's fields checked by the same model the REST route uses."""
+    try:
+        return model.model_validate({k: v for k, v in message.items() if k != "type"})
+    except ValidationError as exc:
+        raise ClientError(validation_message(exc)) from None
 
 
-async def _mutate(kind: str, message: dict[str, Any], entry: Entry, store: SessionStore) -> None:
-    body = {k: v for k, v in message.items() if k != "type"}
-    session = entry.session
-    async with entry.lock:
-        if kind == "set":
-            try:
-                change = LiveChange(**body).to_core()
-            except ValidationError as exc:
-                raise ClientError(_first_error(exc)) from None
-            await store.run(lambda: session.set(**change))
-        elif kind == "step":
-            n = body.get("steps", 1)
-            limit = store.settings.max_steps_per_call
-            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= limit:
-                raise ClientError(f"steps must be an integer in [1, {limit}]")
-            if entry.status in ("diverged", "limit"):
-                raise ClientError(f"the session is {entry.status}; rewind or reset it first")
-            n = min(n, store.settings.max_trajectory_steps - session.step_count)
-            steps = await store.run(session.step, n, evaluate=max(1, n // frames.POINTS))
-            player.remember(entry, steps.captured_steps, steps.captured_params)
-        elif kind == "reset":
-            entry.playing = False
-            await store.run(session.reset)
-        else:
-            entry.playing = False
-            await store.run(session.rewind, body.get("step"))
-    await store.persist(entry)
-    entry.notify({"type": "state"})
-
-
-def _first_error(exc: ValidationError) -> str:
+def validation_message(exc: ValidationError) -> str:
+    """``field: what is wrong`` for the first error (the socket's words for REST's 422)."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
     return f"{loc}: {err['msg']}" if loc else str(err["msg"])
 
 
+async def _handle(message: dict[str, Any], entry: Entry, registry: Registry) -> None:
+    kind = message.get("type")
+    run = entry.run
+    if kind == "play":
+        body = _body(PlayRequest, message)
+        player.start(entry, registry, body.steps_per_second)
+        return
+    if kind == "pause":
+        player.stop(entry)
+        return
+    if kind == "sync":
+        entry.notify({"type": "state"})
+        return
+    async with entry.lock:
+        if kind == "step":
+            req = _body(StepRequest, message)
+            n = run.steps_for(req.steps, req.epochs)
+            await registry.run(run.step, n, evaluate=max(1, n // POINTS_PER_TICK))
+        elif kind == "set":
+            change = _body(LiveChange, message).to_core()
+            await registry.run(run.set, change)
+        elif kind == "reset":
+            _body(ResetRequest, message)
+            await registry.run(run.reset)
+        elif kind == "rewind":
+            await registry.run(run.rewind, _body(RewindRequest, message).step)
+        else:
+            raise ClientError(f"unknown message type {kind!r}; known: {', '.join(CLIENT_TYPES)}")
+    await registry.persist(entry)
+    entry.notify({"type": "state"})
+
+
 @router.websocket("/api/sessions/{session_id}/stream")
 async def stream(ws: WebSocket, session_id: str) -> None:
     """Stream a session's steps; take play / pause / step / set / reset / rewind."""
-    store: SessionStore = ws.app.state.store
-    if not origin_allowed(ws, store.settings):
+    registry: Registry = ws.app.state.registry
+    if not origin_allowed(ws, registry.settings):
         await ws.close(code=1008, reason="origin not allowed")
         return
     try:
-        entry = await store.get(session_id)
+        entry = await registry.get(session_id)
     except SessionNotFoundError:
         await ws.close(code=4404, reason="no session with that id")
         return
     await ws.accept()
     viewer = Viewer(entry)
     entry.listeners.add(viewer)
-    sender = asyncio.create_task(_send_loop(ws, viewer, store))
+    sender = asyncio.create_task(_send_loop(ws, viewer, registry))
     try:
-        await _receive_loop(ws, entry, store, sender)
+        await _receive_loop(ws, entry, registry, sender)
     finally:
         entry.listeners.discard(viewer)
         if not entry.listeners:
@@ -181,9 +180,9 @@ async def stream(ws: WebSocket, session_id: str) -> None:
 
 
 async def _receive_loop(
-    ws: WebSocket, entry: Entry, store: SessionStore, sender: asyncio.Task[None]
+    ws: WebSocket, entry: Entry, registry: Registry, sender: asyncio.Task[None]
 ) -> None:
-    limit = store.settings.max_ws_message_bytes
+    limit = registry.settings.max_ws_message_bytes
     while not sender.done():
         try:
             text = await ws.receive_text()
@@ -198,6 +197,6 @@ async def _receive_loop(
                 raise ClientError(f"not JSON: {exc.msg}") from None
             if not isinstance(message, dict):
                 raise ClientError("a message must be a JSON object with a type")
-            await _handle(message, entry, store)
-        except (ClientError, ValueError) as exc:
+            await _handle(message, entry, registry)
+        except (ClientError, *REFUSED) as exc:
             await ws.send_text(json.dumps({"type": "error", "message": str(exc)}))

@@ -10,9 +10,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from gradscape.api.landscape_views import default_mode, surface_view
-from gradscape.api.store import Entry
-from gradscape.core.session import TrainingSession
+from gradscape.service.jsonsafe import floats
+from gradscape.service.live import LiveRun
+from gradscape.service.surfaces import default_mode, surface_view
 
 
 def _figures(data: dict[str, Any], traj: dict[str, Any], title: str) -> list[go.Figure]:
@@ -69,13 +69,13 @@ def _figures(data: dict[str, Any], traj: dict[str, Any], title: str) -> list[go.
     return [surface3d, contour, curve]
 
 
-def html_report(session: TrainingSession, resolution: int = 61) -> str:
+def html_report(run: LiveRun, resolution: int = 61) -> str:
     """The whole report as one HTML document (a few MB: plotly.js is inside)."""
-    entry = Entry("report", session, 0.0)
-    data = surface_view(entry, {"mode": default_mode(session), "resolution": resolution}, [])
+    session = run.session
+    data = surface_view(run, {"mode": default_mode(session), "resolution": resolution}, [])
     every = max(1, session.step_count // 2000)
     traj = session.trajectory(every=every, fields=["step", "loss", "batch_loss"])
-    cols = {k: [None if v != v else v for v in col.tolist()] for k, col in traj.items()}
+    cols = {k: floats(col) for k, col in traj.items()}
     title = session.config.get("preset") or "gradscape run"
     figs = _figures(data, cols, title)
     parts = [

@@ -1,7 +1,8 @@
-"""The session registry: ids, per-session locks, limits, idle expiry and persistence.
+"""The registry: id -> LiveRun + lock + listeners; the session limit, idle expiry, persistence.
 
 NumPy work runs in a bounded thread pool (``run``) so the event loop stays free;
-each session has an ``asyncio.Lock`` so one request at a time touches its state.
+each run has an ``asyncio.Lock`` so one request at a time touches its state. Every
+command's rules live in ``service.live.LiveRun``; this module only holds and stores runs.
 """
 
 from __future__ import annotations
@@ -20,49 +21,33 @@ import anyio.to_thread
 from gradscape.api.persist import SessionDB, Stored
 from gradscape.api.settings import Settings
 from gradscape.core.session import TrainingSession
+from gradscape.service.errors import SessionNotFoundError, TooManySessionsError
+from gradscape.service.live import LiveRun, replayed
 
 T = TypeVar("T")
 SNAPSHOT_STEPS = 2000
 Events = list[tuple[int, dict[str, Any]]]
 
 
-class SessionNotFoundError(KeyError):
-    """No session with that id (404)."""
-
-
-class TooManySessionsError(RuntimeError):
-    """The server holds ``max_sessions`` already (429)."""
-
-
-class ConflictError(RuntimeError):
-    """The request does not fit the session's state, e.g. stepping a diverged run (409)."""
-
-
 @dataclass(eq=False)
 class Entry:
-    """One live session and what the service keeps beside it."""
+    """One live run and what the transport keeps beside it (lock, sockets, play task)."""
 
-    id: str
-    session: TrainingSession
-    created: float
+    run: LiveRun
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    playing: bool = False
-    steps_per_second: float | None = None
     runner: asyncio.Task[None] | None = None
-    plane: Any = None  # a landscape Plane once a surface was computed (for plane coords)
     listeners: set[Callable[[dict[str, Any]], None]] = field(default_factory=set)
-    max_steps: int = 1_000_000
-    recent: Any = None  # deque of (step, theta) captured while playing, for paths
     snapshot_step: int | None = None  # the step of the snapshot stored for this session
 
     @property
-    def status(self) -> str:
-        """``running``, ``paused``, ``diverged`` or ``limit``."""
-        if self.session.status == "diverged":
-            return "diverged"
-        if self.session.step_count >= self.max_steps:
-            return "limit"
-        return "running" if self.playing else "paused"
+    def id(self) -> str:
+        """The run's unguessable id."""
+        return self.run.id
+
+    @property
+    def session(self) -> TrainingSession:
+        """The run's training session."""
+        return self.run.session
 
     def notify(self, message: dict[str, Any]) -> None:
         """Tell every open socket of this session (never blocks: listeners only buffer)."""
@@ -70,8 +55,8 @@ class Entry:
             listener(message)
 
 
-class SessionStore:
-    """Creates, finds, persists and expires sessions."""
+class Registry:
+    """Creates, finds, persists and expires runs."""
 
     def __init__(self, settings: Settings, db: SessionDB | None = None) -> None:
         self.settings = settings
@@ -84,48 +69,41 @@ class SessionStore:
         """Run blocking (NumPy) work in the bounded thread pool."""
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self.limiter)
 
-    def _new_session(self, config: dict[str, Any] | None) -> TrainingSession:
-        return TrainingSession(config, limits=self.settings.core_limits())
+    async def _check_room(self) -> None:
+        top = self.settings.max_sessions
+        if len(self._entries) >= top or await self.run(self.db.count) >= top:
+            raise TooManySessionsError(f"the server holds max_sessions={top}")
+
+    def _new_id(self) -> dict[str, Any]:
+        return {"run_id": secrets.token_urlsafe(18), "created": time.time()}
 
     async def create(self, config: dict[str, Any] | None) -> Entry:
-        """Build and register a new session (ValueError for a bad config)."""
-        if len(self._entries) >= self.settings.max_sessions or (
-            await self.run(self.db.count) >= self.settings.max_sessions
-        ):
-            raise TooManySessionsError(
-                f"the server holds max_sessions={self.settings.max_sessions}"
-            )
-        session = await self.run(self._new_session, config)
-        entry = self._register(secrets.token_urlsafe(18), session, time.time())
-        await self.persist(entry)
-        return entry
+        """Build and register a new run (ValueError for a bad config)."""
+        await self._check_room()
+        s = self.settings
+        run = await self.run(LiveRun.create, config, s.budgets(), s.core_limits(), **self._new_id())
+        return await self._added(run)
 
     async def restore(
-        self, config: dict[str, Any], events: Events, steps: int, status: str
+        self, config: dict[str, Any], events: Events, steps: int, status: str | None
     ) -> Entry:
-        """Register a session rebuilt from an export (config + events + steps)."""
-        if len(self._entries) >= self.settings.max_sessions:
-            raise TooManySessionsError(
-                f"the server holds max_sessions={self.settings.max_sessions}"
-            )
-        session = await self.run(self._replay, config, events, steps, status)
-        entry = self._register(secrets.token_urlsafe(18), session, time.time())
+        """Register a run rebuilt from an export (config + events + steps), limits first."""
+        await self._check_room()
+        s = self.settings
+        run = await self.run(
+            LiveRun.imported, config, events, steps, status, s.budgets(), s.core_limits(),
+            **self._new_id(),
+        )  # fmt: skip
+        return await self._added(run)
+
+    async def _added(self, run: LiveRun) -> Entry:
+        entry = self._register(run)
         await self.persist(entry)
         return entry
 
-    def _replay(
-        self, config: dict[str, Any], events: Events, steps: int, status: str
-    ) -> TrainingSession:
-        if steps > self.settings.max_trajectory_steps:
-            raise ValueError(f"steps: {steps} is over max_trajectory_steps")
-        session = TrainingSession.replay(config, events, steps, limits=self.settings.core_limits())
-        if status == "diverged" and session.status != "diverged":
-            session.step(2, evaluate="none")  # reach the divergence the run stopped at
-        return session
-
-    def _register(self, session_id: str, session: TrainingSession, created: float) -> Entry:
-        entry = Entry(session_id, session, created, max_steps=self.settings.max_trajectory_steps)
-        self._entries[session_id] = entry
+    def _register(self, run: LiveRun) -> Entry:
+        entry = Entry(run)
+        self._entries[run.id] = entry
         return entry
 
     async def get(self, session_id: str) -> Entry:
@@ -146,27 +124,23 @@ class SessionStore:
 
     async def _load(self, stored: Stored) -> Entry:
         session = await self.run(self._from_stored, stored)
-        entry = self._register(stored.id, session, stored.created)
+        run = LiveRun(session, self.settings.budgets(), stored.id, stored.created)
+        entry = self._register(run)
         entry.snapshot_step = stored.snapshot_step if stored.snapshot is not None else None
         return entry
 
     def _from_stored(self, stored: Stored) -> TrainingSession:
         """From the snapshot plus the events and steps after it; by full replay without one."""
+        limits = self.settings.core_limits()
         if stored.snapshot is not None:
             try:
-                session = TrainingSession.restore(
-                    stored.snapshot, stored.config, limits=self.settings.core_limits()
-                )
+                session = TrainingSession.restore(stored.snapshot, stored.config, limits=limits)
             except ValueError:
                 session = None
             if session is not None and stored.events[: len(session.events)] == session.events:
                 later = stored.events[len(session.events) :]
-                if session.status != "diverged":
-                    session.catch_up(later, stored.steps)
-                if stored.status == "diverged" and session.status != "diverged":
-                    session.step(2, evaluate="none")
-                return session
-        return self._replay(stored.config, stored.events, stored.steps, stored.status)
+                return replayed(stored.config, later, stored.steps, stored.status, session=session)
+        return replayed(stored.config, stored.events, stored.steps, stored.status, limits)
 
     async def persist(self, entry: Entry, *, snapshot: bool = False) -> None:
         """Write config, events and step count; a snapshot too when much has happened.
@@ -177,7 +151,7 @@ class SessionStore:
         """
         s = entry.session
         await self.run(
-            self.db.save, entry.id, s.config, s.events, s.step_count, s.status, entry.created
+            self.db.save, entry.id, s.config, s.events, s.step_count, s.status, entry.run.created
         )
         last = entry.snapshot_step
         if last is not None and s.step_count < last:
@@ -196,7 +170,7 @@ class SessionStore:
         """Forget a session (404 when unknown)."""
         entry = self._entries.pop(session_id, None)
         if entry is not None:
-            entry.playing = False
+            entry.run.pause()
             if entry.runner is not None:
                 entry.runner.cancel()
             entry.notify({"type": "status", "status": "deleted"})
@@ -208,7 +182,7 @@ class SessionStore:
         """Drop sessions idle longer than the setting (playing ones count as used)."""
         now = time.time()
         for entry in self._entries.values():
-            if entry.playing or entry.listeners:
+            if entry.run.playing or entry.listeners:
                 await self.run(self.db.touch, entry.id)
         gone = await self.run(self.db.expire, now - self.settings.idle_expiry_seconds)
         for session_id in gone:
@@ -220,7 +194,7 @@ class SessionStore:
     async def close(self) -> None:
         """Stop every runner and persist every session."""
         for entry in list(self._entries.values()):
-            entry.playing = False
+            entry.run.pause()
             if entry.runner is not None:
                 entry.runner.cancel()
             await self.persist(entry, snapshot=True)

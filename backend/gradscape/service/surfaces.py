@@ -12,19 +12,23 @@ from typing import Any
 
 import numpy as np
 
-from gradscape.api.jsonsafe import clean_dict, floats
-from gradscape.api.store import Entry
 from gradscape.core.nn import MLP
 from gradscape.core.session import TrainingSession
 from gradscape.landscape import (
     Plane,
+    center_at_step,
     interpolate,
     lambda_max,
     make_plane,
+    plain_random_plane,
+    resolve_center,
     sharpness_series,
     stability,
     surface,
 )
+from gradscape.service.decimate import thin
+from gradscape.service.jsonsafe import clean_dict, floats
+from gradscape.service.live import LiveRun
 
 MAX_PATH = 1000
 DENSE_PATH = 2000  # up to this many steps the path has every step
@@ -32,52 +36,16 @@ MAX_SERIES = 30
 TINY_MODEL = 16  # parameters; at most this many: random planes skip filter normalisation
 
 
-def path_steps(entry: Entry) -> np.ndarray:
+def path_steps(run: LiveRun) -> np.ndarray:
     """Steps to draw: all of them for short runs, else checkpoints + kept steps + the last."""
-    s = entry.session
-    T = s.step_count
+    T = run.session.step_count
     if T <= DENSE_PATH:
-        steps = np.arange(T + 1)
-        return steps if T + 1 <= MAX_PATH else _thin(steps, MAX_PATH)
-    cheap = set(s.checkpoint_steps) | {T}
-    if entry.recent is not None:
-        cheap |= {k for k, _ in entry.recent if k <= T}
-    return _thin(np.array(sorted(cheap)), MAX_PATH)
-
-
-def _thin(steps: np.ndarray, k: int) -> np.ndarray:
-    if len(steps) <= k:
-        return steps
-    idx = np.unique(np.linspace(0, len(steps) - 1, k).round().astype(np.int64))
-    return steps[idx]
-
-
-def _params(entry: Entry, steps: np.ndarray) -> np.ndarray:
-    s = entry.session
-    known = {} if entry.recent is None else dict(entry.recent)
-    out = np.empty((len(steps), s.model.n_params))
-    missing = [i for i, k in enumerate(steps.tolist()) if k not in known]
-    if missing:
-        out[missing] = s.params_at(steps[missing])
-    for i, k in enumerate(steps.tolist()):
-        if k in known:
-            out[i] = known[k]
-    return out
+        return thin(np.arange(T + 1), MAX_PATH)
+    return thin(np.array(sorted(run.kept_steps())), MAX_PATH)
 
 
 def _center(spec: Any, s: TrainingSession) -> Any:
-    if isinstance(spec, int) and not isinstance(spec, bool):
-        if not 0 <= spec <= s.step_count:
-            raise ValueError(f"center: step must be in [0, {s.step_count}], got {spec}")
-        return s.params_at([spec])[0]
-    if spec == "current":
-        return s.params
-    if isinstance(spec, list):
-        theta = np.asarray(spec, dtype=np.float64)
-        if theta.shape != (s.model.n_params,) or not np.isfinite(theta).all():
-            raise ValueError(f"center: expected {s.model.n_params} finite numbers")
-        return theta
-    return spec  # "initial" / "final": resolved on the trajectory
+    return center_at_step(spec, s.step_count, lambda k: s.params_at([k])[0])
 
 
 def default_mode(s: TrainingSession) -> str:
@@ -87,9 +55,9 @@ def default_mode(s: TrainingSession) -> str:
     return "pca" if s.step_count >= 3 else "random"
 
 
-def build_plane(entry: Entry, body: dict[str, Any], traj: np.ndarray) -> Plane:
+def build_plane(run: LiveRun, body: dict[str, Any], traj: np.ndarray) -> Plane:
     """The plane a surface request asks for (or reuses)."""
-    s = entry.session
+    s = run.session
     ds = s.dataset
     X, y = (None, None) if ds is None else (ds.X, ds.y)
     if body.get("plane") is not None:
@@ -100,7 +68,8 @@ def build_plane(entry: Entry, body: dict[str, Any], traj: np.ndarray) -> Plane:
     mode = body.get("mode") or default_mode(s)
     params = body.get("params")
     if mode == "random" and s.model.n_params <= TINY_MODEL:
-        return _plain_random_plane(s, _center(body.get("center", "current"), s), traj, body)
+        center = resolve_center(_center(body.get("center", "current"), s), traj, s.model.n_params)
+        return plain_random_plane(center, seed=body.get("seed") or 0)
     if body.get("mode") is None and mode == "random" and not np.any(traj[-1]):
         mode = "axes"  # all-zero weights: filter-normalised directions would vanish
     return make_plane(
@@ -116,49 +85,21 @@ def build_plane(entry: Entry, body: dict[str, Any], traj: np.ndarray) -> Plane:
     )
 
 
-def _plain_random_plane(
-    s: TrainingSession, center: Any, traj: np.ndarray, body: dict[str, Any]
-) -> Plane:
-    """Gaussian directions scaled to the centre's norm, for models of a few parameters.
-
-    Filter normalisation (Li et al.) rescales each neuron's slice to its weights' norm;
-    when a neuron has one weight that leaves only a sign, so the two directions of a
-    tiny model collapse onto one line. Plain seeded Gaussian directions do not.
-    """
-    if isinstance(center, str):
-        center = traj[0] if center == "initial" else traj[-1]
-    seed = body.get("seed") or 0
-    rng = np.random.default_rng(seed)
-    d1, d2 = rng.standard_normal((2, s.model.n_params))
-    scale = max(float(np.linalg.norm(center)), 1.0)
-    d1 *= scale / np.linalg.norm(d1)
-    d2 *= scale / np.linalg.norm(d2)
-    options = {"seed": seed, "filter_normalized": False}
-    return Plane(
-        "random",
-        np.array(center, dtype=np.float64),
-        d1,
-        d2,
-        ("random 1", "random 2"),
-        options=options,
-    )
-
-
-def surface_view(entry: Entry, body: dict[str, Any], others: Sequence[Entry]) -> dict[str, Any]:
+def surface_view(run: LiveRun, body: dict[str, Any], others: Sequence[LiveRun]) -> dict[str, Any]:
     """``POST .../surface``: grid, labels, plane, the projected path(s) and the gradient."""
-    s = entry.session
+    s = run.session
     ds = s.dataset
     X, y = (None, None) if ds is None else (ds.X, ds.y)
-    steps = path_steps(entry)
-    traj = _params(entry, steps)
-    plane = build_plane(entry, body, traj)
+    steps = path_steps(run)
+    traj = run.params_for(steps)
+    plane = build_plane(run, body, traj)
     overlay_trajs, overlay_steps = [], []
     for other in others:
         if other.session.model.param_names != s.model.param_names:
             raise ValueError("overlay: sessions must have the same model shape to share a plane")
         o_steps = path_steps(other)
         overlay_steps.append(o_steps)
-        overlay_trajs.append(_params(other, o_steps))
+        overlay_trajs.append(other.params_for(o_steps))
     box = body.get("extent")
     extent = None if box is None else ((box[0][0], box[0][1]), (box[1][0], box[1][1]))
     surf = surface(
@@ -170,9 +111,9 @@ def surface_view(entry: Entry, body: dict[str, Any], others: Sequence[Entry]) ->
         precision=body.get("precision") or "float32",
         log_scale=bool(body.get("log_scale")),
     )  # fmt: skip
-    entry.plane = plane.coordinates
+    run.plane = plane
     for other in others:  # their socket frames now carry coordinates on this plane too
-        other.plane = plane.coordinates
+        other.plane = plane
     out = surf.to_dict()
     out["mode"] = plane.mode
     out["explained_variance"] = plane.to_dict().get("explained_variance")
@@ -182,11 +123,11 @@ def surface_view(entry: Entry, body: dict[str, Any], others: Sequence[Entry]) ->
         for o, st, p in zip(others, overlay_steps, out["overlays"], strict=True)
     ]
     out["current"] = _current(s, plane, X, y)
-    out["last_update"] = last_update(s, plane.coordinates)
+    out["last_update"] = last_update(s, plane)
     return clean_dict(out)
 
 
-def last_update(s: TrainingSession, project: Any) -> dict[str, Any] | None:
+def last_update(s: TrainingSession, plane: Plane) -> dict[str, Any] | None:
     """Step T on the plane: where it started, -lr x gradient, and the step actually taken.
 
     For plain SGD the two arrows coincide; momentum and Adam bend the step away from
@@ -196,7 +137,7 @@ def last_update(s: TrainingSession, project: Any) -> dict[str, Any] | None:
     if update is None:
         return None
     prev, now, grad, lr = update
-    start, end, tip = project(np.stack([prev, now, prev - lr * grad]))
+    start, end, tip = plane.coordinates(np.stack([prev, now, prev - lr * grad]))
     return {
         "step": s.step_count,
         "from": floats(start),
@@ -222,10 +163,10 @@ def _current(s: TrainingSession, plane: Plane, X: Any, y: Any) -> dict[str, Any]
 
 
 def slice_view(
-    entry: Entry, start: int, stop: int | None, lo: float, hi: float, points: int
+    run: LiveRun, start: int, stop: int | None, lo: float, hi: float, points: int
 ) -> dict[str, Any]:
     """``GET .../slice``: loss along ``(1 - alpha) theta_start + alpha theta_stop``."""
-    s = entry.session
+    s = run.session
     stop = s.step_count if stop is None else stop
     for name, k in (("start", start), ("stop", stop)):
         if not 0 <= k <= s.step_count:
@@ -237,9 +178,9 @@ def slice_view(
     return clean_dict({"start": start, "stop": stop, "alpha": sl.alphas, "loss": sl.loss})
 
 
-def curvature_view(entry: Entry, step: int | None, series_every: int | None) -> dict[str, Any]:
+def curvature_view(run: LiveRun, step: int | None, series_every: int | None) -> dict[str, Any]:
     """``GET .../curvature``: lambda_max, the 2 / lambda edge against the lr, and a series."""
-    s = entry.session
+    s = run.session
     k = s.step_count if step is None else step
     if not 0 <= k <= s.step_count:
         raise ValueError(f"step: must be in [0, {s.step_count}], got {k}")
@@ -252,16 +193,16 @@ def curvature_view(entry: Entry, step: int | None, series_every: int | None) -> 
     out: dict[str, Any] = {"step": k, **stability(lr, lam)}
     if series_every is not None:
         steps = np.arange(0, s.step_count + 1, series_every)
-        steps = _thin(np.unique(np.r_[steps, s.step_count]), MAX_SERIES)
-        sharp = sharpness_series(s.model, X, y, _params(entry, steps))
+        steps = thin(np.unique(np.r_[steps, s.step_count]), MAX_SERIES)
+        sharp = sharpness_series(s.model, X, y, run.params_for(steps))
         lrs = s.recorded(0, s.step_count + 1, ["lr"])["lr"][steps]
         out["series"] = {"step": steps[sharp.index], "lambda_max": sharp.lambda_max, "lr": lrs}
     return clean_dict(out)
 
 
-def backprop_view(entry: Entry, step: int | None, samples: int) -> dict[str, Any]:
+def backprop_view(run: LiveRun, step: int | None, samples: int) -> dict[str, Any]:
     """``GET .../backprop``: the chain rule of one step, layer by layer (first rows shown)."""
-    s = entry.session
+    s = run.session
     if not isinstance(s.model, MLP):
         raise ValueError("backprop: an analytic surface has no layers to propagate through")
     k = max(1, s.step_count) if step is None else step

@@ -1,6 +1,6 @@
-"""What the API shows of a session: info, step records and trajectories as JSON-safe columns.
+"""What a client sees of a run: info, step records and trajectories as JSON-safe columns.
 
-Plain functions over a ``TrainingSession``; routes call them in the worker threads.
+Plain functions over a ``LiveRun`` (or its session); the transport calls them in worker threads.
 """
 
 from __future__ import annotations
@@ -11,23 +11,23 @@ from typing import Any
 
 import numpy as np
 
-from gradscape.api.jsonsafe import clean, floats
-from gradscape.api.store import Entry
 from gradscape.core.nn import MLP
-from gradscape.core.records import RECORD_FIELDS, Steps
+from gradscape.core.records import ARRAY_FIELDS, RECORD_FIELDS, Steps
 from gradscape.core.session import TrainingSession
+from gradscape.service.jsonsafe import clean, floats
+from gradscape.service.live import LiveRun
 
 DEFAULT_FIELDS = RECORD_FIELDS
 
 
-def info(entry: Entry) -> dict[str, Any]:
-    """The session's public state (``SessionInfo``), evaluating the current loss if needed."""
-    s = entry.session
+def info(run: LiveRun) -> dict[str, Any]:
+    """The run's public state (``SessionInfo``), evaluating the current loss if needed."""
+    s = run.session
     now = s.trajectory(start=-1, fields=["epoch", "loss", "accuracy"])
     ds = s.dataset
     return {
-        "id": entry.id,
-        "status": entry.status,
+        "id": run.id,
+        "status": run.status,
         "reason": s.reason,
         "step": s.step_count,
         "epoch": float(now["epoch"][0]),
@@ -64,7 +64,7 @@ def step_records(
     session: TrainingSession, steps: Steps, fields: Sequence[str]
 ) -> dict[str, list[Any]]:
     """Columns for the steps just made; ``params``/``grad`` rows as lists when asked for."""
-    scalar = [f for f in fields if f not in ("params", "grad")]
+    scalar = [f for f in fields if f not in ARRAY_FIELDS]
     cols = {name: steps.column(name) for name in scalar}
     out = columns(cols, scalar)
     ks = steps.column("step")
@@ -84,9 +84,9 @@ def trajectory(
 ) -> dict[str, list[Any]]:
     """``GET .../trajectory``: columns sliced like Python."""
     traj = session.trajectory(start, stop, every, fields)
-    scalar = [f for f in fields if f not in ("params", "grad")]
+    scalar = [f for f in fields if f not in ARRAY_FIELDS]
     out = columns(traj, scalar)
-    for name in ("params", "grad"):
+    for name in ARRAY_FIELDS:
         if name in fields:
             out[name] = floats(traj[name])
     return out

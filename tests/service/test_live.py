@@ -1,0 +1,138 @@
+"""LiveRun: every command's limits in one place, checked before anything changes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradscape.core.session import TrainingSession
+from gradscape.service.decimate import spaced, thin
+from gradscape.service.errors import ConflictError, PayloadTooLargeError
+from gradscape.service.live import Budgets, LiveRun, check_events
+
+SMALL = Budgets(max_steps_per_call=50, max_trajectory_steps=120, max_events=2)
+
+
+def _line(budgets: Budgets = SMALL) -> LiveRun:
+    return LiveRun.create({"preset": "line"}, budgets)
+
+
+def test_step_trains_like_the_session_and_keeps_captured_params() -> None:
+    run = _line()
+    steps = run.step(40, evaluate=10)
+    ref = TrainingSession({"preset": "line"})
+    ref.step(40)
+    assert run.session.step_count == 40 and np.array_equal(run.session.params, ref.params)
+    assert [k for k, _ in run.recent] == [10, 20, 30, 40] == steps.captured_steps.tolist()
+    np.testing.assert_array_equal(run.params_for([0, 20, 40]), ref.params_at([0, 20, 40]))
+
+
+@pytest.mark.parametrize(
+    ("n", "fields", "error", "words"),
+    [
+        (51, (), ValueError, "max_steps_per_call=50"),
+        (50, ("params",) * 30_000, PayloadTooLargeError, "max_response_floats"),
+    ],
+)
+def test_step_refusals_change_nothing(
+    n: int, fields: tuple[str, ...], error: type[Exception], words: str
+) -> None:
+    run = _line(Budgets(max_steps_per_call=50, max_response_floats=1_000_000))
+    with pytest.raises(error, match=words):
+        run.step(n, fields=fields)
+    assert run.session.step_count == 0 and not run.recent
+
+
+def test_the_step_limit_is_a_conflict_and_a_status() -> None:
+    run = _line()
+    run.step(50)
+    run.step(50)
+    with pytest.raises(ConflictError, match="max_trajectory_steps=120"):
+        run.step(30)
+    run.step(20)
+    assert run.status == "limit"
+    with pytest.raises(ConflictError, match="max_trajectory_steps=120"):
+        run.play(None)
+    assert not run.playing
+
+
+def test_epochs_count_like_keras() -> None:
+    run = LiveRun.create({"preset": "minibatch-noise"})  # 100 samples, batch 4
+    assert run.steps_for(None, 3) == 75 and run.steps_for(7, None) == 7
+    assert run.steps_for(None, None) == 1
+    with pytest.raises(ValueError, match="not both"):
+        run.steps_for(1, 1)
+
+
+def test_play_rate_bounds_and_ticks() -> None:
+    run = _line()
+    for bad in (0, -1, float("nan"), float("inf"), True, "9", 200_001):
+        with pytest.raises(ValueError, match="steps_per_second"):
+            run.play(bad)  # type: ignore[arg-type]
+    assert not run.playing
+    assert run.tick(10) == 0  # not playing: a tick makes nothing
+    run.play(100)
+    assert run.playing and run.status == "running" and run.steps_per_second == 100.0
+    assert run.tick(30) == 30 and run.session.step_count == 30
+    assert run.tick(200) == 90 and run.status == "limit"  # clamped at the step limit
+    assert run.tick(5) == 0
+
+
+def test_events_budget_and_rewind_forgets_later_parameters() -> None:
+    run = _line()
+    run.set({"lr": 0.2})
+    run.set({"lr": 0.3})
+    with pytest.raises(ConflictError, match="max_events=2"):
+        run.set({"lr": 0.4})
+    assert run.session.settings["lr"] == 0.3
+    run.step(40, evaluate=5)
+    run.play(None)
+    run.rewind(12)
+    assert not run.playing and max(k for k, _ in run.recent) <= 12
+    run.reset()
+    assert run.session.step_count == 0 and not run.recent
+
+
+def test_check_events_names_the_event_and_the_limit() -> None:
+    ok = check_events([[0, {"lr": 0.2}], [5, {"lr": 0.1}]], 10, SMALL)
+    assert ok == [(0, {"lr": 0.2}), (5, {"lr": 0.1})]
+    cases = [
+        ([[30_041_869, {"lr": 0.2}]], 10, "events[0]"),
+        ([[1, {}], [0, {}]], 10, "events[1]: steps must not decrease"),
+        ([[1, {}]] * 3, 10, "max_events=2"),
+        ([[True, {}]], 10, "events[0]"),
+        ([[1]], 10, "events[0]: must be a [step, change] pair"),
+        ([], 121, "max_trajectory_steps=120"),
+    ]
+    for events, steps, words in cases:
+        with pytest.raises(ValueError, match=words.replace("[", r"\[").replace("]", r"\]")):
+            check_events(events, steps, SMALL)
+
+
+def test_imported_replays_bit_for_bit_and_reaches_divergence() -> None:
+    live = _line()
+    live.step(30)
+    live.set({"lr": 0.05})
+    live.step(20)
+    back = LiveRun.imported(live.session.config, live.session.events, 50, None, SMALL)
+    assert np.array_equal(back.session.params, live.session.params)
+    wild = LiveRun.create({"preset": "line", "optimizer": {"lr": 1e6}}, SMALL)
+    while wild.status != "diverged":
+        wild.step(50)
+    again = LiveRun.imported(wild.session.config, [], wild.session.step_count, "diverged", SMALL)
+    assert again.status == "diverged" and again.session.step_count == wild.session.step_count
+
+
+def test_resolution_budget() -> None:
+    run = _line(Budgets(max_resolution=31))
+    run.check_resolution(31)
+    with pytest.raises(ValueError, match="resolution: 32 is over max_resolution=31"):
+        run.check_resolution(32)
+
+
+def test_spaced_keeps_ends_and_bounds_the_count() -> None:
+    assert spaced(5, 10).tolist() == [0, 1, 2, 3, 4]
+    picks = spaced(1001, 7)
+    assert picks[0] == 0 and picks[-1] == 1000 and len(picks) == 7
+    assert np.all(np.diff(picks) > 0)
+    np.testing.assert_array_equal(thin(np.arange(10, 20), 3), [10, 14, 19])
