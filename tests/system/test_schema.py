@@ -31,16 +31,19 @@ CONFIG = SchemathesisConfig.from_dict(
         },
     }
 )
+# The server's own settings, so the schema publishes exactly the bounds it enforces
+# (a small step budget keeps boundary values such as an import of max steps quick).
+LIMITS = {"max_steps_per_call": 2000, "max_trajectory_steps": 20_000, "max_sessions": 100_000}
 schema = schemathesis.openapi.from_dict(
-    create_app(Settings(db=":memory:")).openapi(), config=CONFIG
+    create_app(Settings(db=":memory:", **LIMITS)).openapi(),  # type: ignore[arg-type]
+    config=CONFIG,
 )
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    srv = Server(
-        ":memory:", env={"GRADSCAPE_MAX_STEPS_PER_CALL": "2000", "GRADSCAPE_MAX_SESSIONS": "100000"}
-    ).start()
+    env = {f"GRADSCAPE_{k.upper()}": str(v) for k, v in LIMITS.items()}
+    srv = Server(":memory:", env=env).start()
     yield srv
     srv.stop()
 

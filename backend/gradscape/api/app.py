@@ -7,6 +7,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import plotly
 import swagger_ui_bundle
@@ -22,6 +23,7 @@ from gradscape.api.deps import reject_unknown_query
 from gradscape.api.limits import BodySizeLimit
 from gradscape.api.registry import Registry
 from gradscape.api.routes import catalog, datasets, exports, health, landscape, sessions, stream
+from gradscape.api.schemas import publish_bounds
 from gradscape.api.settings import Settings
 
 FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
@@ -76,8 +78,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(stream.router)
     _mount_static(app, Path(settings.frontend) if settings.frontend else FRONTEND)
+    _publish_limits(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _publish_limits(app: FastAPI, settings: Settings) -> None:
+    """OpenAPI shows this server's setting-valued bounds (the ones the service enforces)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = publish_bounds(build(), settings.model_dump())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _mount_static(app: FastAPI, frontend: Path) -> None:

@@ -1,8 +1,9 @@
 """Request and response models, with bounds, for the OpenAPI schema and validation.
 
-The training core validates everything again (cross-field rules such as a batch size
-no larger than the dataset); these models catch types, NaN/Inf and ranges early and
-document them.
+These models catch types, NaN/Inf and the ranges that are no setting. A bound that is
+a setting (``SETTING_BOUNDS``) is enforced once, where the service or the core checks
+it, and ``publish_bounds`` writes the same number into the OpenAPI schema, so the
+published limit is the enforced limit whatever the settings are.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ else:
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Unit = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 Seed = Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)]
-Width = Annotated[int, Field(strict=True, ge=1, le=1024)]
+Width = Annotated[int, Field(strict=True, ge=1)]
 Coordinate = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
 LearningRate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
 
@@ -69,16 +70,16 @@ class DataSpec(Strict):
     """A built-in dataset (``name`` + options), inline ``X``/``y``, or ``csv`` text."""
 
     name: DatasetName | None = None
-    n_samples: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = None
+    n_samples: Annotated[int, Field(strict=True, ge=1)] | None = None
     noise: Annotated[float, Field(ge=0, le=10)] | None = None
     seed: Seed | None = None
     classes: Annotated[int, Field(strict=True, ge=2, le=10)] | None = None
     factor: Annotated[float, Field(ge=0, le=0.99)] | None = None
     slope: Annotated[float, Field(ge=-10, le=10)] | None = None
     intercept: Annotated[float, Field(ge=-10, le=10)] | None = None
-    X: Annotated[list[list[Finite]], Field(max_length=10_000)] | None = None
-    y: Annotated[list[Finite], Field(max_length=10_000)] | None = None
-    csv: Annotated[str, Field(max_length=4_000_000)] | None = None
+    X: list[list[Finite]] | None = None
+    y: list[Finite] | None = None
+    csv: str | None = None
     target: str | Annotated[int, Field(strict=True)] | None = None
     feature_names: list[str] | None = None
     target_name: str | None = None
@@ -90,7 +91,7 @@ class DataSpec(Strict):
 class ModelSpec(Strict):
     """Layers (``hidden``, ``activation``, ``init``) or an analytic ``function`` and its options."""
 
-    hidden: Annotated[list[Width], Field(max_length=16)] | None = None
+    hidden: list[Width] | None = None
     activation: ActivationName | list[ActivationName] | None = None
     init: InitName | InitSpec | None = None
     function: FunctionName | None = None
@@ -142,9 +143,9 @@ class SessionConfig(Strict):
     optimizer: OptimizerSpec | None = None
     schedule: ScheduleSpec | None = None
     clip_norm: Annotated[float, Field(gt=0, le=1e6)] | None = None
-    batch_size: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = None
+    batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
     seed: Seed | None = None
-    init_params: Annotated[list[Coordinate], Field(max_length=100_000)] | None = None
+    init_params: list[Coordinate] | None = None
 
     def to_core(self) -> dict[str, Any]:
         """The config as the core takes it: fields given (explicit nulls kept), unset omitted."""
@@ -155,7 +156,7 @@ class LiveChange(Strict):
     """A live change: applies from the next step, without a reset. Absent fields stay."""
 
     lr: LearningRate | None = None
-    batch_size: Annotated[int, Field(strict=True, ge=1, le=10_000)] | None = Field(
+    batch_size: Annotated[int, Field(strict=True, ge=1)] | None = Field(
         None, description="null means full batch"
     )
     optimizer: OptimizerSpec | None = None
@@ -173,7 +174,7 @@ class LiveChange(Strict):
 class StepRequest(Strict):
     """How far to train: ``steps`` updates, or ``epochs`` passes over the data (Keras counts)."""
 
-    steps: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
+    steps: Annotated[int, Field(strict=True, ge=1)] | None = None
     epochs: Annotated[int, Field(strict=True, ge=1, le=100_000)] | None = None
     fields: list[FieldName] | None = Field(
         None, description="record fields to return (default: the scalars; add params, grad)"
@@ -237,7 +238,7 @@ class StepResult(BaseModel):
 class CsvUpload(Strict):
     """CSV text with a header row; ``target`` names the column to predict (default: last)."""
 
-    csv: Annotated[str, Field(min_length=1, max_length=4_000_000)]
+    csv: Annotated[str, Field(min_length=1)]
     target: str | Annotated[int, Field(strict=True)] | None = None
     standardize: bool | None = None
     validation_split: Annotated[float, Field(ge=0, le=0.9)] | None = None
@@ -272,7 +273,7 @@ class SurfaceRequest(Strict):
         | Annotated[int, Field(strict=True, ge=0)]
         | list[Coordinate]
     ) = "current"
-    resolution: Annotated[int, Field(strict=True, ge=2, le=1001)] = 61
+    resolution: Annotated[int, Field(strict=True, ge=2)] = 61
     extent: tuple[tuple[Finite, Finite], tuple[Finite, Finite]] | None = Field(
         None, description="((x0, x1), (y0, y1)); default covers the path with a margin"
     )
@@ -286,3 +287,54 @@ class SurfaceRequest(Strict):
     plane: dict[str, Any] | None = Field(
         None, description="a plane from an earlier response, reused"
     )
+
+
+#: Bounds that are settings: (schema, field, JSON-schema keyword, setting). ``items`` after
+#: a field bounds each item. The core or ``LiveRun`` enforces every one of them.
+SETTING_BOUNDS: tuple[tuple[str, str, str, str], ...] = (
+    ("DataSpec", "n_samples", "maximum", "max_samples"),
+    ("DataSpec", "X", "maxItems", "max_samples"),
+    ("DataSpec", "y", "maxItems", "max_samples"),
+    ("DataSpec", "csv", "maxLength", "max_body_bytes"),
+    ("ModelSpec", "hidden", "maxItems", "max_hidden_layers"),
+    ("ModelSpec", "hidden.items", "maximum", "max_width"),
+    ("SessionConfig", "batch_size", "maximum", "max_samples"),
+    ("SessionConfig", "init_params", "maxItems", "max_params"),
+    ("LiveChange", "batch_size", "maximum", "max_samples"),
+    ("StepRequest", "steps", "maximum", "max_steps_per_call"),
+    ("SurfaceRequest", "resolution", "maximum", "max_resolution"),
+    ("ImportRequest", "step", "maximum", "max_trajectory_steps"),
+    ("ImportRequest", "events", "maxItems", "max_events"),
+    ("CsvUpload", "csv", "maxLength", "max_body_bytes"),
+)
+#: Query parameters whose bound is a setting: (path, method, parameter, keyword, setting).
+SETTING_QUERY_BOUNDS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("/api/sessions/{session_id}/data", "get", "resolution", "maximum", "max_resolution"),
+)
+
+
+def _bounded(schema: dict[str, Any], keyword: str, value: int) -> None:
+    """Set ``keyword`` on the non-null branch of a (possibly optional) property schema."""
+    branches = schema.get("anyOf", [schema])
+    for branch in branches:
+        if branch.get("type") != "null":
+            branch[keyword] = value
+
+
+def publish_bounds(openapi: dict[str, Any], limits: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with every setting-valued bound written in (``limits``: by name)."""
+    components = openapi.get("components", {}).get("schemas", {})
+    for model, path, keyword, setting in SETTING_BOUNDS:
+        name, _, items = path.partition(".")
+        prop = components[model]["properties"][name]
+        if items:
+            for branch in prop.get("anyOf", [prop]):
+                if "items" in branch:
+                    _bounded(branch["items"], keyword, limits[setting])
+        else:
+            _bounded(prop, keyword, limits[setting])
+    for route, method, param, keyword, setting in SETTING_QUERY_BOUNDS:
+        for p in openapi["paths"][route][method]["parameters"]:
+            if p["name"] == param:
+                _bounded(p["schema"], keyword, limits[setting])
+    return openapi
