@@ -1,11 +1,18 @@
-"""Snapshots restore a session exactly, without replaying it."""
+"""Snapshots restore a session exactly, without replaying it; damaged bytes are a ValueError."""
 
 from __future__ import annotations
+
+import ast
+import io
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from gradscape.core import snapshot
 from gradscape.core.session import TrainingSession
+from gradscape.core.snapshot import FORMAT, Snapshot, dumps, loads
 
 
 def _run() -> TrainingSession:
@@ -56,3 +63,80 @@ def test_a_snapshot_of_another_config_is_refused() -> None:
     snap = TrainingSession({"preset": "line"}).snapshot()
     with pytest.raises(ValueError, match="snapshot"):
         TrainingSession.restore(snap, {"preset": "crawl"})
+
+
+def test_loads_gives_back_the_plain_parts_of_the_run() -> None:
+    live = _run()
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    assert isinstance(saved, Snapshot)
+    assert saved.state.step == live.step_count == len(saved.history) - 1
+    assert saved.events == live.events and saved.status == "active" and saved.reason is None
+    assert sorted(saved.checkpoints) == live.checkpoint_steps
+    np.testing.assert_array_equal(saved.state.theta, live.params)
+    np.testing.assert_array_equal(saved.checkpoints[200].theta, live.params_at([200])[0])
+    again = loads(dumps(saved), live.config, live.n_samples)
+    np.testing.assert_array_equal(again.history.column("lr"), saved.history.column("lr"))
+    assert again.state.optimizer.state_dict()["step"] == saved.state.optimizer.state_dict()["step"]
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    return buf.getvalue()
+
+
+def _header(header: object) -> np.ndarray:
+    return np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+
+
+def _damaged() -> dict[str, bytes]:
+    s = TrainingSession({"preset": "line"})
+    s.step(30)
+    good = s.snapshot()
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF
+    config = json.loads(json.dumps(s.config))
+    return {
+        "garbage": b"not a snapshot",
+        "empty": b"",
+        "truncated": good[: len(good) // 2],
+        "flipped byte": bytes(flipped),
+        "no header": _npz(epoch=np.zeros(3)),
+        "header not json": _npz(header=np.frombuffer(b"{nope", dtype=np.uint8)),
+        "header not an object": _npz(header=_header([1, 2])),
+        "missing keys": _npz(header=_header({"format": FORMAT, "config": config})),
+        "wrong types": _npz(
+            header=_header({"format": FORMAT, "config": config, "checkpoints": [], "state": 3}),
+            layer_grad_norms=np.zeros((31, 1)),
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_damaged()))
+def test_a_damaged_snapshot_is_a_value_error(name: str) -> None:
+    data = _damaged()[name]
+    config = TrainingSession({"preset": "line"}).config
+    with pytest.raises(ValueError, match="snapshot"):
+        loads(data, config, 50)
+    with pytest.raises(ValueError, match="snapshot"):
+        TrainingSession.restore(data, config)
+
+
+def test_the_codec_knows_nothing_of_the_session() -> None:
+    tree = ast.parse(Path(snapshot.__file__).read_text())
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "gradscape.core.session" not in imported and "gradscape.core.trainer" not in imported
+
+
+def test_a_snapshot_whose_parts_disagree_is_refused() -> None:
+    live = _run()
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    saved.history.truncate(100)
+    with pytest.raises(ValueError, match="do not agree"):
+        loads(dumps(saved), live.config, live.n_samples)
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    saved.events.append((live.step_count + 5, {"lr": 0.1}))
+    with pytest.raises(ValueError, match="past the current step"):
+        loads(dumps(saved), live.config, live.n_samples)

@@ -1,13 +1,15 @@
-"""Session configs: merge a preset with explicit fields, validate, build the pieces.
+"""Session configs: explicit fields over a preset or neutral defaults, validated and built.
 
 A config is one JSON-able dict (the shape in DESIGN.md) shared by the API, exports,
-the CLI and the page's URL. ``build`` returns it normalised (every field filled),
-so config + event log replays a session bit for bit.
+the CLI and the page's URL. ``build`` returns it normalised (every field filled, and
+building that again gives the same config and theta_0), so config + event log
+replays a session bit for bit.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,11 +19,12 @@ import numpy as np
 
 from gradscape.core.data import Dataset, make_dataset
 from gradscape.core.functions import make_function
+from gradscape.core.init import init_for
 from gradscape.core.losses import get_loss
 from gradscape.core.nn import MLP
 from gradscape.core.optim import make_optimizer, validate_schedule
-from gradscape.core.presets import DEFAULT_PRESET, preset_config
-from gradscape.core.tasks import DataLimits
+from gradscape.core.presets import DEFAULT_DATASET, DEFAULT_PRESET, neutral_config, preset_config
+from gradscape.core.tasks import TASK_LOSS, DataLimits
 from gradscape.core.types import Model
 
 CONFIG_FIELDS = (
@@ -37,6 +40,8 @@ CONFIG_FIELDS = (
     "init_params",
 )
 MAX_SEED = 2**32 - 1
+#: Fields whose object is replaced whole, not merged, by one of another kind.
+KINDED = ("optimizer", "model", "data")
 
 
 @dataclass(frozen=True)
@@ -83,28 +88,76 @@ def _kind(key: str, obj: Mapping[str, Any]) -> Any:
     return None
 
 
-def merge(raw: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
-    """Deep-merge explicit fields over their preset; also say if init came from the user.
+@dataclass(frozen=True)
+class Merged:
+    """Explicit fields over their base, and the start a preset keeps for its own model only.
 
-    A new ``optimizer.name``, a different kind of ``data`` (another dataset, inline
-    arrays or CSV) or of ``model`` (layers or an analytic function) replaces that object.
+    ``offer`` holds the base preset's ``init_params`` and ``init: zeros``: they describe
+    the preset's model on the preset's data, so ``build`` uses them only for that shape.
+    ``config["loss"]`` None means "the data's task decides".
+    """
+
+    config: dict[str, Any]
+    offer: dict[str, Any]
+    preset: str | None  # the preset the offer belongs to
+
+
+def merge(raw: Mapping[str, Any] | None) -> Merged:
+    """Put explicit fields over their base: a preset, or neutral defaults for own data or model.
+
+    ``{}`` and configs without ``data`` and ``model`` start from pass-fail. A new
+    ``optimizer.name``, a different kind of ``data`` (another dataset, inline arrays or
+    CSV) or of ``model`` (layers or an analytic function) replaces that object.
     """
     raw = dict(raw or {})
     unknown = sorted(set(raw) - set(CONFIG_FIELDS))
     if unknown:
         raise ValueError(f"{unknown[0]}: unknown config field; known: {', '.join(CONFIG_FIELDS)}")
-    merged = preset_config(raw.get("preset") or DEFAULT_PRESET)
-    merged["preset"] = raw.get("preset")
+    name = raw.get("preset")
+    own = name is None and ("data" in raw or "model" in raw)
+    base = None if own else (name or DEFAULT_PRESET)
+    merged = neutral_config() if base is None else preset_config(base)
+    merged["preset"] = name
+    replaced = _merge_fields(merged, raw)
+    offer = {} if base is None else _take_offer(merged, raw)
+    if replaced & {"data", "model"}:
+        offer = {}  # another kind of data or model: the preset's start means nothing there
+    if "data" in replaced and "loss" not in raw:
+        merged["loss"] = None
+    return Merged(merged, offer, base)
+
+
+def _merge_fields(merged: dict[str, Any], raw: Mapping[str, Any]) -> set[str]:
+    """Merge each explicit field into ``merged``; return the fields replaced by another kind."""
+    replaced: set[str] = set()
     for key, value in raw.items():
-        base = merged.get(key)
-        value = copy.deepcopy(value)
-        if not isinstance(value, Mapping) or not isinstance(base, Mapping):
-            merged[key] = value
-            continue
-        probe = {**base, **value} if key == "data" and _kind(key, value) is None else value
-        same = key not in ("optimizer", "model", "data") or _kind(key, probe) == _kind(key, base)
-        merged[key] = {**base, **value} if same else dict(value)
-    return merged, "init_params" in raw
+        merged[key], same = _merge_one(key, merged.get(key), copy.deepcopy(value))
+        if not same:
+            replaced.add(key)
+    return replaced
+
+
+def _merge_one(key: str, base: Any, value: Any) -> tuple[Any, bool]:
+    """``value`` over ``base`` for one field, and whether it is still the same kind."""
+    if not (isinstance(value, Mapping) and isinstance(base, Mapping)):
+        return value, value == base
+    kind = _kind(key, value)
+    # Without a name or form, data or optimizer options are for the object already there.
+    same = key not in KINDED or (kind is None and key != "model") or kind == _kind(key, base)
+    return ({**base, **value} if same else dict(value)), same
+
+
+def _take_offer(merged: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Move the preset's ``init_params`` and zero init (those the user did not give) aside."""
+    offer: dict[str, Any] = {}
+    if "init_params" not in raw and merged.get("init_params") is not None:
+        offer["init_params"] = merged["init_params"]
+        merged["init_params"] = None
+    model, given = merged.get("model"), raw.get("model")
+    user_init = isinstance(given, Mapping) and "init" in given
+    if isinstance(model, dict) and model.get("init") == "zeros" and not user_init:
+        offer["init"] = model.pop("init")
+    return offer
 
 
 def check_int(value: Any, name: str, lo: int, hi: int) -> int:
@@ -126,7 +179,8 @@ def check_float(value: Any, name: str, lo: float, hi: float, *, open_lo: bool = 
     return float(value)
 
 
-def _build_mlp(spec: Mapping[str, Any], ds: Dataset, loss: str, limits: Limits) -> MLP:
+def _layer_sizes(spec: Mapping[str, Any], ds: Dataset, loss: str, limits: Limits) -> list[int]:
+    """``[inputs, *hidden, outputs]`` of the network ``spec`` describes on ``ds`` with ``loss``."""
     unknown = sorted(set(spec) - {"hidden", "activation", "init"})
     if unknown:
         raise ValueError(f"model.{unknown[0]}: unknown model option")
@@ -134,12 +188,17 @@ def _build_mlp(spec: Mapping[str, Any], ds: Dataset, loss: str, limits: Limits) 
     if not isinstance(hidden, list | tuple) or len(hidden) > limits.max_hidden_layers:
         raise ValueError(f"model.hidden must be a list of at most {limits.max_hidden_layers} sizes")
     sizes = [check_int(h, f"model.hidden[{i}]", 1, limits.max_width) for i, h in enumerate(hidden)]
-    loss_fn = get_loss(loss)
-    n_out = _check_task(ds, loss_fn.name)
-    model = MLP(ds.n_features, sizes, n_out, spec.get("activation", "tanh"), loss, spec.get("init"))
-    if model.n_params > limits.max_params:
-        raise ValueError(f"model has {model.n_params} parameters; the limit is {limits.max_params}")
-    return model
+    return [ds.n_features, *sizes, _check_task(ds, get_loss(loss).name)]
+
+
+@functools.cache
+def _preset_sizes(name: str) -> tuple[int, ...] | None:
+    """The layer sizes of a preset's own network on its own data (None for a surface)."""
+    cfg = preset_config(name)
+    if "function" in cfg["model"]:
+        return None
+    ds = make_dataset(cfg["data"], seed=cfg["seed"])
+    return tuple(_layer_sizes(cfg["model"], ds, cfg["loss"], Limits()))
 
 
 def _check_task(ds: Dataset, loss: str) -> int:
@@ -157,29 +216,52 @@ def _check_task(ds: Dataset, loss: str) -> int:
 
 
 def _normalize_model_spec(spec: Any) -> dict[str, Any]:
+    """``model`` with ``hidden`` and ``activation`` filled (``init`` is decided later)."""
     if not isinstance(spec, Mapping):
         raise ValueError("model must be an object")
     if "function" in spec:
         return dict(spec)
-    out = {"hidden": [], "activation": "tanh", "init": "xavier", **spec}
+    out = {"hidden": [], "activation": "tanh", **spec}
     if isinstance(out.get("hidden"), tuple):
         out["hidden"] = list(out["hidden"])
     return out
 
 
-def _build_model(cfg: dict[str, Any], limits: Limits) -> tuple[Model, Dataset | None]:
+def _accept(cfg: dict[str, Any], offer: Mapping[str, Any]) -> None:
+    """Use the preset's start: the model has the preset's shape on its kind of data."""
+    if "init" in offer:
+        cfg["model"]["init"] = offer["init"]
+    if "init_params" in offer:
+        cfg["init_params"] = offer["init_params"]
+
+
+def _build_model(
+    cfg: dict[str, Any], merged: Merged, limits: Limits
+) -> tuple[Model, Dataset | None]:
+    """The model and its data; fills ``data``, ``loss`` and ``model.init`` in ``cfg``."""
     spec = _normalize_model_spec(cfg["model"])
     cfg["model"] = spec
     if "function" in spec:
         options = {k: v for k, v in spec.items() if k != "function"}
         cfg["data"], cfg["loss"], cfg["batch_size"] = None, None, None
+        if "init_params" in merged.offer:  # the preset's own surface: its start fits
+            cfg["init_params"] = merged.offer["init_params"]
         return make_function(spec["function"], **options), None
-    if not isinstance(cfg.get("data"), Mapping):
-        raise ValueError("data: a network needs data (a dataset name, inline X/y or CSV)")
+    if cfg.get("data") is None:
+        cfg["data"] = {"name": DEFAULT_DATASET}
     ds = make_dataset(cfg["data"], seed=cfg["seed"], limits=limits.data_limits())
-    if not isinstance(cfg.get("loss"), str):
-        raise ValueError(f"loss: must be one of mse, bce, cross_entropy, got {cfg.get('loss')!r}")
-    return _build_mlp(spec, ds, cfg["loss"], limits), ds
+    if cfg.get("loss") is None:
+        cfg["loss"] = TASK_LOSS[ds.task]
+    if not isinstance(cfg["loss"], str):
+        raise ValueError(f"loss: must be one of mse, bce, cross_entropy, got {cfg['loss']!r}")
+    sizes = _layer_sizes(spec, ds, cfg["loss"], limits)
+    if merged.preset is not None and tuple(sizes) == _preset_sizes(merged.preset):
+        _accept(cfg, merged.offer)
+    spec.setdefault("init", init_for(spec["activation"]))
+    model = MLP(sizes[0], sizes[1:-1], sizes[-1], spec["activation"], cfg["loss"], spec["init"])
+    if model.n_params > limits.max_params:
+        raise ValueError(f"model has {model.n_params} parameters; the limit is {limits.max_params}")
+    return model, ds
 
 
 def check_batch_size(value: Any, n: int | None) -> int | None:
@@ -192,10 +274,9 @@ def check_batch_size(value: Any, n: int | None) -> int | None:
     return None if size == n else size
 
 
-def _init_params(cfg: dict[str, Any], model: Model, from_user: bool) -> np.ndarray:
+def _init_params(cfg: dict[str, Any], model: Model) -> np.ndarray:
+    """theta_0: ``init_params`` checked against the model, else drawn from ``seed``."""
     raw = cfg.get("init_params")
-    if raw is not None and not from_user and len(raw) != model.n_params:
-        raw = None  # the preset's start belongs to the preset's model shape
     if raw is None:
         cfg["init_params"] = None
         return model.init_params(np.random.default_rng(cfg["seed"]))
@@ -208,11 +289,12 @@ def _init_params(cfg: dict[str, Any], model: Model, from_user: bool) -> np.ndarr
 
 
 def build(raw: Mapping[str, Any] | None, limits: Limits | None = None) -> Built:
-    """Validate a config (merged over its preset) and build its dataset, model and theta_0."""
+    """Validate a config (see ``merge``) and build its dataset, model and theta_0."""
     limits = limits or Limits()
-    cfg, from_user = merge(raw)
+    merged = merge(raw)
+    cfg = merged.config
     cfg["seed"] = check_int(cfg.get("seed", 0), "seed", 0, MAX_SEED)
-    model, ds = _build_model(cfg, limits)
+    model, ds = _build_model(cfg, merged, limits)
     cfg["batch_size"] = check_batch_size(cfg.get("batch_size"), ds.n_samples if ds else None)
     opt = cfg.get("optimizer") or {"name": "sgd"}
     if not isinstance(opt, Mapping):
@@ -225,5 +307,5 @@ def build(raw: Mapping[str, Any] | None, limits: Limits | None = None) -> Built:
     cfg["clip_norm"] = (
         None if clip is None else check_float(clip, "clip_norm", 0, 1e6, open_lo=True)
     )
-    theta0 = _init_params(cfg, model, from_user)
+    theta0 = _init_params(cfg, model)
     return Built(cfg, model, ds, theta0)

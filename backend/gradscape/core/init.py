@@ -18,6 +18,20 @@ INITS: dict[str, str] = {
     "normal": "N(0, std^2) for weights (option std, default 0.1), zero biases.",
     "zeros": "All zero: every hidden unit stays identical (symmetry is never broken).",
 }
+#: Activations whose layers start best with He's variance (the rest take Glorot's).
+HE_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+
+
+def init_for(activation: object) -> str:
+    """The initialiser a model takes when its config names none: he for relu-like, else xavier.
+
+    ``activation`` is one name or one per hidden layer; he only when every one is relu-like.
+    """
+    names = [activation] if isinstance(activation, str) else activation
+    if not isinstance(names, list | tuple) or not names:
+        return "xavier"
+    he = all(isinstance(name, str) and name in HE_ACTIVATIONS for name in names)
+    return "he" if he else "xavier"
 
 
 def normalize_init(spec: str | Mapping[str, Any] | None) -> dict[str, Any]:

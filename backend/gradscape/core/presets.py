@@ -126,6 +126,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 DEFAULT_PRESET = "pass-fail"
+#: The data a network trains on when its config gives none.
+DEFAULT_DATASET = "pass-fail"
+#: Where a config that brings its own data or model starts: nothing of the chapter's run.
+#: ``loss`` None follows the data's task; a model without ``init`` gets one by activation.
+NEUTRAL: dict[str, Any] = {
+    "data": {"name": DEFAULT_DATASET},
+    "model": {"hidden": []},
+    "loss": None,
+    "optimizer": {"name": "sgd", "lr": 0.1},
+    "batch_size": None,
+    "seed": 0,
+    "init_params": None,
+}
 
 
 def preset_config(name: str) -> dict[str, Any]:
@@ -133,3 +146,8 @@ def preset_config(name: str) -> dict[str, Any]:
     if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"preset: unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return copy.deepcopy(PRESETS[name]["config"])
+
+
+def neutral_config() -> dict[str, Any]:
+    """A deep copy of the neutral defaults (see ``NEUTRAL``)."""
+    return copy.deepcopy(NEUTRAL)

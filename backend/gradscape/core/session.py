@@ -17,11 +17,14 @@ from typing import Any
 import numpy as np
 
 from gradscape.core.backprop import BackpropTrace, trace
+from gradscape.core.changes import check_change
 from gradscape.core.config import Built, Limits, build
 from gradscape.core.history import History
 from gradscape.core.nn import MLP
 from gradscape.core.records import ALL_FIELDS, Steps
-from gradscape.core.replay import Event, Replayer, State, check_change
+from gradscape.core.snapshot import Snapshot, dumps, loads
+from gradscape.core.state import Event
+from gradscape.core.trainer import Trainer
 from gradscape.core.types import FloatArray, Model
 
 EVALUATED = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -54,20 +57,17 @@ class TrainingSession:
         self.config: dict[str, Any] = built.config
         self.model: Model = built.model
         self.dataset = built.dataset
-        self._replayer = Replayer(built, int(checkpoint_every), limits)
-        self._events: list[Event] = []
-        self._start()
+        self._start(Trainer(built, int(checkpoint_every), limits))
 
     # -- construction and state ------------------------------------------------------
-    def _start(self) -> None:
+    def _start(self, trainer: Trainer) -> None:
+        """Begin at step 0 with a fresh trainer."""
+        self._trainer = trainer
         self._last: tuple[FloatArray, FloatArray, float] | None = None
         self.status = "active"
         self.reason: str | None = None
-        self._state = self._replayer.fresh_state()
         self._history = History(len(self.model.layer_slices))
-        self._history.append(0.0, math.nan, math.nan, None, self._state.lr, self._batch_col())
-        self._checkpoints: dict[int, State] = {0: self._state.copy()}
-        self._replayer.clear_cache()
+        self._history.append(0.0, math.nan, math.nan, None, trainer.state.lr, self._batch_col())
 
     @classmethod
     def replay(
@@ -96,38 +96,51 @@ class TrainingSession:
 
     def snapshot(self) -> bytes:
         """History, checkpoints and state as bytes (``restore`` puts them back)."""
-        from gradscape.core.snapshot import dumps
-
-        return dumps(self)
+        t = self._trainer
+        return dumps(
+            Snapshot(
+                self.config,
+                self._history,
+                t.state,
+                t.checkpoints,
+                t.events,
+                self.status,
+                self.reason,
+            )
+        )
 
     @classmethod
     def restore(cls, data: bytes, config: Mapping[str, Any], **kwargs: Any) -> TrainingSession:
-        """A session rebuilt from a ``snapshot`` of a run of ``config``, without replaying it."""
-        from gradscape.core.snapshot import loads
+        """A session rebuilt from a ``snapshot`` of a run of ``config``, without replaying it.
 
+        Bytes that are not a snapshot of this config raise ``ValueError``.
+        """
         session = cls(config, **kwargs)
-        loads(session, data)
+        saved = loads(data, session.config, session.n_samples)
+        session._trainer.resume(saved.state, saved.checkpoints, saved.events)
+        session._history = saved.history
+        session.status, session.reason = saved.status, saved.reason
         return session
 
     @property
     def step_count(self) -> int:
         """T: the number of updates made so far (the current point is theta_T)."""
-        return self._state.step
+        return self._trainer.state.step
 
     @property
     def params(self) -> FloatArray:
         """A copy of the current parameters theta_T ``(P,)``."""
-        return self._state.theta.copy()
+        return self._trainer.state.theta.copy()
 
     @property
     def events(self) -> list[Event]:
         """The live changes so far, as ``(step, change)`` pairs (a copy)."""
-        return copy.deepcopy(self._events)
+        return copy.deepcopy(self._trainer.events)
 
     @property
     def settings(self) -> dict[str, Any]:
         """What is in force now: optimizer (with base lr), lr in force, batch size, schedule."""
-        s = self._state
+        s = self._trainer.state
         return {
             "optimizer": {"name": s.optimizer.name, **s.optimizer.hyper, "lr": s.base_lr},
             "lr": s.lr,
@@ -139,7 +152,7 @@ class TrainingSession:
     @property
     def checkpoint_steps(self) -> list[int]:
         """Steps whose parameters are kept (rebuilding them costs no replay)."""
-        return sorted(self._checkpoints)
+        return sorted(self._trainer.checkpoints)
 
     @property
     def n_samples(self) -> int | None:
@@ -150,7 +163,8 @@ class TrainingSession:
         n = self.n_samples
         if n is None:
             return math.nan
-        return float(n if self._state.batch_size is None else self._state.batch_size)
+        batch_size = self._trainer.state.batch_size
+        return float(n if batch_size is None else batch_size)
 
     # -- stepping --------------------------------------------------------------------
     def step(self, n: int = 1, *, evaluate: str | int = "last") -> Steps:
@@ -171,16 +185,16 @@ class TrainingSession:
                 self._run(n, every, captured)
         end = self.step_count
         if evaluate != "none" and end > start and (not captured or captured[-1][0] != end):
-            captured.append((end, self._state.theta.copy()))
+            captured.append((end, self.params))
         captured = [(k, theta) for k, theta in captured if k <= end]
         return self._steps(np.arange(start + 1, end + 1), captured)
 
     def _run(self, n: int, capture_every: int, captured: list[tuple[int, FloatArray]]) -> None:
-        replayer, history, state = self._replayer, self._history, self._state
-        every = replayer.checkpoint_every
+        trainer, history = self._trainer, self._history
+        state = trainer.state  # advanced in place by trainer.step
         for _ in range(n):
             previous = state.theta  # the update makes a new array: this one stays theta_{k-1}
-            outcome = replayer.update(state)
+            outcome = trainer.step()
             if isinstance(outcome, str):
                 self._diverge(outcome)
                 break
@@ -189,16 +203,14 @@ class TrainingSession:
             if full:
                 history.fill_one("loss", state.step - 1, batch_loss)
             history.append(state.epoch, batch_loss, grad_norm, layer_norms, lr, self._batch_col())
-            if state.step % every == 0:
-                self._checkpoints[state.step] = state.copy()
             if capture_every and state.step % capture_every == 0:
                 captured.append((state.step, state.theta))
 
     def _diverge(self, reason: str) -> None:
         """Stop at the last point whose loss is finite."""
-        state = self._state
-        if reason.startswith("loss") and state.step >= 1:
-            self._restore(state.step - 1)
+        step = self.step_count
+        if reason.startswith("loss") and step >= 1:
+            self._restore(step - 1)
         self.status, self.reason = "diverged", reason
 
     def _steps(self, steps: np.ndarray, captured: list[tuple[int, FloatArray]]) -> Steps:
@@ -217,9 +229,8 @@ class TrainingSession:
         Applies from the next step, without a reset; recorded as an event. Invalid
         changes raise ``ValueError`` naming the field and change nothing.
         """
-        change = check_change(changes, self._state, self.model.n_params, self.n_samples)
-        self._replayer.apply(self._state, change)
-        self._events.append((self.step_count, change))
+        change = check_change(changes, self._trainer.state, self.model.n_params, self.n_samples)
+        self._trainer.change(change)
         return copy.deepcopy(change)
 
     def reset(self) -> None:
@@ -231,11 +242,8 @@ class TrainingSession:
             schedule=s["schedule"],
             clip_norm=s["clip_norm"],
         )
-        self._events = []
-        self._replayer = Replayer(
-            build(self.config, self._replayer.limits), self._replayer.checkpoint_every
-        )
-        self._start()
+        old = self._trainer
+        self._start(Trainer(build(self.config, old.limits), old.checkpoint_every, old.limits))
 
     def rewind(self, k: int) -> None:
         """Go back to step ``k`` (0 <= k <= T); later steps and events are dropped."""
@@ -245,23 +253,21 @@ class TrainingSession:
         self.status, self.reason = "active", None
 
     def _restore(self, k: int) -> None:
+        """Back to step k: the trainer rebuilds its state there, the history is cut."""
         self._last = None
-        self._events = [(s, c) for s, c in self._events if s <= k]
-        self._checkpoints = {s: c for s, c in self._checkpoints.items() if s <= k}
-        self._state = self._replayer.state_at(k, self._checkpoints, self._events)
+        self._trainer.rewind(k)
         self._history.truncate(k + 1)
-        self._replayer.clear_cache()
 
     # -- looking back ----------------------------------------------------------------
     def params_at(self, steps: Iterable[int] | np.ndarray) -> FloatArray:
         """theta_k for each requested step ``(K, P)``, rebuilt from checkpoints when needed."""
         ks = self._checked_steps(steps, 0)
-        return self._replayer.params_at(ks, self._state, self._checkpoints, self._events)
+        return self._trainer.params_at(ks)
 
     def grads_at(self, steps: Iterable[int] | np.ndarray) -> FloatArray:
         """The raw mini-batch gradient of step k ``(K, P)`` (NaN rows for step 0)."""
         ks = self._checked_steps(steps, 0)
-        return self._replayer.grads_at(ks, self._checkpoints, self._events, self.step_count)
+        return self._trainer.grads_at(ks)
 
     def _checked_steps(self, steps: Iterable[int] | np.ndarray, low: int) -> np.ndarray:
         ks = np.asarray(list(steps) if not isinstance(steps, np.ndarray) else steps)
@@ -287,7 +293,7 @@ class TrainingSession:
             todo = np.isnan(self._history.column(name)[ks])
             if todo.any():
                 params = self.params_at(ks[todo]) if thetas is None else thetas[todo]
-                self._history.fill(name, ks[todo], self._replayer.evaluate(name, params))
+                self._history.fill(name, ks[todo], self._trainer.evaluate(name, params))
 
     def _has_field(self, name: str) -> bool:
         ds = self.dataset
@@ -350,14 +356,14 @@ class TrainingSession:
             lr = float(self._history.column("lr")[T])
             self._last = (prev, grad, lr)
         prev, grad, lr = self._last
-        return prev, self._state.theta.copy(), grad, lr
+        return prev, self.params, grad, lr
 
     def batch_at(self, k: int) -> tuple[FloatArray | None, FloatArray | None, FloatArray]:
         """The mini-batch ``(X_b, y_b)`` of step k (1 <= k <= T + 1) and theta_{k-1}."""
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.step_count + 1:
             raise ValueError(f"step must be an integer in [1, {self.step_count + 1}], got {k!r}")
-        state = self._replayer.state_at(k - 1, self._checkpoints, self._events)
-        Xb, yb, _ = self._replayer.batch(state)
+        state = self._trainer.state_at(k - 1)
+        Xb, yb, _ = self._trainer.batch(state)
         return Xb, yb, state.theta
 
     def backprop(self, k: int | None = None) -> BackpropTrace:
@@ -372,5 +378,4 @@ class TrainingSession:
 
     def memory_bytes(self) -> int:
         """Bytes held by this session's history and checkpoints (data excluded)."""
-        per_checkpoint = sum(c.nbytes() for c in self._checkpoints.values())
-        return self._history.nbytes() + per_checkpoint + self._replayer.cache_nbytes()
+        return self._history.nbytes() + self._trainer.nbytes()

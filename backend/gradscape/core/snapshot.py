@@ -1,29 +1,47 @@
-"""A session as bytes: history, checkpoints and the current state, for instant restores.
+"""A run as bytes: history, checkpoints, current state and event log, for instant restores.
 
 Replaying config + events always reproduces a run, but costs as much as the run did;
 a snapshot restores in milliseconds and later events are replayed on top of it
-(``TrainingSession.catch_up``). Format: one ``.npz`` with a JSON header.
+(``TrainingSession.catch_up``). This module is a codec over the plain ``Snapshot``:
+``dumps(snapshot) -> bytes`` and ``loads(bytes, config, n_samples) -> Snapshot``.
+Format: one ``.npz`` with a JSON header; anything that does not decode is a ``ValueError``.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from typing import TYPE_CHECKING, Any
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from gradscape.core.history import SCALARS, History
 from gradscape.core.optim import make_optimizer
-from gradscape.core.replay import State
-
-if TYPE_CHECKING:
-    from gradscape.core.session import TrainingSession
+from gradscape.core.state import Event, State
 
 FORMAT = 1
+#: What a damaged snapshot raises while it is decoded (reported as ``ValueError``).
+_DECODE_ERRORS = (KeyError, IndexError, TypeError, AttributeError, EOFError, OSError)
+
+
+@dataclass
+class Snapshot:
+    """Everything a session needs to continue a run of ``config`` without replaying it."""
+
+    config: dict[str, Any]
+    history: History
+    state: State
+    checkpoints: dict[int, State]
+    events: list[Event]
+    status: str
+    reason: str | None
 
 
 def _state_meta(state: State) -> dict[str, Any]:
+    """The JSON part of one state (its arrays go into the archive beside it)."""
     opt = state.optimizer.state_dict()
     return {
         "step": state.step,
@@ -50,8 +68,11 @@ def _state_arrays(state: State, key: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _load_state(meta: dict[str, Any], arrays: Any, key: str, n: int | None) -> State:
+def _load_state(meta: Mapping[str, Any], arrays: Any, key: str, n: int | None) -> State:
+    """One state from its JSON part and its arrays."""
     theta = np.array(arrays[f"{key}.theta"], dtype=np.float64)
+    if theta.ndim != 1:
+        raise ValueError(f"{key}.theta has shape {theta.shape}")
     spec = meta["optimizer"]
     opt = make_optimizer(spec["name"], theta.shape[0], **spec["hyper"])
     buffers = {name: np.array(arrays[f"{key}.{name}"]) for name in meta["buffers"]}
@@ -60,27 +81,28 @@ def _load_state(meta: dict[str, Any], arrays: Any, key: str, n: int | None) -> S
          "hyper": spec["hyper"], "state": buffers}
     )  # fmt: skip
     return State(
-        meta["step"], theta, opt, meta["base_lr"], meta["lr"], meta["batch_size"],
-        dict(meta["schedule"]), meta["clip_norm"], meta["epoch_index"], meta["pos"], n,
+        int(meta["step"]), theta, opt, float(meta["base_lr"]), float(meta["lr"]),
+        meta["batch_size"], dict(meta["schedule"]), meta["clip_norm"],
+        int(meta["epoch_index"]), int(meta["pos"]), n,
     )  # fmt: skip
 
 
-def dumps(session: TrainingSession) -> bytes:
-    """The session's history, checkpoints and state as bytes."""
-    history, checkpoints, state = session._history, session._checkpoints, session._state
+def dumps(snapshot: Snapshot) -> bytes:
+    """The snapshot as bytes (``loads`` reads them back)."""
+    history = snapshot.history
     arrays: dict[str, np.ndarray] = {name: history.column(name) for name in SCALARS}
     arrays["layer_grad_norms"] = history.column("layer_grad_norms")
     header = {
         "format": FORMAT,
-        "config": session.config,
-        "events": session.events,
-        "status": session.status,
-        "reason": session.reason,
-        "state": _state_meta(state),
-        "checkpoints": {str(k): _state_meta(c) for k, c in checkpoints.items()},
+        "config": snapshot.config,
+        "events": snapshot.events,
+        "status": snapshot.status,
+        "reason": snapshot.reason,
+        "state": _state_meta(snapshot.state),
+        "checkpoints": {str(k): _state_meta(c) for k, c in snapshot.checkpoints.items()},
     }
-    arrays |= _state_arrays(state, "state")
-    for k, c in checkpoints.items():
+    arrays |= _state_arrays(snapshot.state, "state")
+    for k, c in snapshot.checkpoints.items():
         arrays |= _state_arrays(c, f"ckpt{k}")
     buf = io.BytesIO()
     arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -88,25 +110,50 @@ def dumps(session: TrainingSession) -> bytes:
     return buf.getvalue()
 
 
-def loads(session: TrainingSession, data: bytes) -> None:
-    """Put a snapshot into ``session``, built from the same config (else ValueError)."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-        header = json.loads(bytes(arrays["header"]).decode())
-        same = header.get("config") == json.loads(json.dumps(session.config))
-        if header.get("format") != FORMAT or not same:
-            raise ValueError("snapshot: not a snapshot of this config")
-        n = session.n_samples
-        history = History(
-            arrays["layer_grad_norms"].shape[1], capacity=max(1024, len(arrays["epoch"]))
-        )
-        history.load({name: arrays[name] for name in SCALARS}, arrays["layer_grad_norms"])
-        session._history = history
-        session._checkpoints = {
-            int(k): _load_state(meta, arrays, f"ckpt{k}", n)
-            for k, meta in header["checkpoints"].items()
-        }
-        session._state = _load_state(header["state"], arrays, "state", n)
-    session._events = [(int(s), dict(c)) for s, c in header["events"]]
-    session.status, session.reason = header["status"], header["reason"]
-    session._last = None
-    session._replayer.clear_cache()
+def loads(data: bytes, config: Mapping[str, Any], n_samples: int | None) -> Snapshot:
+    """A snapshot of a run of ``config`` (``n_samples`` training rows) from ``dumps`` bytes.
+
+    Bytes that are not such a snapshot (another config or format, damaged, truncated)
+    raise ``ValueError``.
+    """
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            header = json.loads(bytes(arrays["header"]).decode())
+            same = header.get("config") == json.loads(json.dumps(config))
+            fits = header.get("format") == FORMAT and same
+            snapshot = _decode(header, arrays, n_samples) if fits else None
+    except (ValueError, zipfile.BadZipFile, *_DECODE_ERRORS) as err:
+        raise ValueError(f"snapshot: cannot be read ({type(err).__name__}: {err})") from err
+    if snapshot is None:
+        raise ValueError("snapshot: not a snapshot of this config")
+    _check_consistent(snapshot)
+    return snapshot
+
+
+def _decode(header: Mapping[str, Any], arrays: Any, n: int | None) -> Snapshot:
+    """The snapshot in a checked header and its archive."""
+    layers = arrays["layer_grad_norms"]
+    history = History(layers.shape[1], capacity=max(1024, len(layers)))
+    history.load({name: arrays[name] for name in SCALARS}, layers)
+    checkpoints = {
+        int(k): _load_state(meta, arrays, f"ckpt{k}", n)
+        for k, meta in header["checkpoints"].items()
+    }
+    return Snapshot(
+        dict(header["config"]),
+        history,
+        _load_state(header["state"], arrays, "state", n),
+        checkpoints,
+        [(int(s), dict(c)) for s, c in header["events"]],
+        str(header["status"]),
+        None if header["reason"] is None else str(header["reason"]),
+    )
+
+
+def _check_consistent(snapshot: Snapshot) -> None:
+    """Refuse a snapshot whose parts do not describe one run."""
+    step = snapshot.state.step
+    if len(snapshot.history) != step + 1 or 0 not in snapshot.checkpoints:
+        raise ValueError("snapshot: history, checkpoints and state do not agree")
+    if max(snapshot.checkpoints) > step or any(s > step for s, _ in snapshot.events):
+        raise ValueError("snapshot: checkpoints or events lie past the current step")

@@ -1,7 +1,9 @@
-"""The update loop shared by live stepping and exact replay, and the state it advances.
+"""The trainer: the update loop of one built config and what it keeps to rebuild any step.
 
-Live steps and replays run the same ``Replayer.update`` on the same ``State``, with
+Live steps and replays run the same ``Trainer.update`` on the same ``State``, with
 the event log applied at the same steps, which is what makes replay bit-identical.
+The trainer owns the current state, the checkpoints (a copy of the state every
+``checkpoint_every`` steps), the event log and the last replayed segment.
 """
 
 from __future__ import annotations
@@ -9,78 +11,23 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from gradscape.core.config import Built, Limits, check_batch_size, check_float
+from gradscape.core.config import Built, Limits
 from gradscape.core.losses import batch_accuracy
 from gradscape.core.nn import BATCH_CHUNK_FLOATS, MLP
-from gradscape.core.optim import (
-    Optimizer,
-    clip_grad_norm,
-    make_optimizer,
-    scheduled_lr,
-    validate_schedule,
-)
+from gradscape.core.optim import clip_grad_norm, make_optimizer, scheduled_lr
+from gradscape.core.state import Event, State
 from gradscape.core.types import FloatArray
 
-Event = tuple[int, dict[str, Any]]
 #: ``(batch_loss, grad_norm, layer_norms, lr, full_batch, grad)`` or a divergence reason.
 Outcome = tuple[float, float, FloatArray, float, bool, FloatArray] | str
-CHANGE_FIELDS = ("lr", "batch_size", "optimizer", "schedule", "clip_norm")
 
 
-@dataclass(eq=False)
-class State:
-    """Everything that evolves during a run; a copy is a checkpoint."""
-
-    step: int
-    theta: FloatArray
-    optimizer: Optimizer
-    base_lr: float
-    lr: float
-    batch_size: int | None
-    schedule: dict[str, Any]
-    clip_norm: float | None
-    epoch_index: int = 0
-    pos: int = 0
-    n: int | None = field(default=None)
-
-    @property
-    def epoch(self) -> float:
-        """Epochs completed at this point (samples seen / n); steps for a surface."""
-        if self.n is None:
-            return float(self.step)
-        return self.epoch_index + self.pos / self.n
-
-    def copy(self) -> State:
-        """A deep copy (parameters, optimizer buffers, position in the epoch)."""
-        opt = make_optimizer(self.optimizer.name, self.theta.shape[0], **self.optimizer.hyper)
-        opt.load_state_dict(self.optimizer.state_dict())
-        return State(
-            self.step,
-            self.theta.copy(),
-            opt,
-            self.base_lr,
-            self.lr,
-            self.batch_size,
-            dict(self.schedule),
-            self.clip_norm,
-            self.epoch_index,
-            self.pos,
-            self.n,
-        )
-
-    def nbytes(self) -> int:
-        """Approximate bytes held (parameters and optimizer buffers)."""
-        buffers = self.optimizer.state_dict()["state"].values()
-        return self.theta.nbytes * (1 + len(buffers)) + 512
-
-
-class Replayer:
-    """Runs updates for one built config: batches, the optimizer, divergence checks."""
+class Trainer:
+    """Trains one built config: batches, updates, live changes, checkpoints and the event log."""
 
     def __init__(self, built: Built, checkpoint_every: int, limits: Limits | None = None) -> None:
         self.built = built
@@ -96,6 +43,14 @@ class Replayer:
         self._layer_starts = np.array(starts, dtype=np.intp)
         self._perm: tuple[int, np.ndarray] | None = None
         self._segment: tuple[int, int, FloatArray, FloatArray] | None = None
+        self.state = self.fresh_state()
+        self.checkpoints: dict[int, State] = {0: self.state.copy()}
+        self.events: list[Event] = []
+
+    def resume(self, state: State, checkpoints: Mapping[int, State], events: list[Event]) -> None:
+        """Continue from a saved point (a snapshot) without replaying the run."""
+        self.state, self.checkpoints, self.events = state, dict(checkpoints), list(events)
+        self._segment = None
 
     # -- one update ------------------------------------------------------------------
     def fresh_state(self) -> State:
@@ -155,6 +110,13 @@ class Replayer:
         self._advance(state, 0 if Xb is None else Xb.shape[0], full)
         return loss, grad_norm, np.sqrt(layer_sq), lr, full, grad
 
+    def step(self) -> Outcome:
+        """One live update of the current state; every ``checkpoint_every`` steps, a checkpoint."""
+        outcome = self.update(self.state)
+        if not isinstance(outcome, str) and self.state.step % self.checkpoint_every == 0:
+            self.checkpoints[self.state.step] = self.state.copy()
+        return outcome
+
     def _advance(self, state: State, used: int, full: bool) -> None:
         if full:
             state.epoch_index += 1
@@ -174,6 +136,11 @@ class Replayer:
             state.lr = lr
 
     # -- live changes ----------------------------------------------------------------
+    def change(self, change: dict[str, Any]) -> None:
+        """Apply a checked change (see ``check_change``) from the next step and log it."""
+        self.apply(self.state, change)
+        self.events.append((self.state.step, change))
+
     def apply(self, state: State, change: Mapping[str, Any]) -> None:
         """Apply an already-checked change (see ``check_change``) to ``state``."""
         if "optimizer" in change:
@@ -197,22 +164,24 @@ class Replayer:
         self._sync_lr(state)
 
     # -- rebuilding the past ---------------------------------------------------------
-    def state_at(self, k: int, checkpoints: Mapping[int, State], events: list[Event]) -> State:
+    def rewind(self, k: int) -> None:
+        """Back to step k (0 <= k <= T): later checkpoints and events are dropped."""
+        self.events = [(s, c) for s, c in self.events if s <= k]
+        self.checkpoints = {s: c for s, c in self.checkpoints.items() if s <= k}
+        self.state = self.state_at(k)
+        self._segment = None
+
+    def state_at(self, k: int) -> State:
         """The state at step k (events at k applied), replayed from the nearest checkpoint."""
-        c = max(s for s in checkpoints if s <= k)
-        state = checkpoints[c].copy()
-        self._run(state, k, events, None)
+        c = max(s for s in self.checkpoints if s <= k)
+        state = self.checkpoints[c].copy()
+        self._run(state, k, None)
         return state
 
-    def _run(
-        self,
-        state: State,
-        until: int,
-        events: list[Event],
-        sink: tuple[FloatArray, FloatArray] | None,
-    ) -> None:
+    def _run(self, state: State, until: int, sink: tuple[FloatArray, FloatArray] | None) -> None:
+        """Replay ``state`` to step ``until``, applying logged events; ``sink`` gets its path."""
         by_step: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for s, change in events:
+        for s, change in self.events:
             if state.step <= s <= until:
                 by_step[s].append(change)
         start = state.step
@@ -239,48 +208,42 @@ class Replayer:
                 sink[0][state.step - start] = state.theta
                 sink[1][state.step - start - 1] = outcome[5]
 
-    def _segment_for(
-        self, c: int, end: int, checkpoints: Mapping[int, State], events: list[Event]
-    ) -> tuple[FloatArray, FloatArray]:
+    def _segment_for(self, c: int, end: int) -> tuple[FloatArray, FloatArray]:
         """Params ``theta_c..theta_end`` and grads of steps ``c+1..end`` (cached)."""
         if self._segment is not None and self._segment[:2] == (c, end):
             return self._segment[2], self._segment[3]
-        state = checkpoints[c].copy()
+        state = self.checkpoints[c].copy()
         P = self.model.n_params
         thetas, grads = np.empty((end - c + 1, P)), np.empty((end - c, P))
         thetas[0] = state.theta
-        self._run(state, end, events, (thetas, grads))
+        self._run(state, end, (thetas, grads))
         self._segment = (c, end, thetas, grads)
         return thetas, grads
 
-    def params_at(
-        self, ks: np.ndarray, current: State, checkpoints: Mapping[int, State], events: list[Event]
-    ) -> FloatArray:
-        """theta_k for each k ``(K, P)``."""
+    def params_at(self, ks: np.ndarray) -> FloatArray:
+        """theta_k for each k in ``0..T`` ``(K, P)``."""
         out = np.empty((ks.shape[0], self.model.n_params))
-        every = self.checkpoint_every
+        every, current = self.checkpoint_every, self.state
         for i, k in enumerate(ks.tolist()):
             if k == current.step:
                 out[i] = current.theta
-            elif k in checkpoints:
-                out[i] = checkpoints[k].theta
+            elif k in self.checkpoints:
+                out[i] = self.checkpoints[k].theta
             else:
                 c = (k // every) * every
                 end = min(c + every, current.step)
-                out[i] = self._segment_for(c, end, checkpoints, events)[0][k - c]
+                out[i] = self._segment_for(c, end)[0][k - c]
         return out
 
-    def grads_at(
-        self, ks: np.ndarray, checkpoints: Mapping[int, State], events: list[Event], last: int
-    ) -> FloatArray:
-        """The raw gradient of step k ``(K, P)``; NaN for step 0."""
+    def grads_at(self, ks: np.ndarray) -> FloatArray:
+        """The raw gradient of step k in ``0..T`` ``(K, P)``; NaN for step 0."""
         out = np.full((ks.shape[0], self.model.n_params), np.nan)
         every = self.checkpoint_every
         for i, k in enumerate(ks.tolist()):
             if k >= 1:
                 c = ((k - 1) // every) * every
-                end = min(c + every, last)
-                out[i] = self._segment_for(c, end, checkpoints, events)[1][k - c - 1]
+                end = min(c + every, self.state.step)
+                out[i] = self._segment_for(c, end)[1][k - c - 1]
         return out
 
     def evaluate(self, name: str, thetas: FloatArray) -> FloatArray:
@@ -309,59 +272,9 @@ class Replayer:
             out[start : start + chunk] = np.inf if acc is None else acc
         return out
 
-    def clear_cache(self) -> None:
-        """Forget the cached replay segment (after a rewind or reset)."""
-        self._segment = None
-
-    def cache_nbytes(self) -> int:
-        """Bytes held by the cached replay segment."""
-        return 0 if self._segment is None else self._segment[2].nbytes + self._segment[3].nbytes
-
-
-def check_change(
-    changes: Mapping[str, Any], state: State, n_params: int, n_samples: int | None
-) -> dict[str, Any]:
-    """Validate a live change and return it normalised; ``ValueError`` names the field."""
-    unknown = sorted(set(changes) - set(CHANGE_FIELDS))
-    if unknown:
-        raise ValueError(f"{unknown[0]}: cannot be changed live; known: {', '.join(CHANGE_FIELDS)}")
-    if not changes:
-        raise ValueError(f"nothing to change: give one of {', '.join(CHANGE_FIELDS)}")
-    out: dict[str, Any] = {}
-    if "lr" in changes:
-        out["lr"] = check_float(changes["lr"], "lr", 0.0, 1e6, open_lo=True)
-    if "batch_size" in changes:
-        out["batch_size"] = check_batch_size(changes["batch_size"], n_samples)
-    if "optimizer" in changes:
-        out["optimizer"] = _check_optimizer(changes["optimizer"], out.get("lr"), state, n_params)
-    if "schedule" in changes:
-        out["schedule"] = validate_schedule(changes["schedule"])
-    if "clip_norm" in changes:
-        clip = changes["clip_norm"]
-        out["clip_norm"] = (
-            None if clip is None else check_float(clip, "clip_norm", 0, 1e6, open_lo=True)
-        )
-    return out
-
-
-def _check_optimizer(spec: Any, lr: float | None, state: State, n_params: int) -> dict[str, Any]:
-    if not isinstance(spec, Mapping):
-        raise ValueError("optimizer must be an object (a partial optimizer config)")
-    spec = dict(spec)
-    if lr is not None and "lr" in spec and spec["lr"] != lr:
-        raise ValueError("lr: given twice with different values (top level and optimizer.lr)")
-    name = spec.get("name", state.optimizer.name)
-    hyper = {k: v for k, v in spec.items() if k != "name"}
-    if name == state.optimizer.name:
-        base = {**state.optimizer.hyper, "lr": state.base_lr, **hyper}
-    else:
-        base = {"lr": lr if lr is not None else state.base_lr, **hyper}
-    checked = make_optimizer(name, n_params, **base).hyper
-    out = {"name": name, **{k: checked[k] for k in hyper}}
-    if "lr" in hyper or name != state.optimizer.name:
-        out["lr"] = checked["lr"]
-    return _jsonable(out)
-
-
-def _jsonable(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+    def nbytes(self) -> int:
+        """Bytes held by the checkpoints and the cached replay segment."""
+        held = sum(c.nbytes() for c in self.checkpoints.values())
+        if self._segment is not None:
+            held += self._segment[2].nbytes + self._segment[3].nbytes
+        return held

@@ -1,0 +1,214 @@
+"""Configs mean what a user means: neutral defaults for their own data or model, presets
+that never leak their start into another model, and a normalised form that rebuilds itself."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradscape.core.activations import ACTIVATIONS
+from gradscape.core.config import build
+from gradscape.core.presets import CHAPTER_WEIGHTS, PRESETS
+from gradscape.core.session import TrainingSession
+
+TANH_ADAM = {"hidden": [16, 16], "activation": "tanh"}
+ADAM = {"name": "adam", "lr": 0.01}
+LEARNS: dict[str, dict[str, Any]] = {
+    "moons": {"data": {"name": "moons"}, "model": TANH_ADAM, "loss": "bce", "optimizer": ADAM},
+    "circles": {"data": {"name": "circles"}, "model": TANH_ADAM, "loss": "bce", "optimizer": ADAM},
+    "blobs": {
+        "data": {"name": "blobs"},
+        "model": {"hidden": [16], "activation": "relu"},
+        "loss": "cross_entropy",
+        "optimizer": ADAM,
+    },
+    "sine": {"data": {"name": "sine"}, "model": TANH_ADAM, "loss": "mse", "optimizer": ADAM},
+    "pass-fail-on-moons": {
+        "preset": "pass-fail",
+        "data": {"name": "moons"},
+        "model": {"hidden": [8]},
+    },
+}
+#: Configs beyond the presets that the normalised form must rebuild exactly.
+OTHERS: list[dict[str, Any]] = [
+    {},
+    {"optimizer": {"lr": 0.5}},
+    {"loss": "cross_entropy"},
+    {"data": {"name": "sine"}},
+    {"model": {"hidden": [4], "activation": "relu"}},
+    {"model": {"function": "himmelblau"}},
+    {"preset": "pass-fail", "model": {"hidden": [8]}},
+    {"preset": "line", "data": {"name": "sine"}},
+    {"preset": "moons-mlp", "data": {"name": "blobs", "classes": 4}},
+    {"preset": "rosenbrock", "model": {"hidden": [3]}},
+    *LEARNS.values(),
+]
+
+
+def _loss_at(session: TrainingSession, k: int) -> float:
+    return float(session.trajectory(start=k, stop=k + 1, fields=["loss"])["loss"][0])
+
+
+@pytest.mark.parametrize("name", list(LEARNS))
+def test_configs_written_without_init_learn(name: str) -> None:
+    s = TrainingSession(LEARNS[name])
+    s.step(1000)
+    assert s.status == "active"
+    assert _loss_at(s, 1000) <= 0.5 * _loss_at(s, 0)
+
+
+def test_own_data_starts_from_neutral_defaults_not_the_chapter() -> None:
+    cfg = build({"data": {"name": "moons"}}).config
+    assert cfg["preset"] is None and cfg["seed"] == 0 and cfg["batch_size"] is None
+    assert cfg["optimizer"]["name"] == "sgd" and cfg["optimizer"]["lr"] == 0.1
+    assert cfg["optimizer"]["momentum"] == 0.0
+    assert cfg["data"] == {"name": "moons"} and cfg["loss"] == "bce"
+    assert cfg["model"] == {"hidden": [], "activation": "tanh", "init": "xavier"}
+    assert cfg["init_params"] is None and cfg["schedule"]["name"] == "constant"
+
+
+def test_neutral_optimizer_merges_options_and_a_new_name_replaces_it() -> None:
+    momentum = build({"data": {"name": "xor"}, "optimizer": {"momentum": 0.9}}).config
+    assert momentum["optimizer"]["lr"] == 0.1 and momentum["optimizer"]["momentum"] == 0.9
+    adam = build({"data": {"name": "xor"}, "optimizer": {"name": "adam"}}).config
+    assert adam["optimizer"]["name"] == "adam" and adam["optimizer"]["lr"] == 0.001
+
+
+def test_preset_optimizer_options_without_a_name_keep_the_presets_optimizer() -> None:
+    cfg = build({"preset": "moons-mlp", "optimizer": {"lr": 0.05}}).config
+    assert cfg["optimizer"]["name"] == "adam" and cfg["optimizer"]["lr"] == 0.05
+    sgd = build({"preset": "moons-mlp", "optimizer": {"name": "sgd"}}).config
+    assert sgd["optimizer"]["name"] == "sgd" and sgd["optimizer"]["lr"] == 0.001  # replaced
+
+
+def test_a_layered_model_without_data_trains_on_the_default_dataset() -> None:
+    built = build({"model": {"hidden": [4]}})
+    assert built.config["data"] == {"name": "pass-fail"} and built.config["loss"] == "bce"
+    assert built.config["seed"] == 0 and built.dataset is not None
+    assert built.dataset.n_samples == 4
+    assert not np.array_equal(built.theta0[:2], CHAPTER_WEIGHTS)
+
+
+def test_an_analytic_model_needs_no_data() -> None:
+    built = build({"model": {"function": "himmelblau"}})
+    assert built.dataset is None and built.config["data"] is None and built.config["loss"] is None
+    assert built.config["optimizer"]["lr"] == 0.1 and built.config["seed"] == 0
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_init_follows_the_activation_unless_given(activation: str) -> None:
+    expected = "he" if activation in ("relu", "leaky_relu") else "xavier"
+    model = {"hidden": [8], "activation": activation}
+    assert build({"model": model}).config["model"]["init"] == expected
+    given = build({"model": {**model, "init": "torch"}}).config["model"]["init"]
+    assert given == "torch"
+
+
+def test_init_is_he_only_when_every_layer_is_relu_like() -> None:
+    relus = {"hidden": [4, 4], "activation": ["relu", "leaky_relu"]}
+    assert build({"model": relus}).config["model"]["init"] == "he"
+    mixed = {"hidden": [4, 4], "activation": ["relu", "tanh"]}
+    assert build({"model": mixed}).config["model"]["init"] == "xavier"
+
+
+@pytest.mark.parametrize(
+    ("data", "loss"),
+    [
+        ({"name": "moons"}, "bce"),
+        ({"name": "blobs"}, "cross_entropy"),
+        ({"name": "blobs", "classes": 2}, "bce"),
+        ({"name": "sine"}, "mse"),
+        ({"name": "line"}, "mse"),
+        ({"X": [[0.0], [1.0], [2.0]], "y": [0.5, 1.5, 2.5]}, "mse"),
+        ({"X": [[0.0], [1.0], [2.0]], "y": [0, 1, 2]}, "cross_entropy"),
+    ],
+)
+def test_loss_follows_the_data_task_when_not_given(data: dict[str, Any], loss: str) -> None:
+    assert build({"data": data}).config["loss"] == loss
+
+
+def test_sine_without_a_loss_trains_with_mse() -> None:
+    s = TrainingSession({"data": {"name": "sine"}, "model": {"hidden": [8]}})
+    assert s.config["loss"] == "mse"
+    s.step(50)
+    assert s.status == "active"
+
+
+def test_the_presets_start_is_dropped_for_a_model_of_another_shape() -> None:
+    built = build({"preset": "pass-fail", "model": {"hidden": [8]}})
+    cfg = built.config
+    assert cfg["init_params"] is None and cfg["model"]["init"] == "xavier"
+    assert cfg["data"] == {"name": "pass-fail"} and cfg["seed"] == 42  # the rest is kept
+    assert np.count_nonzero(built.theta0[:16]) == 16
+
+
+def test_the_presets_start_is_dropped_for_another_number_of_outputs() -> None:
+    cfg = build({"loss": "cross_entropy"}).config  # pass-fail with two softmax outputs
+    assert cfg["init_params"] is None and cfg["model"]["init"] == "xavier"
+
+
+def test_the_presets_start_is_kept_for_a_model_of_its_shape() -> None:
+    cfg = build({"preset": "pass-fail", "model": {"activation": "sigmoid"}}).config
+    assert cfg["init_params"] == [*CHAPTER_WEIGHTS, 0.0] and cfg["model"]["init"] == "zeros"
+    line = build({"preset": "line", "optimizer": {"lr": 0.5}}).config
+    assert line["init_params"] == [-1.5, -1.0] and line["optimizer"]["lr"] == 0.5
+
+
+def test_an_init_the_user_gives_is_kept_for_any_shape() -> None:
+    cfg = build({"preset": "pass-fail", "model": {"hidden": [8], "init": "zeros"}}).config
+    assert cfg["model"]["init"] == "zeros"
+
+
+def test_another_kind_of_data_drops_the_presets_data_start_and_loss() -> None:
+    cfg = build({"preset": "line", "data": {"name": "sine"}}).config
+    assert cfg["data"] == {"name": "sine"} and cfg["loss"] == "mse"
+    assert cfg["init_params"] is None and cfg["model"]["init"] == "xavier"
+    moons = build({"preset": "pass-fail", "data": {"name": "moons"}}).config
+    assert moons["data"] == {"name": "moons"} and moons["init_params"] is None
+    blobs = build({"preset": "moons-mlp", "data": {"name": "blobs"}}).config
+    assert blobs["data"] == {"name": "blobs"} and blobs["loss"] == "cross_entropy"
+    sine = build({"preset": "moons-mlp", "data": {"name": "sine"}}).config
+    assert sine["data"] == {"name": "sine"} and sine["loss"] == "mse"
+
+
+def test_data_of_the_same_kind_merges_over_the_presets() -> None:
+    cfg = build({"preset": "moons-mlp", "data": {"noise": 0.3}}).config
+    assert cfg["data"] == {"name": "moons", "n_samples": 200, "noise": 0.3}
+    assert cfg["loss"] == "bce" and cfg["model"]["init"] == "xavier"
+
+
+def test_a_given_loss_is_kept_when_the_data_changes() -> None:
+    cfg = build({"preset": "moons-mlp", "data": {"name": "xor"}, "loss": "mse"}).config
+    assert cfg["loss"] == "mse"
+
+
+def test_a_layered_model_on_an_analytic_preset_gets_the_default_data() -> None:
+    cfg = build({"preset": "rosenbrock", "model": {"hidden": [3]}}).config
+    assert cfg["data"] == {"name": "pass-fail"} and cfg["loss"] == "bce"
+    assert cfg["optimizer"]["momentum"] == 0.9  # the preset's optimizer is kept
+
+
+def test_empty_config_is_still_exactly_the_chapters_run() -> None:
+    empty, chapter = TrainingSession({}), TrainingSession({"preset": "pass-fail"})
+    assert empty.config == {**chapter.config, "preset": None}
+    np.testing.assert_array_equal(empty.params, [*CHAPTER_WEIGHTS, 0.0])
+    empty.step(300)
+    chapter.step(300)
+    np.testing.assert_array_equal(empty.trajectory()["loss"], chapter.trajectory()["loss"])
+    lr = build({"optimizer": {"lr": 0.5}}).config  # neither data nor model: still the chapter
+    assert lr["seed"] == 42 and lr["init_params"] == [*CHAPTER_WEIGHTS, 0.0]
+
+
+@pytest.mark.parametrize(
+    "config", [{"preset": name} for name in PRESETS] + OTHERS, ids=lambda c: json.dumps(c)
+)
+def test_the_normalised_config_rebuilds_itself_exactly(config: dict[str, Any]) -> None:
+    first = build(config)
+    stored = json.loads(json.dumps(first.config))  # as sessions persist it
+    again = build(stored)
+    assert again.config == first.config
+    np.testing.assert_array_equal(again.theta0, first.theta0)
+    assert build(again.config).config == first.config

@@ -1,0 +1,88 @@
+"""The trainer owns the run's state, checkpoints, event log and replay cache."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gradscape.core.changes import check_change
+from gradscape.core.config import build
+from gradscape.core.trainer import Trainer
+
+
+def _trainer(every: int = 10) -> Trainer:
+    return Trainer(build({"preset": "moons-mlp"}), every)
+
+
+def _live(trainer: Trainer, n: int, path: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    for _ in range(n):
+        outcome = trainer.step()
+        assert not isinstance(outcome, str)
+        path.append(trainer.state.theta.copy())
+        grads.append(outcome[5])
+
+
+def _changed(trainer: Trainer, **changes: object) -> None:
+    trainer.change(check_change(changes, trainer.state, trainer.model.n_params, trainer.n))
+
+
+def test_steps_keep_a_checkpoint_every_k_steps() -> None:
+    t = _trainer(every=10)
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 35, path, [])
+    assert sorted(t.checkpoints) == [0, 10, 20, 30] and t.state.step == 35
+    np.testing.assert_array_equal(t.checkpoints[20].theta, path[20])
+    assert t.checkpoints[20].theta is not t.state.theta
+
+
+def test_changes_are_logged_at_the_step_they_apply_from() -> None:
+    t = _trainer()
+    _live(t, 4, [], [])
+    _changed(t, lr=0.05, batch_size=8)
+    assert t.events == [(4, {"lr": 0.05, "batch_size": 8})]
+    assert t.state.lr == 0.05 and t.state.batch_size == 8
+
+
+def test_params_and_grads_at_rebuild_the_live_path_across_events() -> None:
+    t = _trainer(every=10)
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    grads: list[np.ndarray] = [np.full(t.model.n_params, np.nan)]
+    _live(t, 13, path, grads)
+    _changed(t, optimizer={"name": "sgd", "momentum": 0.9}, lr=0.2)
+    _live(t, 14, path, grads)
+    ks = np.arange(28)
+    np.testing.assert_array_equal(t.params_at(ks), np.array(path))
+    np.testing.assert_array_equal(t.grads_at(ks), np.array(grads))
+
+
+def test_rewind_drops_later_checkpoints_and_events_and_rebuilds_the_state() -> None:
+    t = _trainer(every=10)
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 12, path, [])
+    _changed(t, lr=0.05)
+    _live(t, 15, path, [])
+    _changed(t, lr=0.5)
+    t.rewind(17)
+    assert sorted(t.checkpoints) == [0, 10] and t.events == [(12, {"lr": 0.05})]
+    assert t.state.step == 17 and t.state.lr == 0.05
+    np.testing.assert_array_equal(t.state.theta, path[17])
+    t.rewind(12)
+    assert t.events == [(12, {"lr": 0.05})] and t.state.lr == 0.05  # events at k stay
+
+
+def test_resume_continues_exactly_where_another_trainer_was() -> None:
+    a, b = _trainer(), _trainer()
+    _live(a, 23, [], [])
+    _changed(a, batch_size=16)
+    b.resume(a.state.copy(), {k: c.copy() for k, c in a.checkpoints.items()}, a.events)
+    _live(a, 9, [], [])
+    _live(b, 9, [], [])
+    np.testing.assert_array_equal(a.state.theta, b.state.theta)
+    np.testing.assert_array_equal(a.params_at(np.array([15])), b.params_at(np.array([15])))
+
+
+def test_nbytes_counts_checkpoints_and_the_replay_cache() -> None:
+    t = _trainer(every=50)
+    _live(t, 40, [], [])
+    before = t.nbytes()
+    t.params_at(np.array([7]))  # replays and caches steps 0..40
+    assert t.nbytes() >= before + 41 * t.model.n_params * 8
