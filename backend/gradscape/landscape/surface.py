@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gradscape.core.records import finite_or_none
 from gradscape.core.types import FloatArray, Model
 from gradscape.landscape.directions import Plane
 from gradscape.landscape.evaluate import affine_losses
@@ -278,4 +279,4 @@ def _log_path(p: PathProjection, floor: float) -> PathProjection:
 
 
 def _json_list(values: FloatArray) -> list[float | None]:
-    return [float(v) if math.isfinite(v) else None for v in values.tolist()]
+    return [finite_or_none(v) for v in values.tolist()]
