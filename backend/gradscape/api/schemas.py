@@ -338,3 +338,53 @@ def publish_bounds(openapi: dict[str, Any], limits: dict[str, Any]) -> dict[str,
             if p["name"] == param:
                 _bounded(p["schema"], keyword, limits[setting])
     return openapi
+
+
+class Health(BaseModel):
+    """The server is up."""
+
+    status: Literal["ok"]
+    version: str
+
+
+class SliceResult(BaseModel):
+    """Loss along ``(1 - alpha) theta_start + alpha theta_stop``."""
+
+    start: int
+    stop: int
+    alpha: list[float | None]
+    loss: list[float | None]
+
+
+class SharpnessSeries(BaseModel):
+    """lambda_max along the run, with the lr in force at each of those steps."""
+
+    step: list[int]
+    lambda_max: list[float | None]
+    lr: list[float | None]
+
+
+class CurvatureResult(BaseModel):
+    """The top Hessian eigenvalue at a step against the lr's stability edge 2 / lambda_max."""
+
+    step: int
+    lr: float | None
+    lambda_max: float | None
+    lr_times_lambda: float | None
+    edge: float | None = Field(description="2 / lambda_max; null when lambda_max <= 0")
+    stable: bool
+    series: SharpnessSeries | None = None
+
+
+class CsvSummary(BaseModel):
+    """A checked CSV upload and the ``data`` object to put in a session config."""
+
+    data: dict[str, Any]
+    n_samples: int
+    n_features: int
+    feature_names: list[str]
+    target_name: str
+    task: Literal["regression", "binary", "multiclass"]
+    n_classes: int | None
+    suggested_loss: str
+    preview: dict[str, list[Any]]

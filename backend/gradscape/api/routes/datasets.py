@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from gradscape.api.deps import RegistryDep, SettingsDep
-from gradscape.api.schemas import CsvUpload
+from gradscape.api.schemas import CsvSummary, CsvUpload
 from gradscape.core.data import make_dataset
 from gradscape.core.tasks import TASK_LOSS
 from gradscape.service.jsonsafe import clean_dict
@@ -15,7 +15,11 @@ from gradscape.service.jsonsafe import clean_dict
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
 
-@router.post("/csv", responses={413: {}, 422: {"description": "Malformed CSV; the line is named"}})
+@router.post(
+    "/csv",
+    response_model=CsvSummary,
+    responses={413: {}, 422: {"description": "Malformed CSV; the line is named"}},
+)
 async def upload_csv(
     body: CsvUpload, registry: RegistryDep, settings: SettingsDep
 ) -> dict[str, Any]:

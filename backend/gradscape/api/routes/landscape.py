@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from gradscape.api.deps import EntryDep, RegistryDep
-from gradscape.api.schemas import SurfaceRequest
+from gradscape.api.schemas import CurvatureResult, SliceResult, SurfaceRequest
 from gradscape.service import surfaces
 from gradscape.service.jsonsafe import dumps
 
@@ -33,7 +33,7 @@ async def get_surface(entry: EntryDep, registry: RegistryDep, body: SurfaceReque
     return Response(payload, media_type="application/json")
 
 
-@router.get("/{session_id}/slice", responses=ERRORS)
+@router.get("/{session_id}/slice", response_model=SliceResult, responses=ERRORS)
 async def get_slice(
     entry: EntryDep,
     registry: RegistryDep,
@@ -50,7 +50,7 @@ async def get_slice(
         )
 
 
-@router.get("/{session_id}/curvature", responses=ERRORS)
+@router.get("/{session_id}/curvature", response_model=CurvatureResult, responses=ERRORS)
 async def get_curvature(
     entry: EntryDep,
     registry: RegistryDep,
