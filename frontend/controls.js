@@ -3,8 +3,6 @@ import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { field, numberInput, selectInput } from "./forms.js";
 
-const TASK_LOSS = { regression: "mse", binary: "bce", multiclass: "cross_entropy" };
-
 const clone = (v) => JSON.parse(JSON.stringify(v));
 
 /** Data options every dataset form takes (not in the catalog's per-generator options). */
@@ -24,16 +22,17 @@ function setGeneric(data, key, value) {
 }
 
 export class SetupControls {
-  /** `app.newRun(config)` starts a session; `app.catalog` is /api/catalog. */
-  constructor(app, root) {
-    this.app = app;
+  /** `catalog`: the Catalog; `newRun(config)` starts a session from a config. */
+  constructor(root, { catalog, newRun }) {
     this.root = root;
+    this.catalog = catalog;
+    this.newRun = newRun;
     this.csvInfo = null;
   }
 
   /** Rebuild from a session's config (a new main session). */
   render(info) {
-    const cat = this.app.catalog;
+    const cat = this.catalog;
     this.config = clone(info.config);
     const c = this.config;
     const isFunction = Boolean(c.model && c.model.function);
@@ -56,7 +55,7 @@ export class SetupControls {
     if (m.hidden && m.hidden.length && m.init === "zeros" && !this.pickedZeros) m.init = "xavier";
     delete c.preset;
     c.init_params = null; // explicit start weights belong to the old shape
-    this.app.newRun(c);
+    this.newRun(c);
   }
 
   presets(cat, active) {
@@ -74,7 +73,7 @@ export class SetupControls {
               class: `preset${name === active ? " active" : ""}`,
               title: cat.presets[name].description,
               dataset: { preset: name },
-              onclick: () => this.app.newRun({ preset: name }),
+              onclick: () => this.newRun({ preset: name }),
             },
             name,
           ),
@@ -96,8 +95,7 @@ export class SetupControls {
         selectInput("dataset", options, custom ? "__custom" : data.name, (name) =>
           this.restart((c) => {
             c.data = { name, ...generic(c.data) };
-            const task = cat.datasets[name].task;
-            if (!TASK_LOSS[task] || c.loss !== TASK_LOSS[task]) c.loss = TASK_LOSS[task];
+            c.loss = cat.lossForTask(cat.datasets[name].task);
             if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
           }),
         ),
@@ -187,7 +185,7 @@ export class SetupControls {
             if (kind === "network") {
               const name = Object.keys(cat.datasets).includes("moons") ? "moons" : Object.keys(cat.datasets)[0];
               cfg.data = { name };
-              cfg.loss = TASK_LOSS[cat.datasets[name].task];
+              cfg.loss = cat.lossForTask(cat.datasets[name].task);
               cfg.model = { hidden: [8], activation: "tanh", init: "xavier" };
             } else {
               cfg.data = null;
@@ -234,8 +232,8 @@ export class SetupControls {
         cat.initialisers[init],
       ),
       field(
-        "loss",
-        selectInput("loss", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => (cfg.loss = l))),
+        "loss function",
+        selectInput("loss-function", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => (cfg.loss = l))),
         cat.losses[c.loss]?.description,
       ),
       field("seed", numberInput("seed", { type: "int", min: 0, max: 4294967295 }, c.seed ?? 0, (v) => this.restart((cfg) => (cfg.seed = v))), "Drives the initial weights and the shuffling"),
