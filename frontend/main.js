@@ -24,7 +24,7 @@ class App {
     this.compare = [];
     const ui = buildLayout((el, name) => downloadPng(el, name).catch((e) => notice(e.message)));
     this.ui = ui;
-    this.setup = new SetupControls($("#setup"), { catalog, newRun: (config) => this.newRun(config) });
+    this.setup = new SetupControls($("#setup"), { catalog, newRun: (config, opts) => this.newRun(config, opts) });
     this.training = new TrainingControls($("#training"), { catalog, live: (change) => this.live(change) });
     this.transport = new Transport(this, $("#transport"), $("#banner"), catalog.limits);
     this.landscape = new Landscape(this, { surfaceEl: ui.plot.surface, contourEl: ui.plot.contour, noteEl: ui.note.surface, toolbarEl: ui.tools.surface, catalog });
@@ -106,11 +106,11 @@ class App {
     return run;
   }
 
-  async newRun(config) {
+  /** Start a session from `config`; `freshView`: a preset picked anew, so its own view too. */
+  async newRun(config, { freshView = false } = {}) {
     try {
       const info = await api.create(config);
-      const preset = config.preset;
-      if (preset) Object.assign(this.view, { plane: "auto", axes: null, zlog: false }, this.presetView(preset));
+      if (freshView) Object.assign(this.view, { plane: "auto", axes: null, zlog: false }, this.presetView(config.preset));
       this.setMain(info);
     } catch (err) {
       notice(err.message);

@@ -34,6 +34,14 @@ def test_loads_the_chapter_example_with_a_webgl_surface(page: Any, server: str) 
     for plot in ("contour", "losscurve", "norms", "data"):
         assert app(page, f"Boolean(document.querySelector('#plot-{plot}').data)"), plot
     assert "full-data loss" in page.locator("#plot-losscurve").inner_text()
+    # the chapter's neuron as it is: no hidden layer, so its activation is the sigmoid the
+    # bce loss puts on the output, and it starts from the chapter's seeded weights
+    assert page.locator("#setup output[name=model-output]").inner_text() == "sigmoid output"
+    assert page.locator("#setup select[name=activation]").count() == 0
+    init = page.locator("#setup .field:has(select[name=init])")
+    assert init.locator("label").inner_text() == "init"
+    assert init.locator("option:checked").inner_text() == "the chapter's weights"
+    assert info["config"]["init_params"] is not None
 
 
 def test_play_grows_the_path_and_the_loss_falls(page: Any, server: str) -> None:
