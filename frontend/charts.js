@@ -1,5 +1,6 @@
 // The live 2-D charts: loss curve, per-layer gradient norms and the data view.
 import { api } from "./api.js";
+import { objectiveLabel } from "./catalog.js";
 import { createDataView } from "./plots/dataview.js";
 import { createGradNorms } from "./plots/gradnorms.js";
 import { createLossCurve } from "./plots/losscurve.js";
@@ -21,8 +22,8 @@ export class Charts {
 
   lossData() {
     const runs = [this.app.main, ...this.app.compare].map((run) => {
-      const ev = run.history.evals.decimated(POINTS, ["loss", "val_loss"]);
-      const sc = run.history.scalars.decimated(POINTS, ["batch_loss"]);
+      const ev = run.history.evals.decimated(POINTS);
+      const sc = run.history.scalars.decimated(POINTS);
       // held-out loss: only rows that have it (none without a validation split)
       const has = ev.val_loss.map((v) => v !== null && v !== undefined);
       return {
@@ -36,23 +37,23 @@ export class Charts {
         batchLoss: sc.batch_loss,
       };
     });
-    return { runs, ylog: this.app.view.ylog, marker: this.marker };
+    return { runs, ylog: this.app.view.ylog, marker: this.marker, yTitle: objectiveLabel(this.app.main.info.config) };
   }
 
   normsData() {
     const main = this.app.main;
     const layers = main.info.layers || [];
     if (!layers.length) {
-      const sc = main.history.scalars.decimated(POINTS, ["grad_norm"]);
+      const sc = main.history.scalars.decimated(POINTS);
       return { step: sc.step, norms: sc.grad_norm.map((g) => [g]), layers: ["gradient"] };
     }
-    const ev = main.history.evals.decimated(POINTS, ["layer_grad_norms"]);
+    const ev = main.history.evals.decimated(POINTS);
     return { step: ev.step, norms: ev.layer_grad_norms, layers };
   }
 
   draw() {
     if (!this.app.main) return;
-    invalidate("loss", () => this.loss.draw(this.lossData()), { adaptive: true });
+    invalidate("losscurve", () => this.loss.draw(this.lossData()), { adaptive: true });
     invalidate("norms", () => this.norms.draw(this.normsData()), { adaptive: true });
   }
 
@@ -76,7 +77,7 @@ export class Charts {
     this.dataBusy = true;
     try {
       let d = await api.data(main.id, 50);
-      if (d.kind === "surface" && main.step > 0) d = { kind: "slice", ...(await api.slice(main.id, { start: 0, stop: main.step })) };
+      if (d.kind === "surface" && main.step > 0) d = { kind: "slice", label: objectiveLabel(main.info.config), ...(await api.slice(main.id, { start: 0, stop: main.step })) };
       if (this.app.main === main) invalidate("data", () => this.data.draw(d), { adaptive: true });
     } catch (err) {
       if (err.status !== 404) console.warn("data view:", err.message);

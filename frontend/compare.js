@@ -14,21 +14,32 @@ export function describe(info) {
 }
 
 export class ComparePanel {
-  /** `app.addCompareRun(info)`, `app.removeCompareRun(run)`; `app.compare` is the list. */
-  constructor(app, root) {
+  /**
+   * `app.addCompareRun(info)`, `app.removeCompareRun(run)`; `app.compare` is the list.
+   * `catalog`: the Catalog (optimizers and their hyperparameters, the steps-per-call limit).
+   */
+  constructor(app, root, catalog) {
     this.app = app;
     this.root = root;
+    this.catalog = catalog;
   }
 
   render() {
-    const cat = this.app.catalog;
+    const cat = this.catalog;
     const main = this.app.main;
     if (!main) return;
     const st = main.info.settings;
     const n = main.info.n_samples;
     const opt = h("select", { name: "cmp-optimizer" }, Object.keys(cat.optimizers).map((o) => h("option", { value: o, selected: o === st.optimizer.name }, o)));
-    const lr = h("input", { type: "number", name: "cmp-lr", step: "any", min: 0, value: st.lr, class: "short" });
-    const momentum = h("input", { type: "number", name: "cmp-momentum", step: "any", min: 0, max: 0.999, value: 0.9, class: "short" });
+    const lrSpec = cat.optimizers[st.optimizer.name].lr;
+    const lr = h("input", { type: "number", name: "cmp-lr", step: "any", min: lrSpec.min, max: lrSpec.max, value: st.lr, class: "short" });
+    // momentum, for the optimizers that take it (its bounds from the first one that does)
+    const withMomentum = Object.keys(cat.optimizers).filter((o) => cat.takes(o, "momentum"));
+    const mSpec = withMomentum.length ? cat.optimizers[withMomentum[0]].momentum : { min: 0, max: 1 };
+    const momentum = h("input", { type: "number", name: "cmp-momentum", step: "any", min: mSpec.min, max: mSpec.max, value: 0.9, class: "short" });
+    const showMomentum = () => (momentum.disabled = !cat.takes(opt.value, "momentum"));
+    opt.addEventListener("change", showMomentum);
+    showMomentum();
     const batch = h("input", { type: "number", name: "cmp-batch", step: 1, min: 1, max: n || 1, value: st.batch_size ?? n ?? 1, class: "short", disabled: !n });
     const status = h("span", { class: "caption cmp-status" });
     const full = this.app.compare.length + 1 >= MAX_RUNS;
@@ -41,7 +52,7 @@ export class ComparePanel {
         onclick: async () => {
           status.textContent = "starting…";
           const optimizer = { name: opt.value, lr: Number(lr.value) };
-          if (opt.value === "sgd" && Number(momentum.value) > 0) optimizer.momentum = Number(momentum.value);
+          if (cat.takes(opt.value, "momentum") && Number(momentum.value) > 0) optimizer.momentum = Number(momentum.value);
           try {
             await this.add(optimizer, n ? Number(batch.value) : null);
             status.textContent = "";
@@ -66,7 +77,7 @@ export class ComparePanel {
       h("div", { class: "panel-bar" }, [
         h("label", { class: "inline" }, ["optimizer ", opt]),
         h("label", { class: "inline" }, ["lr ", lr]),
-        h("label", { class: "inline", title: "sgd only" }, ["momentum ", momentum]),
+        h("label", { class: "inline", title: `for ${withMomentum.join(", ")}` }, ["momentum ", momentum]),
         h("label", { class: "inline" }, ["batch ", batch]),
         add,
         status,
@@ -85,19 +96,21 @@ export class ComparePanel {
     });
   }
 
+  /**
+   * A run from the main run's config (complete, as the server normalised it: same data,
+   * same seed, same start) with another optimizer or batch size, caught up to its step.
+   */
   async add(optimizer, batchSize) {
     const main = this.app.main;
-    const first = await api.trajectory(main.id, { start: 0, stop: 1, fields: "params" });
     const config = JSON.parse(JSON.stringify(main.info.config));
-    delete config.preset;
-    config.init_params = first.columns.params[0];
     config.optimizer = optimizer;
     if (main.info.n_samples) config.batch_size = batchSize === null || batchSize >= main.info.n_samples ? null : batchSize;
     let info = await api.create(config);
     const T = main.step;
     for (let done = 0; done < T; ) {
-      const n = Math.min(T - done, this.app.catalog.limits.max_steps_per_call);
-      const res = await api.step(info.id, { steps: n, evaluate: "last", fields: ["step"] });
+      const n = Math.min(T - done, this.catalog.limits.max_steps_per_call);
+      // the step calls only catch up: ask for the index column alone
+      const res = await api.step(info.id, { steps: n, evaluate: "last", fields: this.catalog.columns.index });
       done += n;
       if (res.status === "diverged") break;
     }

@@ -2,11 +2,12 @@
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { field, numberInput, selectInput } from "./forms.js";
-
-const TASK_LOSS = { regression: "mse", binary: "bce", multiclass: "cross_entropy" };
+import { DEFAULT_CONFIG } from "./state.js";
 
 const clone = (v) => JSON.parse(JSON.stringify(v));
-
+const sameNumbers = (a, b) => Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => v === b[i]);
+/** The init select's entry for explicit start weights (`config.init_params`). */
+const EXPLICIT_START = "__start";
 /** Data options every dataset form takes (not in the catalog's per-generator options). */
 const GENERIC = { validation_split: 0, standardize: false };
 
@@ -24,16 +25,17 @@ function setGeneric(data, key, value) {
 }
 
 export class SetupControls {
-  /** `app.newRun(config)` starts a session; `app.catalog` is /api/catalog. */
-  constructor(app, root) {
-    this.app = app;
+  /** `catalog`: the Catalog; `newRun(config)` starts a session from a config. */
+  constructor(root, { catalog, newRun }) {
     this.root = root;
+    this.catalog = catalog;
+    this.newRun = newRun;
     this.csvInfo = null;
   }
 
   /** Rebuild from a session's config (a new main session). */
   render(info) {
-    const cat = this.app.catalog;
+    const cat = this.catalog;
     this.config = clone(info.config);
     const c = this.config;
     const isFunction = Boolean(c.model && c.model.function);
@@ -47,16 +49,22 @@ export class SetupControls {
     );
   }
 
-  /** Apply a change to the config and start a new run from it. */
-  restart(mutate) {
+  /**
+   * Start a new run: the shown config with one change. The shown config is the server's
+   * complete copy, so the new one states every choice and inherits nothing it did not say.
+   * A tweak of a field keeps the preset (and its start weights, unless `redraw`); `leaves`
+   * (another dataset, model kind or layer shape) drops the preset and the start weights,
+   * which belong to the old shape.
+   */
+  restart(mutate, { leaves = false, redraw = leaves } = {}) {
     const c = clone(this.config);
     mutate(c);
     // zeros suits the chapter's single neuron; hidden layers need symmetry broken
     const m = c.model || {};
     if (m.hidden && m.hidden.length && m.init === "zeros" && !this.pickedZeros) m.init = "xavier";
-    delete c.preset;
-    c.init_params = null; // explicit start weights belong to the old shape
-    this.app.newRun(c);
+    if (leaves) delete c.preset;
+    if (redraw) c.init_params = null;
+    this.newRun(c);
   }
 
   presets(cat, active) {
@@ -74,7 +82,7 @@ export class SetupControls {
               class: `preset${name === active ? " active" : ""}`,
               title: cat.presets[name].description,
               dataset: { preset: name },
-              onclick: () => this.app.newRun({ preset: name }),
+              onclick: () => this.newRun({ preset: name }, { freshView: true }),
             },
             name,
           ),
@@ -94,12 +102,14 @@ export class SetupControls {
       field(
         "dataset",
         selectInput("dataset", options, custom ? "__custom" : data.name, (name) =>
-          this.restart((c) => {
-            c.data = { name, ...generic(c.data) };
-            const task = cat.datasets[name].task;
-            if (!TASK_LOSS[task] || c.loss !== TASK_LOSS[task]) c.loss = TASK_LOSS[task];
-            if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
-          }),
+          this.restart(
+            (c) => {
+              c.data = { name, ...generic(c.data) };
+              c.loss = cat.lossForTask(cat.datasets[name].task);
+              if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
+            },
+            { leaves: true },
+          ),
         ),
         custom ? "" : cat.datasets[data.name]?.description,
       ),
@@ -163,11 +173,14 @@ export class SetupControls {
           label: f.name,
           summary: `${f.name}: ${res.n_samples} rows, ${res.n_features} features (${res.feature_names.join(", ")}) → ${res.target_name}, ${res.task}`,
         };
-        this.restart((c) => {
-          c.data = { ...res.data, ...generic(c.data) };
-          c.loss = res.suggested_loss;
-          if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
-        });
+        this.restart(
+          (c) => {
+            c.data = { ...res.data, ...generic(c.data) };
+            c.loss = res.suggested_loss;
+            if (c.model && c.model.function) c.model = { hidden: [], init: "xavier" };
+          },
+          { leaves: true },
+        );
       } catch (err) {
         status.textContent = err.message;
         status.classList.add("error");
@@ -183,19 +196,22 @@ export class SetupControls {
       field(
         "model",
         selectInput("model-kind", kinds, isFunction ? model.function : "network", (kind) =>
-          this.restart((cfg) => {
-            if (kind === "network") {
-              const name = Object.keys(cat.datasets).includes("moons") ? "moons" : Object.keys(cat.datasets)[0];
-              cfg.data = { name };
-              cfg.loss = TASK_LOSS[cat.datasets[name].task];
-              cfg.model = { hidden: [8], activation: "tanh", init: "xavier" };
-            } else {
-              cfg.data = null;
-              cfg.loss = null;
-              cfg.model = { function: kind };
-              cfg.batch_size = null;
-            }
-          }),
+          this.restart(
+            (cfg) => {
+              if (kind === "network") {
+                const name = Object.keys(cat.datasets).includes("moons") ? "moons" : Object.keys(cat.datasets)[0];
+                cfg.data = { name };
+                cfg.loss = cat.lossForTask(cat.datasets[name].task);
+                cfg.model = { hidden: [8], activation: "tanh", init: "xavier" };
+              } else {
+                cfg.data = null;
+                cfg.loss = null;
+                cfg.model = { function: kind };
+                cfg.batch_size = null;
+              }
+            },
+            { leaves: true },
+          ),
         ),
       ),
     ];
@@ -207,39 +223,67 @@ export class SetupControls {
       }
       return out;
     }
-    const hidden = h("input", { name: "hidden", type: "text", value: (model.hidden || []).join(", "), placeholder: "none: a single neuron" });
+    const sizes = model.hidden || [];
+    const hidden = h("input", { name: "hidden", type: "text", value: sizes.join(", "), placeholder: "none: a single neuron" });
     hidden.addEventListener("change", () => {
       const text = hidden.value.trim();
-      const sizes = text ? text.split(/[\s,]+/).map((t) => Number.parseInt(t, 10)) : [];
+      const next = text ? text.split(/[\s,]+/).map((t) => Number.parseInt(t, 10)) : [];
       const lim = cat.limits;
-      const ok = sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= lim.max_width) && sizes.length <= lim.max_hidden_layers;
+      const ok = next.every((n) => Number.isInteger(n) && n >= 1 && n <= lim.max_width) && next.length <= lim.max_hidden_layers;
       hidden.classList.toggle("invalid", !ok);
-      if (ok) this.restart((cfg) => (cfg.model.hidden = sizes));
+      if (ok && !sameNumbers(next, sizes)) this.restart((cfg) => (cfg.model.hidden = next), { leaves: true });
     });
-    const activation = typeof model.activation === "string" ? model.activation : "tanh";
-    const init = typeof model.init === "string" ? model.init : model.init ? model.init.name : "xavier";
     out.push(
       field("hidden layers", hidden, "Widths of the hidden layers, e.g. 16, 16 (empty: one neuron, like the chapter)"),
+      sizes.length ? this.activationField(cat, model) : this.outputField(cat, c.loss),
+      this.initField(cat, c),
       field(
-        "activation",
-        selectInput("activation", Object.keys(cat.activations).map((a) => [a, a]), activation, (a) => this.restart((cfg) => (cfg.model.activation = a))),
-        cat.activations[activation],
-      ),
-      field(
-        "initialisation",
-        selectInput("init", Object.keys(cat.initialisers).map((a) => [a, a]), init, (a) => {
-          this.pickedZeros = a === "zeros";
-          this.restart((cfg) => (cfg.model.init = a));
-        }),
-        cat.initialisers[init],
-      ),
-      field(
-        "loss",
-        selectInput("loss", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => (cfg.loss = l))),
+        "loss function",
+        selectInput("loss-function", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => (cfg.loss = l), { redraw: true })),
         cat.losses[c.loss]?.description,
       ),
-      field("seed", numberInput("seed", { type: "int", min: 0, max: 4294967295 }, c.seed ?? 0, (v) => this.restart((cfg) => (cfg.seed = v))), "Drives the initial weights and the shuffling"),
+      field("seed", numberInput("seed", { type: "int", min: 0, max: 4294967295 }, c.seed ?? 0, (v) => this.restart((cfg) => (cfg.seed = v), { redraw: true })), "Drives the initial weights and the shuffling"),
     );
     return out;
+  }
+
+  /** The hidden layers' activation (a network with hidden layers). */
+  activationField(cat, model) {
+    const activation = typeof model.activation === "string" ? model.activation : Object.keys(cat.activations)[0];
+    return field(
+      "activation",
+      selectInput("activation", Object.keys(cat.activations).map((a) => [a, a]), activation, (a) => this.restart((cfg) => (cfg.model.activation = a))),
+      cat.activations[activation],
+    );
+  }
+
+  /** No hidden layer: the one neuron's activation is the output's, which the loss decides. */
+  outputField(cat, loss) {
+    const output = cat.outputOf(loss);
+    const text = output ? `${output} output` : "no output activation";
+    const el = h("output", { name: "model-output", class: "model-output" }, text);
+    return field("activation", el, `No hidden layer: the neuron's activation is the output's, set by the loss (${loss} → ${output}). Add hidden layers to choose theirs.`);
+  }
+
+  /** How theta_0 is made: explicit start weights (the chapter's, or a preset's), or a scheme. */
+  initField(cat, c) {
+    const model = c.model || {};
+    const scheme = typeof model.init === "string" ? model.init : model.init ? model.init.name : null;
+    const options = Object.keys(cat.initialisers).map((a) => [a, a]);
+    let value = scheme;
+    let help = cat.initialisers[scheme];
+    if (c.init_params) {
+      // the page opens on the chapter's example (state.js): its start is the chapter's weights
+      const chapter = sameNumbers(c.init_params, cat.presetStart(DEFAULT_CONFIG.preset));
+      options.unshift([EXPLICIT_START, chapter ? "the chapter's weights" : "explicit start weights"]);
+      value = EXPLICIT_START;
+      help = `This run starts from ${chapter ? "the chapter's seeded weights" : "given weights"} (init_params); pick a scheme to draw new ones.`;
+    }
+    const select = selectInput("init", options, value, (a) => {
+      if (a === EXPLICIT_START) return;
+      this.pickedZeros = a === "zeros";
+      this.restart((cfg) => (cfg.model.init = a), { redraw: true });
+    });
+    return field("init", select, help);
   }
 }

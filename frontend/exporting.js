@@ -48,20 +48,23 @@ FIGS.forEach((f, i) => Plotly.newPlot("fig" + i, f.data, f.layout, {responsive: 
   return html.length;
 }
 
-/** Step calls (at most `maxPerCall` each) and live changes, in order, that rebuild the run. */
+/**
+ * The calls that rebuild the run, in order: `{steps: n}` (a step call, at most `maxPerCall`
+ * steps) or `{change}` (a live change, PATCH).
+ */
 function plan(info, maxPerCall) {
   const out = [];
   let at = 0;
   const stepTo = (k) => {
     while (at < k) {
       const n = Math.min(k - at, maxPerCall);
-      out.push({ kind: "step", body: { steps: n } });
+      out.push({ steps: n });
       at += n;
     }
   };
   for (const [k, change] of info.events || []) {
     stepTo(k);
-    out.push({ kind: "patch", body: change });
+    out.push({ change });
   }
   stepTo(info.step);
   return out;
@@ -75,8 +78,8 @@ export function curlScript(info, origin, maxPerCall) {
     `ID=$(curl -s -X POST "$API/sessions" -H 'content-type: application/json' -d ${j(info.config)} | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')`,
   ];
   for (const p of plan(info, maxPerCall)) {
-    if (p.kind === "step") lines.push(`curl -s -X POST "$API/sessions/$ID/step" -H 'content-type: application/json' -d ${j({ ...p.body, evaluate: "last" })} > /dev/null`);
-    else lines.push(`curl -s -X PATCH "$API/sessions/$ID" -H 'content-type: application/json' -d ${j(p.body)} > /dev/null`);
+    if (p.change) lines.push(`curl -s -X PATCH "$API/sessions/$ID" -H 'content-type: application/json' -d ${j(p.change)} > /dev/null`);
+    else lines.push(`curl -s -X POST "$API/sessions/$ID/step" -H 'content-type: application/json' -d ${j({ steps: p.steps, evaluate: "last" })} > /dev/null`);
   }
   lines.push(`curl -s "$API/sessions/$ID" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["step"], s["loss"])'`);
   return lines.join("\n");
@@ -92,26 +95,27 @@ export function pythonScript(info, origin, maxPerCall) {
     `s = api.post("/sessions", json=${py(info.config)}).raise_for_status().json()`,
   ];
   for (const p of plan(info, maxPerCall)) {
-    if (p.kind === "step") lines.push(`api.post(f"/sessions/{s['id']}/step", json=${py({ ...p.body, evaluate: "last" })}).raise_for_status()`);
-    else lines.push(`api.patch(f"/sessions/{s['id']}", json=${py(p.body)}).raise_for_status()`);
+    if (p.change) lines.push(`api.patch(f"/sessions/{s['id']}", json=${py(p.change)}).raise_for_status()`);
+    else lines.push(`api.post(f"/sessions/{s['id']}/step", json=${py({ steps: p.steps, evaluate: "last" })}).raise_for_status()`);
   }
   lines.push(`s = api.get(f"/sessions/{s['id']}").json()`, `print(s["step"], s["loss"])`);
   return lines.join("\n");
 }
 
 export class ExportPanel {
-  /** `plots()`: [{el, title, name}] of the figures on the page. */
-  constructor(app, root, plots) {
+  /** `plots()`: [{el, title, name}] of the figures on the page; `maxPerCall`: the server's steps per call. */
+  constructor(app, root, plots, maxPerCall) {
     this.app = app;
     this.root = root;
     this.plots = plots;
+    this.maxPerCall = maxPerCall;
   }
 
   render() {
     const main = this.app.main;
     if (!main) return;
     const code = h("textarea", { class: "code", name: "code", readonly: true, rows: 8, spellcheck: false });
-    const limit = this.app.catalog.limits.max_steps_per_call;
+    const limit = this.maxPerCall;
     const show = (text) => {
       code.value = text;
       code.hidden = false;

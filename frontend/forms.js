@@ -76,21 +76,22 @@ export function specField(name, spec, value, onChange) {
 }
 
 /**
- * The learning rate: a log slider from 1e-5 to 10 plus a number box, kept in sync.
+ * The learning rate: a log slider from 1e-5 to 10 plus a number box, kept in sync; the box
+ * takes any value in the catalog's `bounds` ({min, max}: above min, up to max).
  * Returns {el, set(value)}.
  */
-export function logSlider(name, { min = 1e-5, max = 10, value, onChange }) {
+export function logSlider(name, { min = 1e-5, max = 10, bounds, value, onChange }) {
   const lo = Math.log10(min);
   const hi = Math.log10(max);
   const slider = h("input", { id: uid(name), name: `${name}-slider`, type: "range", min: lo, max: hi, step: 0.01, value: Math.log10(value) });
-  const box = h("input", { name, type: "number", min: 0, step: "any", value, class: "lr-box", "aria-label": name });
+  const box = h("input", { name, type: "number", min: bounds.min ?? 0, max: bounds.max ?? undefined, step: "any", value, class: "lr-box", "aria-label": "learning rate" });
   slider.addEventListener("input", () => {
     box.value = Number((10 ** Number(slider.value)).toPrecision(3));
   });
   slider.addEventListener("change", () => onChange(Number(box.value)));
   box.addEventListener("change", () => {
     const v = Number(box.value);
-    const ok = Number.isFinite(v) && v > 0 && v <= 1e6;
+    const ok = Number.isFinite(v) && v > (bounds.min ?? 0) && (bounds.max == null || v <= bounds.max);
     box.classList.toggle("invalid", !ok);
     if (!ok) return;
     slider.value = Math.min(hi, Math.max(lo, Math.log10(v)));

@@ -30,46 +30,52 @@ function lowerBound(arr, value) {
 }
 
 export class Table {
-  /** `fields`: column names besides `step`. */
-  constructor(fields, cap = 200000) {
-    this.fields = fields;
+  /** `columns`: the column names, the sorting index (the step) first. */
+  constructor(columns, cap = 200000) {
+    this.columns = columns;
+    this.index = columns[0];
     this.cap = cap;
     this.version = 0;
     this.clear();
   }
 
   clear() {
-    this.cols = { step: [] };
-    for (const f of this.fields) this.cols[f] = [];
+    this.cols = Object.fromEntries(this.columns.map((c) => [c, []]));
     this.version++;
   }
 
+  /** The index column (the steps, ascending). */
+  get steps() {
+    return this.cols[this.index];
+  }
+
   get length() {
-    return this.cols.step.length;
+    return this.steps.length;
   }
 
   get lastStep() {
-    const s = this.cols.step;
+    const s = this.steps;
     return s.length ? s[s.length - 1] : -1;
   }
 
   /** The row index of the last row with step <= `step` (or -1). */
   indexAtOrBefore(step) {
-    return lowerBound(this.cols.step, step + 1) - 1;
+    return lowerBound(this.steps, step + 1) - 1;
   }
 
   /**
-   * Merge a block of rows sorted by step (`{step: [...], field: [...] | scalar}`); rows
-   * of this table inside the block's step range are replaced (a newer view wins).
+   * Merge a block of rows sorted by step (`{step: [...], column: [...] | scalar}`, other
+   * keys ignored, absent columns null); rows of this table inside the block's step range
+   * are replaced (a newer view wins).
    */
   merge(block) {
-    const steps = block.step;
+    const steps = block[this.index];
     if (!steps || steps.length === 0) return;
     const n = steps.length;
-    const lo = lowerBound(this.cols.step, steps[0]);
-    const hi = lowerBound(this.cols.step, steps[n - 1] + 1);
+    const lo = lowerBound(this.steps, steps[0]);
+    const hi = lowerBound(this.steps, steps[n - 1] + 1);
     const append = lo === this.length;
-    for (const name of ["step", ...this.fields]) {
+    for (const name of this.columns) {
       let values = block[name];
       if (!Array.isArray(values)) values = new Array(n).fill(values === undefined ? null : values);
       const col = this.cols[name];
@@ -85,43 +91,56 @@ export class Table {
 
   /** Drop rows after `step` (after a rewind or reset). */
   truncate(step) {
-    const keep = lowerBound(this.cols.step, step + 1);
+    const keep = lowerBound(this.steps, step + 1);
     if (keep === this.length) return;
-    for (const name of ["step", ...this.fields]) this.cols[name].length = keep;
+    for (const name of this.columns) this.cols[name].length = keep;
     this.version++;
   }
 
   /** Thin the oldest three quarters by two (the newest rows stay dense). */
   compact() {
     const cut = Math.floor(this.length * 0.75);
-    for (const name of ["step", ...this.fields]) {
+    for (const name of this.columns) {
       const col = this.cols[name];
       const thinned = col.slice(0, cut).filter((_, i) => i % 2 === 0);
       this.cols[name] = thinned.concat(col.slice(cut));
     }
   }
 
-  /** At most `k` evenly spaced rows of the given fields, as plain arrays. */
-  decimated(k, fields = this.fields, from = 0) {
-    const start = from > 0 ? lowerBound(this.cols.step, from) : 0;
+  /** At most `k` evenly spaced rows from step `from` on, every column, as plain arrays. */
+  decimated(k, from = 0) {
+    const start = from > 0 ? lowerBound(this.steps, from) : 0;
     const idx = spacedIndices(this.length - start, k).map((i) => i + start);
-    const out = { step: idx.map((i) => this.cols.step[i]) };
-    for (const f of fields) out[f] = idx.map((i) => this.cols[f][i]);
+    const out = {};
+    for (const c of this.columns) out[c] = idx.map((i) => this.cols[c][i]);
     return out;
   }
 
-  last(field) {
-    const col = this.cols[field];
+  /** Row `i` as `{column: value}` (undefined values past the end). */
+  row(i) {
+    const out = {};
+    for (const c of this.columns) out[c] = this.cols[c][i];
+    return out;
+  }
+
+  /** The newest value of one column (undefined when empty). */
+  last(column) {
+    const col = this.cols[column];
     return col.length ? col[col.length - 1] : undefined;
   }
 }
 
+/** Columns of a run's path on the current plane: position (a, b), its own height z (the
+ * true loss, in the plot's z units), the surface height under it and its distance off it. */
+const PLANE_COLUMNS = ["a", "b", "z", "height", "off"];
+
 /** Everything the page keeps about one run's steps. */
 export class RunHistory {
-  constructor() {
-    this.scalars = new Table(["epoch", "batch_loss", "grad_norm", "lr", "batch_size"]);
-    this.evals = new Table(["loss", "accuracy", "val_loss", "val_accuracy", "layer_grad_norms"]);
-    this.plane = new Table(["a", "b", "loss", "height", "off"]);
+  /** `columns`: the catalog's table columns (`Catalog.columns`). */
+  constructor(columns) {
+    this.scalars = new Table(columns.scalars);
+    this.evals = new Table(columns.evals);
+    this.plane = new Table([...columns.index, ...PLANE_COLUMNS]);
   }
 
   get lastStep() {
@@ -144,46 +163,34 @@ export class RunHistory {
     this.plane.truncate(step);
   }
 
-  /** A `steps` frame from the socket. */
+  /** A `steps` frame from the socket: per-step columns, and the evaluated rows in `eval`. */
   addFrame(frame) {
     if (frame.from <= this.lastStep) this.truncate(frame.from - 1);
-    this.scalars.merge({
-      step: frame.step,
-      epoch: frame.epoch,
-      batch_loss: frame.batch_loss,
-      grad_norm: frame.grad_norm,
-      lr: frame.lr,
-      batch_size: frame.batch_size,
-    });
-    const ev = frame.eval;
-    if (ev) this.evals.merge(ev);
+    this.scalars.merge(frame);
+    if (frame.eval) this.evals.merge(frame.eval);
   }
 
   /** Trajectory columns from GET .../trajectory (initial load, gap after a reconnect). */
   addColumns(cols) {
-    if (!cols.step || !cols.step.length) return;
+    const steps = cols.step;
+    if (!steps || !steps.length) return;
     this.scalars.merge(cols);
-    const has = cols.step.map((_, i) => cols.loss && cols.loss[i] !== null);
-    const pick = (name) => cols[name]?.filter((_, i) => has[i]); // missing: null-filled by merge
-    this.evals.merge({
-      step: pick("step"),
-      loss: pick("loss"),
-      accuracy: pick("accuracy"),
-      val_loss: pick("val_loss"),
-      val_accuracy: pick("val_accuracy"),
-      layer_grad_norms: pick("layer_grad_norms"),
-    });
+    // evaluated rows only: a step whose full-data loss was never computed has none
+    const has = steps.map((_, i) => cols.loss && cols.loss[i] !== null);
+    const rows = {};
+    for (const c of this.evals.columns) if (cols[c]) rows[c] = cols[c].filter((_, i) => has[i]); // missing: null-filled by merge
+    this.evals.merge(rows);
   }
 
-  /** An evaluated field (e.g. `val_accuracy`) at the latest evaluated step <= `step`, or null. */
-  evalAt(step, field) {
+  /** The evaluated row (`{loss, accuracy, val_loss, ...}`) of the latest evaluated step <= `step`, or null. */
+  evalsAt(step) {
     const i = this.evals.indexAtOrBefore(step);
-    return i >= 0 ? (this.evals.cols[field][i] ?? null) : null;
+    return i >= 0 ? this.evals.row(i) : null;
   }
 
   /** The full-data loss at `step`, if this page has it. */
   lossAt(step) {
     const i = this.evals.indexAtOrBefore(step);
-    return i >= 0 && this.evals.cols.step[i] === step ? this.evals.cols.loss[i] : null;
+    return i >= 0 && this.evals.steps[i] === step ? this.evals.cols.loss[i] : null;
   }
 }

@@ -1,5 +1,6 @@
 // The loss surface and its contours: which plane, when to refit it, the honest path.
 import { api } from "./api.js";
+import { objectiveLabel } from "./catalog.js";
 import { clear } from "./dom.js";
 import { planeNote, planeToolbar } from "./planebar.js";
 import { PlaneMath, calmExtent, extent1d, heightAt, inBox } from "./planemath.js";
@@ -10,8 +11,10 @@ import { invalidate } from "./scheduler.js";
 const PATH_POINTS = 800;
 
 export class Landscape {
-  constructor(app, { surfaceEl, contourEl, noteEl, toolbarEl }) {
+  /** `catalog`: the Catalog (surface modes, the grid resolution limit). */
+  constructor(app, { surfaceEl, contourEl, noteEl, toolbarEl, catalog }) {
     this.app = app;
+    this.planeChoices = { modes: catalog.surface_modes, maxResolution: catalog.limits.max_resolution };
     this.surface3d = createSurface3d(surfaceEl);
     this.contour = createContour(contourEl);
     this.noteEl = noteEl;
@@ -43,7 +46,7 @@ export class Landscape {
   }
 
   buildToolbar(info) {
-    planeToolbar(this.toolbarEl, this.view, info.param_names, (patch) => {
+    planeToolbar(this.toolbarEl, this.view, info.param_names, this.planeChoices, (patch) => {
       Object.assign(this.view, patch);
       this.app.saveView();
       this.buildToolbar(info);
@@ -114,7 +117,7 @@ export class Landscape {
 
   /** Is the loss now a million-fold above the best it reached (a run blowing up)? */
   exploded() {
-    const loss = this.app.main.history.plane.cols.loss;
+    const loss = this.app.main.history.plane.cols.z;
     const [best] = extent1d(loss);
     const now = loss[loss.length - 1];
     if (!Number.isFinite(best) || now === null || now === undefined) return false;
@@ -131,13 +134,13 @@ export class Landscape {
     if (frame && this.math && !this.inFlight) {
       const t = run.history.plane;
       const s = this.surface;
-      const rows = { step: [], a: [], b: [], loss: [], height: [], off: [] };
+      const rows = { step: [], a: [], b: [], z: [], height: [], off: [] };
       const push = (k, a, b) => {
         if (k <= t.lastStep || rows.step.includes(k)) return;
         rows.step.push(k);
         rows.a.push(a);
         rows.b.push(b);
-        rows.loss.push(this.toZ(run.history.lossAt(k)));
+        rows.z.push(this.toZ(run.history.lossAt(k)));
         rows.height.push(heightAt(s.x, s.y, s.z, a, b));
         rows.off.push(null);
       };
@@ -168,10 +171,10 @@ export class Landscape {
     const outside = main.status !== "diverged" && (a < x0 || a > x1 || b < y0 || b > y1);
     const adaptive = this.view.plane === "auto" || this.view.plane === "pca";
     const grown = !this.exact && adaptive && main.step >= Math.max(1.5 * this.fitStep, this.fitStep + 20);
-    const loss = t.last("loss");
+    const z = t.last("z");
     const height = t.last("height");
     const zs = this.zRange();
-    const gap = !this.exact && loss !== null && height !== null && Math.abs(loss - height) > 0.05 * zs;
+    const gap = !this.exact && z !== null && height !== null && Math.abs(z - height) > 0.05 * zs;
     if (outside || grown || gap) this.request();
   }
 
@@ -214,10 +217,10 @@ export class Landscape {
     const leftBefore = this.leaves;
     this.leaves = false;
     for (const run of [main, ...this.app.compare]) {
-      const t = run.history.plane.decimated(PATH_POINTS, ["a", "b", "loss", "height"]);
+      const t = run.history.plane.decimated(PATH_POINTS);
       if (!t.step.length) continue;
       for (let i = 0; i < t.step.length; i++) {
-        if (t.loss[i] !== null && t.height[i] !== null) maxGap = Math.max(maxGap, Math.abs(t.loss[i] - t.height[i]));
+        if (t.z[i] !== null && t.height[i] !== null) maxGap = Math.max(maxGap, Math.abs(t.z[i] - t.height[i]));
       }
       // SVG and WebGL cannot draw astronomically far points: the 3-D path stops at the
       // grid's edge, the contour path a little past it (so it visibly heads out)
@@ -230,22 +233,22 @@ export class Landscape {
         color: run.color,
         a: clip(t.a, near),
         b: clip(t.b, near),
-        loss: t.loss,
+        loss: t.z,
         height: t.height,
-        clipped: { loss: clip(t.loss, inside), height: clip(t.height, inside) },
+        clipped: { loss: clip(t.z, inside), height: clip(t.height, inside) },
       });
     }
     if (this.leaves !== leftBefore) this.note();
     const showHeight = !this.exact && maxGap > 0.01 * this.zRange();
     if (runs.length) runs[0].showHeight = showHeight;
     const t = main.history.plane;
-    const current = t.length && inBox(s.extent, t.last("a"), t.last("b")) ? { a: t.last("a"), b: t.last("b"), loss: t.last("loss") } : null;
+    const current = t.length && inBox(s.extent, t.last("a"), t.last("b")) ? { a: t.last("a"), b: t.last("b"), loss: t.last("z") } : null;
     return {
       x: s.x,
       y: s.y,
       z: s.z,
       labels: s.labels,
-      zTitle: this.view.zlog ? "log10 loss" : "loss",
+      zTitle: this.view.zlog ? `log10 ${objectiveLabel(main.info.config)}` : objectiveLabel(main.info.config),
       runs,
       current,
       // (after a rewind the old arrows wait for the refit)
@@ -274,5 +277,5 @@ function fillTable(table, path) {
   table.clear();
   if (!path || !path.a) return;
   const steps = path.step || path.a.map((_, i) => i);
-  table.merge({ step: steps, a: path.a, b: path.b, loss: path.loss, height: path.surface_height, off: path.off_plane ?? path.off_plane_distance });
+  table.merge({ step: steps, a: path.a, b: path.b, z: path.loss, height: path.surface_height, off: path.off_plane ?? path.off_plane_distance });
 }

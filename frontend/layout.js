@@ -15,7 +15,7 @@ export const CARDS = [
     caption: "Each step goes opposite the slope: new_weight = old_weight − learning_rate × gradient. Red: −lr × gradient. Blue: the step actually taken (momentum and Adam bend it). In a narrow valley the steepest way down points across it, so the path zig-zags.",
   },
   {
-    id: "loss",
+    id: "losscurve",
     title: "Loss",
     caption: "Watch the loss fall: that falling number is learning. Grey: the loss of each mini-batch, noisier the smaller the batch. Dashed: the loss on held-out validation rows (set a validation split under Data); when it climbs while the training loss keeps falling, the model is overfitting.",
   },

@@ -1,5 +1,6 @@
 // Wires the page: the session, its stream, the controls and every view.
 import { api } from "./api.js";
+import { Catalog } from "./catalog.js";
 import { Charts } from "./charts.js";
 import { ComparePanel, MAX_RUNS, colorFor, describe } from "./compare.js";
 import { SetupControls } from "./controls.js";
@@ -14,10 +15,8 @@ import { DEFAULT_CONFIG, decodeHash, encodeHash, sameRun, storage } from "./stat
 import { TrainingControls } from "./training.js";
 import { Transport } from "./transport.js";
 
-/** View defaults a preset brings with it (the first picture should be the honest one). */
-const PRESET_VIEW = { rosenbrock: { zlog: true } };
-
 class App {
+  /** `catalog`: the Catalog, handed to each widget that builds lists from it. */
   constructor(catalog, view) {
     this.catalog = catalog;
     this.view = view;
@@ -25,16 +24,16 @@ class App {
     this.compare = [];
     const ui = buildLayout((el, name) => downloadPng(el, name).catch((e) => notice(e.message)));
     this.ui = ui;
-    this.setup = new SetupControls(this, $("#setup"));
-    this.training = new TrainingControls(this, $("#training"));
-    this.transport = new Transport(this, $("#transport"), $("#banner"));
-    this.landscape = new Landscape(this, { surfaceEl: ui.plot.surface, contourEl: ui.plot.contour, noteEl: ui.note.surface, toolbarEl: ui.tools.surface });
-    this.charts = new Charts(this, { lossEl: ui.plot.loss, normsEl: ui.plot.norms, dataEl: ui.plot.data, dataNote: ui.note.data });
-    this.buildLossToggle(ui.tools.loss);
+    this.setup = new SetupControls($("#setup"), { catalog, newRun: (config, opts) => this.newRun(config, opts) });
+    this.training = new TrainingControls($("#training"), { catalog, live: (change) => this.live(change) });
+    this.transport = new Transport(this, $("#transport"), $("#banner"), catalog.limits);
+    this.landscape = new Landscape(this, { surfaceEl: ui.plot.surface, contourEl: ui.plot.contour, noteEl: ui.note.surface, toolbarEl: ui.tools.surface, catalog });
+    this.charts = new Charts(this, { lossEl: ui.plot.losscurve, normsEl: ui.plot.norms, dataEl: ui.plot.data, dataNote: ui.note.data });
+    this.buildLossToggle(ui.tools.losscurve);
     this.backprop = new BackpropPanel(this, ui.panels.backprop);
     this.curvature = new CurvaturePanel(this, ui.panels.curvature);
-    this.comparePanel = new ComparePanel(this, ui.panels.compare);
-    this.exportPanel = new ExportPanel(this, ui.panels.export, () => this.figures());
+    this.comparePanel = new ComparePanel(this, ui.panels.compare, catalog);
+    this.exportPanel = new ExportPanel(this, ui.panels.export, () => this.figures(), catalog.limits.max_steps_per_call);
     this.hashAt = 0;
   }
 
@@ -49,7 +48,7 @@ class App {
   }
 
   figures() {
-    const titles = { surface: "Loss surface", contour: "Loss contours and path", loss: "Loss", norms: "Gradient norm per layer", data: "Data and prediction" };
+    const titles = { surface: "Loss surface", contour: "Loss contours and path", losscurve: "Loss", norms: "Gradient norm per layer", data: "Data and prediction" };
     const out = Object.entries(titles).map(([id, title]) => ({ el: this.ui.plot[id], title }));
     out.push({ el: this.curvature.plotEl, title: "Curvature: λmax against 2 / lr" });
     return out;
@@ -95,26 +94,36 @@ class App {
   }
 
   makeRun(info, index) {
-    const run = new Run(info, {
+    const on = {
       state: (r, msg) => this.onState(r, msg),
       frame: (r, frame) => this.onFrame(r, frame),
       error: (r, message) => notice(r === this.main ? message : `${r.label}: ${message}`),
       connection: (r, up) => r === this.main && this.transport.connection(up),
-    });
+    };
+    const run = new Run(info, on, this.catalog);
     run.label = describe(info);
     run.color = colorFor(index);
     return run;
   }
 
-  async newRun(config) {
+  /** Start a session from `config`; `freshView`: a preset picked anew, so its own view too. */
+  async newRun(config, { freshView = false } = {}) {
     try {
       const info = await api.create(config);
-      const preset = config.preset;
-      if (preset) Object.assign(this.view, { plane: "auto", axes: null, zlog: false }, PRESET_VIEW[preset] || {});
+      if (freshView) Object.assign(this.view, { plane: "auto", axes: null, zlog: false }, this.presetView(config.preset));
       this.setMain(info);
     } catch (err) {
       notice(err.message);
     }
+  }
+
+  /**
+   * View defaults a preset brings with it (the first picture should be the honest one): an
+   * analytic surface spans decades of loss, so it opens in log10 loss.
+   */
+  presetView(preset) {
+    const model = this.catalog.presets[preset]?.config.model;
+    return model && model.function ? { zlog: true } : {};
   }
 
   addCompareRun(info) {
@@ -183,8 +192,9 @@ class App {
         if (changed) diff.optimizer = v;
       } else if (k === "schedule") {
         if (!same(st.schedule, v)) diff.schedule = v;
-      } else if (k === "lr") {
-        if (!same(st.optimizer.lr ?? st.lr, v)) diff.lr = v;
+      } else if (k in st.optimizer) {
+        // a top-level optimizer hyperparameter (the lr) is shorthand for optimizer.<k>
+        if (!same(st.optimizer[k], v)) diff[k] = v;
       } else if (!same(st[k], v)) {
         diff[k] = v;
       }
@@ -260,7 +270,7 @@ async function boot() {
   const { run, view } = decodeHash(location.hash);
   let catalog;
   try {
-    catalog = await api.catalog();
+    catalog = new Catalog(await api.catalog());
   } catch (err) {
     notice(`Cannot reach the gradscape server: ${err.message}`);
     return;

@@ -2,27 +2,29 @@
 import { clear, h } from "./dom.js";
 import { fmt } from "./plots/common.js";
 
-const MODES = ["auto", "axes", "pca", "random", "hessian"];
 const RESOLUTIONS = [21, 31, 41, 61, 81, 121];
 
-/** Build the toolbar into `root`; `onChange(patch)` gets view changes ({} = recompute). */
-export function planeToolbar(root, v, names, onChange) {
+/**
+ * Build the toolbar into `root`; `onChange(patch)` gets view changes ({} = recompute).
+ * `modes`: the catalog's surface modes ({name: description}); `maxResolution`: its limit.
+ */
+export function planeToolbar(root, v, names, { modes, maxResolution }, onChange) {
   const axes = v.axes && v.axes.every((i) => i < names.length) ? v.axes : [0, Math.min(1, names.length - 1)];
   const change = onChange;
   const select = (label, options, value, pick) =>
     h("label", { class: "inline" }, [
       label,
-      h("select", { name: label, onchange: (e) => pick(e.target.value) }, options.map(([val, text]) => h("option", { value: val, selected: String(val) === String(value) }, text))),
+      h("select", { name: label, onchange: (e) => pick(e.target.value) }, options.map(([val, text, title]) => h("option", { value: val, title, selected: String(val) === String(value) }, text))),
     ]);
-  const parts = [
-    select("plane", MODES.map((m) => [m, m]), v.plane, (m) => change({ plane: m })),
-  ];
+  const planes = [["auto", "auto", "The server's choice for this model"], ...Object.entries(modes).map(([m, text]) => [m, m, text])];
+  const parts = [select("plane", planes, v.plane, (m) => change({ plane: m }))];
   if (v.plane === "axes") {
     const opts = names.map((n, i) => [i, n]);
     parts.push(select("x", opts, axes[0], (i) => change({ axes: [Number(i), axes[1]] })));
     parts.push(select("y", opts, axes[1], (i) => change({ axes: [axes[0], Number(i)] })));
   }
-  parts.push(select("grid", RESOLUTIONS.map((r) => [r, `${r}×${r}`]), v.res, (r) => change({ res: Number(r) })));
+  const grids = RESOLUTIONS.filter((r) => r <= maxResolution);
+  parts.push(select("grid", grids.map((r) => [r, `${r}×${r}`]), v.res, (r) => change({ res: Number(r) })));
   parts.push(
     h("label", { class: "inline" }, [
       h("input", { type: "checkbox", name: "zlog", checked: v.zlog, onchange: (e) => change({ zlog: e.target.checked }) }),

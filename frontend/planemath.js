@@ -84,12 +84,12 @@ export function extent1d(values) {
   return [lo, hi];
 }
 
-/** A box around the path points (`cols` a, b, loss) whose loss stayed within 1000x the best. */
+/** A box around the path points (`cols` a, b, z) whose loss z stayed within 1000x the best. */
 export function calmExtent(c, zlog) {
-  const [best] = extent1d(c.loss);
+  const [best] = extent1d(c.z);
   if (!Number.isFinite(best)) return null;
   const limit = zlog ? best + 3 : Math.max(best, 1e-12) * 1e3 + Math.abs(best);
-  const keep = c.step.map((_, i) => c.loss[i] !== null && c.loss[i] <= limit && c.a[i] !== null && c.b[i] !== null);
+  const keep = c.a.map((a, i) => c.z[i] !== null && c.z[i] <= limit && a !== null && c.b[i] !== null);
   const as = c.a.filter((_, i) => keep[i]);
   const bs = c.b.filter((_, i) => keep[i]);
   if (!as.length) return null;

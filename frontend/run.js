@@ -2,16 +2,19 @@
 import { Stream, api } from "./api.js";
 import { RunHistory } from "./history.js";
 
-const TRAJ_FIELDS = "step,epoch,loss,accuracy,val_loss,val_accuracy,batch_loss,grad_norm,layer_grad_norms,lr,batch_size";
 const MAX_FILL_ROWS = 2000;
 
 export class Run {
-  /** `info`: a SessionInfo. `on`: {state(run, msg), frame(run, frame), error(run, message), connection(run, up)}. */
-  constructor(info, on) {
+  /**
+   * `info`: a SessionInfo. `on`: {state(run, msg), frame(run, frame), error(run, message),
+   * connection(run, up)}. `catalog`: the Catalog (the history's columns and fields).
+   */
+  constructor(info, on, catalog) {
     this.info = info;
     this.id = info.id;
     this.on = on;
-    this.history = new RunHistory();
+    this.history = new RunHistory(catalog.columns);
+    this.fields = catalog.historyFields.join(",");
     this.params = info.params;
     this.resuming = true;
     this.filling = null;
@@ -92,7 +95,7 @@ export class Run {
     const every = Math.max(1, Math.ceil(count / MAX_FILL_ROWS));
     const start = to - every * Math.floor((to - from) / every); // so the slice ends on `to`
     const job = api
-      .trajectory(this.id, { start, stop: to + 1, every, fields: TRAJ_FIELDS })
+      .trajectory(this.id, { start, stop: to + 1, every, fields: this.fields })
       .then((res) => {
         const cols = res.columns;
         // the stream may have rewound meanwhile: keep only rows the session still has

@@ -15,6 +15,13 @@ export const VIEW = {
   tab: ["str", "backprop"], // lower panel
 };
 
+/** The run in the hash: name -> [kind, default]; `config` present means "open this run". */
+const RUN = {
+  config: ["json", null], // the session config
+  events: ["json", []], // live changes, [[step, change], ...]
+  step: ["count", 0], // how far the run had got
+};
+
 export const DEFAULT_CONFIG = { preset: "pass-fail" };
 
 /** JSON with sorted keys, so equal configs compare equal as strings. */
@@ -41,6 +48,10 @@ function parseValue(kind, text) {
       const n = Number.parseInt(text, 10);
       return Number.isFinite(n) ? n : undefined;
     }
+    case "count":
+      return Math.max(0, Number.parseInt(text, 10) || 0);
+    case "json":
+      return JSON.parse(text); // a malformed run is dropped as a whole (decodeHash)
     case "num": {
       const n = Number(text);
       return Number.isFinite(n) ? n : undefined;
@@ -62,24 +73,27 @@ function formatValue(kind, value) {
       return value ? "1" : "0";
     case "ints":
       return value.join(",");
+    case "json":
+      return JSON.stringify(value);
     default:
       return String(value);
   }
 }
 
-/** `{config, events, step}` and the view -> a hash string (only non-default view settings). */
-export function encodeHash(run, view) {
-  const q = new URLSearchParams();
-  if (run && run.config) {
-    q.set("config", JSON.stringify(run.config));
-    if (run.events && run.events.length) q.set("events", JSON.stringify(run.events));
-    if (run.step) q.set("step", String(run.step));
-  }
-  for (const [name, [kind, def]] of Object.entries(VIEW)) {
-    const value = view[name];
+/** Set each entry of `values` that differs from its default in `table`. */
+function setNonDefault(q, table, values) {
+  for (const [name, [kind, def]] of Object.entries(table)) {
+    const value = values[name];
     if (value === null || value === undefined) continue;
     if (stableStringify(value) !== stableStringify(def)) q.set(name, formatValue(kind, value));
   }
+}
+
+/** `{config, events, step}` and the view -> a hash string (only non-default settings). */
+export function encodeHash(run, view) {
+  const q = new URLSearchParams();
+  if (run && run.config) setNonDefault(q, RUN, run);
+  setNonDefault(q, VIEW, view);
   return `#${q.toString()}`;
 }
 
@@ -95,11 +109,8 @@ export function decodeHash(hash) {
   let run = null;
   try {
     if (q.has("config")) {
-      run = {
-        config: JSON.parse(q.get("config")),
-        events: q.has("events") ? JSON.parse(q.get("events")) : [],
-        step: Math.max(0, Number.parseInt(q.get("step") || "0", 10) || 0),
-      };
+      run = {};
+      for (const [name, [kind, def]] of Object.entries(RUN)) run[name] = q.has(name) ? parseValue(kind, q.get(name)) : structuredClone(def);
     } else if (q.has("preset")) {
       run = { config: { preset: q.get("preset") }, events: [], step: 0 };
     }

@@ -5,33 +5,33 @@ import { field, logSlider, numberInput, selectInput, setQuietly, specField } fro
 import { fmt } from "./plots/common.js";
 
 export class TrainingControls {
-  /** `app.live(change)` sends a live change for the main run. */
-  constructor(app, root) {
-    this.app = app;
+  /** `catalog`: the Catalog (optimizers, schedules); `live(change)` sends a live change for the main run. */
+  constructor(root, { catalog, live }) {
     this.root = root;
+    this.catalog = catalog;
+    this.live = live;
   }
 
   render(info) {
-    const cat = this.app.catalog;
+    const cat = this.catalog;
     const st = info.settings;
     const opt = st.optimizer;
-    const specs = cat.optimizers[opt.name];
+    // the learning rate has its own slider; the other hyperparameters go in the details
+    const { lr: lrSpec, ...specs } = cat.optimizers[opt.name];
     this.optName = opt.name;
     this.schedName = (st.schedule || {}).name;
     // the base learning rate (a schedule scales it; the hint shows the lr in force)
-    this.lr = logSlider("lr", { value: opt.lr ?? st.lr, onChange: (lr) => this.app.live({ lr }) });
+    this.lr = logSlider("learning-rate", { value: opt.lr ?? st.lr, bounds: lrSpec, onChange: (lr) => this.live({ lr }) });
     this.lrNow = h("small", { class: "lr-now", title: "The learning rate in force now: the base rate above, scaled by the schedule" });
     this.lr.el.querySelector(".row").append(this.lrNow);
     this.showLr(st.lr);
-    const hyper = Object.entries(specs)
-      .filter(([k]) => k !== "lr")
-      .map(([k, s]) => specField(k, s, opt[k], (v) => this.app.live({ optimizer: { [k]: v } })));
+    const hyper = Object.entries(specs).map(([k, s]) => specField(k, s, opt[k], (v) => this.live({ optimizer: { [k]: v } })));
     clear(this.root).append(
       h("h3", {}, ["Training ", h("small", {}, "live: applies from the next step")]),
       field(
         "optimizer",
         selectInput("optimizer", Object.keys(cat.optimizers).map((n) => [n, n]), opt.name, (name) =>
-          this.app.live({ optimizer: { name, lr: Number(this.lr.el.querySelector(".lr-box").value) } }),
+          this.live({ optimizer: { name, lr: Number(this.lr.el.querySelector(".lr-box").value) } }),
         ),
         "Switching keeps the learning rate and starts the new optimizer's state fresh",
       ),
@@ -47,8 +47,8 @@ export class TrainingControls {
     const size = info.settings.batch_size;
     const full = h("input", { type: "checkbox", name: "full-batch", checked: size === null || size >= n });
     const slider = h("input", { type: "range", name: "batch-slider", min: 1, max: n, step: 1, value: size ?? n, disabled: full.checked });
-    const box = h("input", { type: "number", name: "batch_size", min: 1, max: n, step: 1, value: size ?? n, disabled: full.checked, class: "batch-box", "aria-label": "batch size" });
-    const send = (v) => this.app.live({ batch_size: v === null || v >= n ? null : v });
+    const box = h("input", { type: "number", name: "batch-size", min: 1, max: n, step: 1, value: size ?? n, disabled: full.checked, class: "batch-box", "aria-label": "batch size" });
+    const send = (v) => this.live({ batch_size: v === null || v >= n ? null : v });
     full.addEventListener("change", () => {
       slider.disabled = box.disabled = full.checked;
       if (!full.checked && Number(box.value) >= n) box.value = slider.value = n > 32 ? 32 : Math.max(1, n >> 1);
@@ -82,19 +82,19 @@ export class TrainingControls {
     const out = [
       field(
         "lr schedule",
-        selectInput("schedule", Object.keys(cat.schedules).map((n) => [n, n]), sched.name, (name) => this.app.live({ schedule: { name } })),
+        selectInput("schedule", Object.keys(cat.schedules).map((n) => [n, n]), sched.name, (name) => this.live({ schedule: { name } })),
         spec ? `${spec.description} ${spec.formula}` : "",
       ),
     ];
     if (spec) {
       for (const [k, s] of Object.entries(spec.params)) {
-        out.push(field(k, numberInput(k, s, sched[k] ?? s.default, (v) => this.app.live({ schedule: { ...sched, [k]: v } }))));
+        out.push(field(k, numberInput(k, s, sched[k] ?? s.default, (v) => this.live({ schedule: { ...sched, [k]: v } }))));
       }
     }
     out.push(
       field(
         "clip gradient norm",
-        numberInput("clip_norm", { type: "float", min: 0 }, st.clip_norm, (v) => this.app.live({ clip_norm: v }), { nullable: true }),
+        numberInput("clip_norm", { type: "float", min: 0 }, st.clip_norm, (v) => this.live({ clip_norm: v }), { nullable: true }),
         "Rescale any gradient longer than this (empty: no clipping); the remedy for exploding gradients",
       ),
     );

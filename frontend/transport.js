@@ -2,13 +2,15 @@
 import { clear, h } from "./dom.js";
 import { finite, fmt } from "./plots/common.js";
 
-const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0];
+const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0]; // 0: as fast as the server goes
 
 export class Transport {
-  constructor(app, root, banner) {
+  /** `limits`: the catalog's server limits (no speed above `max_steps_per_second`). */
+  constructor(app, root, banner, limits) {
     this.app = app;
     this.root = root;
     this.banner = banner;
+    this.speeds = SPEEDS.filter((s) => s <= limits.max_steps_per_second);
     this.build();
     document.addEventListener("keydown", (e) => this.key(e));
   }
@@ -21,7 +23,7 @@ export class Transport {
     this.speed = h(
       "select",
       { name: "speed", title: "steps per second", onchange: (e) => this.app.setSpeed(Number(e.target.value)) },
-      SPEEDS.map((s) => h("option", { value: s, selected: s === this.app.view.speed }, s ? `${s} steps/s` : "max speed")),
+      this.speeds.map((s) => h("option", { value: s, selected: s === this.app.view.speed }, s ? `${s} steps/s` : "max speed")),
     );
     this.scrub = h("input", { type: "range", name: "scrubber", min: 0, max: 0, value: 0, step: 1, title: "Rewind: drag back in time (later steps are dropped)" });
     this.scrub.addEventListener("input", () => this.app.preview(Number(this.scrub.value)));
@@ -35,7 +37,7 @@ export class Transport {
     clear(this.root).append(
       h("div", { class: "buttons" }, [
         this.playBtn,
-        btn("step", "Step", "One update (→)", () => this.app.stepBy(1)),
+        btn("step1", "Step", "One update (→)", () => this.app.stepBy(1)),
         btn("step10", "×10", "Ten updates", () => this.app.stepBy(10)),
         btn("reset", "Reset", "Back to the initial weights, keeping the settings in force", () => this.app.reset()),
         this.speed,
@@ -75,8 +77,9 @@ export class Transport {
       this.scrub.value = info.step;
     }
     // held-out metrics come from the history (state messages carry only the training ones)
-    const valLoss = run.history.evalAt(info.step, "val_loss");
-    const valAcc = run.history.evalAt(info.step, "val_accuracy");
+    const held = run.history.evalsAt(info.step) || {};
+    const valLoss = held.val_loss;
+    const valAcc = held.val_accuracy;
     const pct = (v) => `${Math.round(100 * v)}%`;
     const parts = [`step ${info.step}`, `epoch ${fmt(info.epoch, 4)}`, `loss ${fmt(info.loss)}${finite(valLoss) ? ` (val ${fmt(valLoss)})` : ""}`];
     if (finite(info.accuracy)) parts.push(`acc ${pct(info.accuracy)}${finite(valAcc) ? ` (val ${pct(valAcc)})` : ""}`);

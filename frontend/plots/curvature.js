@@ -33,7 +33,7 @@ export function createCurvature(el) {
       const lay = layout2d({
         showlegend: true,
         margin: { l: 52, r: 10, t: 22, b: 36 },
-        xaxis: axis("step"),
+        xaxis: axis("training step"),
         yaxis: axis("curvature", { type: positive ? "log" : "linear" }),
       });
       return react(el, data, lay);

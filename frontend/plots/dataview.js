@@ -91,13 +91,13 @@ function slice(d) {
     return { type: "scatter", mode: "markers+text", x: [d.alpha[i]], y: [d.loss[i]], text: [text], textposition: "top center", marker: { size: 8, color: RUN_COLORS[0] }, hoverinfo: "skip" };
   };
   return [
-    { type: "scatter", mode: "lines", name: "loss", x: d.alpha, y: d.loss, line: { color: "#2e86ab", width: 2 }, hovertemplate: "α %{x:.2f}<br>loss %{y:.4g}<extra></extra>" },
+    { type: "scatter", mode: "lines", name: d.label, x: d.alpha, y: d.loss, line: { color: "#2e86ab", width: 2 }, hovertemplate: "α %{x:.2f}<br>loss %{y:.4g}<extra></extra>" },
     mark(0, "start"),
     mark(1, "now"),
   ];
 }
 
-/** draw(the /data response, or {kind: "slice", alpha, loss}) */
+/** draw(the /data response, or {kind: "slice", alpha, loss, label}; `label` names what is minimised) */
 export function createDataView(el, note) {
   return {
     el,
@@ -106,7 +106,7 @@ export function createDataView(el, note) {
       if (d.kind === "slice") {
         note.textContent = "No data here: this is the loss along the straight line from the start (0) to now (1).";
         const positive = d.loss.every((v) => v === null || v > 0);
-        const lay = layout2d({ margin: { l: 48, r: 8, t: 6, b: 36 }, xaxis: axis("α along start → now"), yaxis: axis("loss", { type: positive ? "log" : "linear", exponentformat: "power" }) });
+        const lay = layout2d({ margin: { l: 48, r: 8, t: 6, b: 36 }, xaxis: axis("α along start → now"), yaxis: axis(d.label, { type: positive ? "log" : "linear", exponentformat: "power" }) });
         return react(el, slice(d), lay);
       }
       if (d.kind === "boundary" || d.kind === "curve") {

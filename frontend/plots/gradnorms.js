@@ -35,7 +35,7 @@ export function createGradNorms(el) {
             ? [{ xref: "paper", yref: "paper", x: 1, y: 1.02, xanchor: "right", yanchor: "bottom", showarrow: false, text: "pale: input side · dark: output side", font: { size: 10, color: "#6b7280" } }]
             : [],
         margin: { l: 52, r: 10, t: 22, b: 36 },
-        xaxis: axis("step"),
+        xaxis: axis("training step"),
         yaxis: axis("gradient norm (log)", { type: "log", exponentformat: "power" }),
       });
       return react(el, data, lay);

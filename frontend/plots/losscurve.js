@@ -3,9 +3,9 @@
 import { COLORS, axis, layout2d, react } from "./common.js";
 
 /**
- * draw({runs: [{name, color, step, loss, valStep, valLoss, batchStep, batchLoss}], ylog, marker})
+ * draw({runs: [{name, color, step, loss, valStep, valLoss, batchStep, batchLoss}], ylog, marker, yTitle})
  * `valStep` / `valLoss` are empty without a validation split.
- * `marker` is a step to mark (the scrubber's position), or null.
+ * `marker` is a step to mark (the scrubber's position), or null; `yTitle` names the loss.
  */
 const hasValidation = (d) => d.runs.some((r) => r.valStep && r.valStep.length);
 
@@ -88,16 +88,8 @@ export function createLossCurve(el) {
       const log = wantsLog(d);
       const shapes = [];
       if (d.marker !== null && d.marker !== undefined) {
-        shapes.push({
-          type: "line",
-          xref: "x",
-          yref: "paper",
-          x0: d.marker,
-          x1: d.marker,
-          y0: 0,
-          y1: 1,
-          line: { color: "#888", width: 1, dash: "dot" },
-        });
+        // a vertical path at the marked step, top to bottom of the plot (paper y)
+        shapes.push({ type: "path", xref: "x", yref: "paper", path: `M${d.marker},0 L${d.marker},1`, line: { color: "#888", width: 1, dash: "dot" } });
       }
       const many = d.runs.length > 1;
       const lay = layout2d({
@@ -106,8 +98,8 @@ export function createLossCurve(el) {
           ? { x: 1, xanchor: "right", y: 1, yanchor: "top", bgcolor: "rgba(255,255,255,0.8)", font: { size: 9 } }
           : { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 10 } },
         margin: { l: 52, r: 10, t: many ? 8 : 22, b: 36 },
-        xaxis: axis("step"),
-        yaxis: axis(log ? "loss (log)" : "loss", { type: log ? "log" : "linear", exponentformat: "power" }),
+        xaxis: axis("training step"),
+        yaxis: axis(log ? `${d.yTitle} (log)` : d.yTitle, { type: log ? "log" : "linear", exponentformat: "power" }),
         shapes,
       });
       return react(el, traces(d), lay);

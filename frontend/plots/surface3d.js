@@ -82,7 +82,7 @@ export function createSurface3d(el) {
         uirevision: "keep",
         xaxis: ax(d.labels[0]),
         yaxis: ax(d.labels[1]),
-        zaxis: ax(d.zTitle || "loss"),
+        zaxis: ax(d.zTitle),
         aspectmode: "manual",
         aspectratio: { x: 1, y: 1, z: 0.65 },
         camera: { eye: { x: -1.25, y: -1.35, z: 0.85 } },

@@ -56,7 +56,8 @@ def compare(page: Any, base: str) -> None:
     for opt, lr in (("sgd", "0.001"), ("adam", "0.05"), ("rmsprop", "0.01")):
         page.select_option("select[name=cmp-optimizer]", opt)
         set_number(page, "input[name=cmp-lr]", lr)
-        set_number(page, "input[name=cmp-momentum]", "0")
+        if page.locator("input[name=cmp-momentum]").is_enabled():  # optimizers with momentum
+            set_number(page, "input[name=cmp-momentum]", "0")
         n = app(page, "app.compare.length")
         page.click("button[name=cmp-add]")
         wait_app(page, f"app.compare.length === {n + 1}")

@@ -31,9 +31,17 @@ def test_loads_the_chapter_example_with_a_webgl_surface(page: Any, server: str) 
     assert page.locator(".preset.active").inner_text() == "pass-fail"
     # the 3-D surface is really drawn: its blue colour scale covers a good part of the plot
     assert surface_pixel_share(page) > 0.05
-    for plot in ("contour", "loss", "norms", "data"):
+    for plot in ("contour", "losscurve", "norms", "data"):
         assert app(page, f"Boolean(document.querySelector('#plot-{plot}').data)"), plot
-    assert "full-data loss" in page.locator("#plot-loss").inner_text()
+    assert "full-data loss" in page.locator("#plot-losscurve").inner_text()
+    # the chapter's neuron as it is: no hidden layer, so its activation is the sigmoid the
+    # bce loss puts on the output, and it starts from the chapter's seeded weights
+    assert page.locator("#setup output[name=model-output]").inner_text() == "sigmoid output"
+    assert page.locator("#setup select[name=activation]").count() == 0
+    init = page.locator("#setup .field:has(select[name=init])")
+    assert init.locator("label").inner_text() == "init"
+    assert init.locator("option:checked").inner_text() == "the chapter's weights"
+    assert info["config"]["init_params"] is not None
 
 
 def test_play_grows_the_path_and_the_loss_falls(page: Any, server: str) -> None:
@@ -94,7 +102,7 @@ def test_live_batch_size_change(page: Any, server: str) -> None:
     open_app(page, server, hash_for({"preset": "minibatch-noise"}))
     page.click("button[name=play]")
     wait_app(page, "app.main.step >= 20")
-    set_number(page, "input[name=batch_size]", "16")
+    set_number(page, "input[name=batch-size]", "16")
     wait_app(page, "app.main.info.settings.batch_size === 16")
     before = app(page, "app.main.step")
     wait_app(page, f"app.main.step >= {before + 20}")
@@ -136,7 +144,7 @@ def test_compare_two_optimizers_on_one_plane(page: Any, server: str) -> None:
     wait_app(
         page,
         "[app.main.label, app.compare[0].label].every(l => "
-        "document.querySelector('#plot-loss').data.some(t => t.name === l))",
+        "document.querySelector('#plot-losscurve').data.some(t => t.name === l))",
     )
     wait_app(
         page,
@@ -186,7 +194,7 @@ def test_divergence_is_shown_with_its_reason(page: Any, server: str) -> None:
     assert "Diverged at step" in banner.inner_text()
     assert app(page, "app.main.info.reason")
     assert page.locator("button[name=play]").is_disabled()
-    wait_app(page, "document.querySelector('#plot-loss').data[1].x.length > 5")
+    wait_app(page, "document.querySelector('#plot-losscurve').data[1].x.length > 5")
     page.click("button[name=banner-reset]")
     wait_app(page, "app.main.status === 'paused' && app.main.step === 0")
     assert page.locator("#banner").is_hidden()
@@ -244,7 +252,7 @@ def test_exports_download(page: Any, server: str, tmp_path: Path) -> None:
     offline.wait_for_function("() => document.querySelectorAll('.fig .main-svg').length >= 5")
     offline.close()
     with page.expect_download() as dl:
-        page.click("button[name=png-loss]")
+        page.click("button[name=png-losscurve]")
     assert dl.value.suggested_filename.endswith(".png")
     page.click("button[name=copy-curl]")
     script = page.locator("textarea.code").input_value()
@@ -262,7 +270,7 @@ def test_reload_resumes_and_the_socket_reconnects(page: Any, server: str) -> Non
     wait_app(page, "app.main.history.evals.lastStep === 10")
     app(page, "app.main.stream.drop()")
     wait_app(page, "!app.main.stream.open")
-    page.click("button[name=step]")  # queued, sent once the socket is back
+    page.click("button[name=step1]")  # queued, sent once the socket is back
     wait_app(page, "app.main.step === 11", timeout=15_000)
     assert page.locator(".conn").inner_text() == "live"
 
@@ -327,5 +335,5 @@ def test_scrubber_rewinds_and_drops_later_steps(page: Any, server: str) -> None:
     wait_app(page, "app.main.step === 12 && app.main.history.evals.lastStep === 12")
     assert session(page, server)["step"] == 12
     wait_app(page, "app.main.history.plane.lastStep === 12")
-    page.click("button[name=step]")
+    page.click("button[name=step1]")
     wait_app(page, "app.main.step === 13")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 # the loss chart's validation trace as drawn: [x, y], or null
 VAL_TRACE = (
-    "(() => { const t = (document.querySelector('#plot-loss').data || [])"
+    "(() => { const t = (document.querySelector('#plot-losscurve').data || [])"
     ".find(t => t.name === 'validation loss'); return t ? [t.x, t.y] : null; })()"
 )
 
@@ -44,11 +44,11 @@ def test_validation_split_draws_the_validation_loss(page: Any, server: str) -> N
     assert len(steps) >= 10
     assert all(v is not None and math.isfinite(v) for v in values)
     assert max(values) - min(values) > 1e-3  # it moves as the model learns
-    assert "validation loss" in page.locator("#plot-loss").inner_text()
+    assert "validation loss" in page.locator("#plot-losscurve").inner_text()
     # the training loss is still there, solid, beside the dashed validation line
     traces = app(
         page,
-        "document.querySelector('#plot-loss').data.map(t => [t.name, t.line.dash || 'solid'])",
+        "document.querySelector('#plot-losscurve').data.map(t => [t.name, t.line.dash || 'solid'])",
     )
     assert ["training loss", "solid"] in traces and ["validation loss", "dash"] in traces
     wait_app(page, "document.querySelector('.readout').textContent.includes('(val ')")
@@ -118,7 +118,7 @@ def test_validation_loss_is_back_filled_and_the_split_round_trips(
     # back to no split: the controls drop the key and the dashed line goes away
     set_number(page, "input[name=validation_split]", "0")
     wait_app(page, "app.main.info.config.data.validation_split === undefined")
-    page.click("button[name=step]")
+    page.click("button[name=step1]")
     wait_app(page, "app.main.step === 1 && app.main.history.evals.lastStep === 1")
     assert app(page, VAL_TRACE) is None
 
