@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gradscape.api.stream import CLIENT_TYPES
+from gradscape.api.routes.stream import CLIENT_TYPES
 from gradscape.core.optim import OPTIMIZERS
 from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS
