@@ -388,3 +388,105 @@ class CsvSummary(BaseModel):
     n_classes: int | None
     suggested_loss: str
     preview: dict[str, list[Any]]
+
+
+FloatList = list[float | None]
+
+
+class PathOnPlane(BaseModel):
+    """A path projected on the plane: coordinates, true loss, height under it, distance off."""
+
+    step: list[int]
+    a: FloatList
+    b: FloatList
+    loss: FloatList
+    surface_height: FloatList
+    off_plane_distance: FloatList
+
+
+class SurfaceResult(BaseModel):
+    """A G x G loss grid over a plane (z[row = y][col = x]) with the descent path(s) on it."""
+
+    x: FloatList
+    y: FloatList
+    z: list[FloatList]
+    labels: list[str]
+    extent: list[FloatList]
+    precision: Literal["float32", "float64"]
+    log_scale: bool
+    plane: dict[str, Any] = Field(description="the plane; send it back as `plane` to reuse it")
+    path: PathOnPlane
+    overlays: list[dict[str, Any]] = Field(description="[{id, path}] of the overlaid sessions")
+    mode: Literal["axes", "pca", "random", "hessian"]
+    explained_variance: FloatList | None
+    current: dict[str, Any] = Field(description="the current point and -gradient on the plane")
+    last_update: dict[str, Any] | None = Field(
+        description="step T on the plane: from, -lr x gradient (descent), the step taken"
+    )
+
+
+class BackpropResult(BaseModel):
+    """The chain rule of one step, layer by layer (the first ``samples`` rows of the batch)."""
+
+    step: int
+    loss: float | None
+    loss_name: str
+    output_activation: str
+    n: int
+    targets: list[Any]
+    prediction: list[Any]
+    layers: list[dict[str, Any]] = Field(
+        description="per layer: inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
+    )
+
+
+class DataView(BaseModel):
+    """The training data and the model's predictions: a boundary, a curve or just a table."""
+
+    kind: Literal["boundary", "curve", "table", "surface"]
+    X: list[Any]
+    y: FloatList
+    feature_names: list[str] | None = None
+    target_name: str | None = None
+    task: str | None = None
+    grid_x: FloatList | None = None
+    grid_y: FloatList | None = None
+    prediction: list[Any] | None = None
+
+
+class Trajectory(BaseModel):
+    """Record fields as columns over ``steps[start:stop:every]``."""
+
+    step_count: int
+    columns: dict[str, list[Any]]
+
+
+class Catalog(BaseModel):
+    """Every name and option a client builds its forms from, and this server's limits."""
+
+    presets: dict[str, Any]
+    datasets: dict[str, Any]
+    functions: dict[str, Any]
+    activations: dict[str, str]
+    initialisers: dict[str, Any]
+    losses: dict[str, Any]
+    optimizers: dict[str, Any]
+    schedules: dict[str, Any]
+    surface_modes: dict[str, str]
+    record_fields: list[str]
+    record_field_groups: dict[str, list[str]]
+    task_losses: dict[str, str]
+    limits: dict[str, Any]
+
+
+class Export(BaseModel):
+    """Everything needed to recreate a run bit for bit, and its trajectory as columns."""
+
+    format_version: Literal[1]
+    config: dict[str, Any]
+    events: list[Any]
+    step: int
+    status: str
+    reason: str | None
+    param_names: list[str]
+    trajectory: dict[str, list[Any]]

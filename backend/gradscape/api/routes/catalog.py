@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from gradscape.api.deps import SettingsDep
+from gradscape.api.schemas import Catalog
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.data import dataset_specs
 from gradscape.core.functions import function_specs
@@ -61,7 +62,7 @@ def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
     return out
 
 
-@router.get("/catalog")
+@router.get("/catalog", response_model=Catalog)
 async def catalog(settings: SettingsDep) -> dict[str, Any]:
     """Datasets, presets, models, activations, losses, optimizers (every hyperparameter with
     its default and bounds), schedules, surface modes and this server's limits."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from gradscape.api.deps import EntryDep, RegistryDep
-from gradscape.api.schemas import ImportRequest, SessionInfo
+from gradscape.api.schemas import Export, ImportRequest, SessionInfo
 from gradscape.service import views
 from gradscape.service.exporting import EXPORT_FIELDS, export_csv, export_json
 from gradscape.service.jsonsafe import dumps
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/sessions", tags=["exports"])
 @router.get(
     "/{session_id}/export",
     responses={
-        200: {"content": {"text/csv": {}}, "description": "JSON (default) or CSV"},
+        200: {"model": Export, "content": {"text/csv": {}}, "description": "JSON or CSV"},
         404: {},
         413: {},
     },

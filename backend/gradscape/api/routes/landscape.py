@@ -7,7 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from gradscape.api.deps import EntryDep, RegistryDep
-from gradscape.api.schemas import CurvatureResult, SliceResult, SurfaceRequest
+from gradscape.api.schemas import (
+    BackpropResult,
+    CurvatureResult,
+    SliceResult,
+    SurfaceRequest,
+    SurfaceResult,
+)
 from gradscape.service import surfaces
 from gradscape.service.jsonsafe import dumps
 
@@ -18,7 +24,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/{session_id}/surface", responses=ERRORS)
+@router.post("/{session_id}/surface", responses={200: {"model": SurfaceResult}, **ERRORS})
 async def get_surface(entry: EntryDep, registry: RegistryDep, body: SurfaceRequest) -> Response:
     """The loss on a G x G grid over a plane (z[row = y][col = x], null where not finite),
     the descent path projected with its true loss, surface height and off-plane distance,
@@ -63,7 +69,11 @@ async def get_curvature(
         return await registry.run(surfaces.curvature_view, entry.run, step, series_every)
 
 
-@router.get("/{session_id}/backprop", responses=ERRORS)
+@router.get(
+    "/{session_id}/backprop",
+    response_model=None,
+    responses={200: {"model": BackpropResult}, **ERRORS},
+)
 async def get_backprop(
     entry: EntryDep,
     registry: RegistryDep,

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Body, Query, Response
 from gradscape.api.deps import EntryDep, RegistryDep
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.schemas import (
+    DataView,
     LiveChange,
     RewindRequest,
     SessionConfig,
     SessionInfo,
     StepRequest,
     StepResult,
+    Trajectory,
 )
 from gradscape.core.records import ALL_FIELDS
 from gradscape.service import views
@@ -138,7 +140,7 @@ def parse_fields(fields: str | None, default: tuple[str, ...]) -> list[str]:
     return names
 
 
-@router.get("/{session_id}/trajectory", responses=ERRORS, response_model=dict[str, Any])
+@router.get("/{session_id}/trajectory", responses={200: {"model": Trajectory}, **ERRORS})
 async def get_trajectory(
     entry: EntryDep,
     registry: RegistryDep,
@@ -160,7 +162,11 @@ async def get_trajectory(
         return Response(await registry.run(work), media_type="application/json")
 
 
-@router.get("/{session_id}/data", responses={404: ERRORS[404], 422: ERRORS[422]})
+@router.get(
+    "/{session_id}/data",
+    response_model=None,
+    responses={200: {"model": DataView}, 404: ERRORS[404], 422: ERRORS[422]},
+)
 async def get_data(
     entry: EntryDep,
     registry: RegistryDep,
