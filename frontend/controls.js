@@ -64,6 +64,9 @@ export class SetupControls {
     if (m.hidden && m.hidden.length && m.init === "zeros" && !this.pickedZeros) m.init = "xavier";
     if (leaves) delete c.preset;
     if (redraw) c.init_params = null;
+    // a box that loses focus fires "change" again with the value already in force:
+    // that is no new setting, so the run (and what it has trained) stays
+    if (JSON.stringify(c) === JSON.stringify(this.config)) return;
     this.newRun(c);
   }
 
