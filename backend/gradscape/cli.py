@@ -111,9 +111,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gradscape.api.app import create_app
+    from gradscape.api.dblock import DatabaseInUseError, DatabaseLock
     from gradscape.api.settings import Settings
 
     settings = Settings.from_env(host=args.host, port=args.port, db=args.db)
+    if settings.db != ":memory:":
+        try:  # refuse at once, before binding a port, when another server has the file
+            DatabaseLock(settings.db).release()
+        except DatabaseInUseError as exc:
+            print(f"gradscape: {exc}", file=sys.stderr)
+            return 1
     print(
         f"gradscape: http://{settings.host}:{settings.port}  (database: {settings.db})", flush=True
     )

@@ -15,6 +15,7 @@ from gradscape.service.errors import (
     ConflictError,
     PayloadTooLargeError,
     SessionNotFoundError,
+    StorageError,
     TooManySessionsError,
 )
 from gradscape.service.jsonsafe import clean
@@ -77,6 +78,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, exc: ConflictError) -> JSONResponse:
         return _detail(409, str(exc))
+
+    @app.exception_handler(StorageError)
+    async def unavailable(request: Request, exc: StorageError) -> JSONResponse:
+        return _detail(503, str(exc))
 
     @app.exception_handler(PayloadTooLargeError)
     async def too_large(request: Request, exc: PayloadTooLargeError) -> JSONResponse:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gradscape.api.dblock import DatabaseLock
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -48,8 +50,10 @@ class SessionDB:
     """A thread-safe SQLite table of sessions (``:memory:`` for throw-away use)."""
 
     def __init__(self, path: str) -> None:
+        self._owner: DatabaseLock | None = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._owner = DatabaseLock(path)  # one server per file (DatabaseInUseError)
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         with self._lock:
@@ -134,6 +138,8 @@ class SessionDB:
             return int(self._conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0])
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection and let another server have the file."""
         with self._lock:
             self._conn.close()
+        if self._owner is not None:
+            self._owner.release()

@@ -8,7 +8,9 @@ command's rules live in ``service.live.LiveRun``; this module only holds and sto
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,10 +23,11 @@ import anyio.to_thread
 from gradscape.api.persist import SessionDB, Stored
 from gradscape.api.settings import Settings
 from gradscape.core.session import TrainingSession
-from gradscape.service.errors import SessionNotFoundError, TooManySessionsError
+from gradscape.service.errors import SessionNotFoundError, StorageError, TooManySessionsError
 from gradscape.service.live import LiveRun, replayed
 
 T = TypeVar("T")
+log = logging.getLogger("gradscape")
 SNAPSHOT_STEPS = 2000
 Events = list[tuple[int, dict[str, Any]]]
 
@@ -38,6 +41,7 @@ class Entry:
     runner: asyncio.Task[None] | None = None
     listeners: set[Callable[[dict[str, Any]], None]] = field(default_factory=set)
     snapshot_step: int | None = None  # the step of the snapshot stored for this session
+    saved_step: int = -1  # the step count last written to the database
 
     @property
     def id(self) -> str:
@@ -115,12 +119,25 @@ class Registry:
         async with lock:
             entry = self._entries.get(session_id)
             if entry is None:
-                stored = await self.run(self.db.load, session_id)
-                if stored is None:
-                    raise SessionNotFoundError(session_id)
-                entry = await self._load(stored)
+                entry = await self._read(session_id)
         self._loading.pop(session_id, None)
         return entry
+
+    async def _read(self, session_id: str) -> Entry:
+        """Load one stored session; a row that cannot be read is a 503 for it alone."""
+        try:
+            stored = await self.run(self.db.load, session_id)
+            if stored is None:
+                raise SessionNotFoundError(session_id)
+            return await self._load(stored)
+        except SessionNotFoundError:
+            raise
+        except Exception as exc:
+            log.error("session %s cannot be read from the database: %r", session_id, exc)
+            raise StorageError(
+                f"this session's stored row cannot be read ({type(exc).__name__}); "
+                "other sessions are unaffected"
+            ) from exc
 
     async def _load(self, stored: Stored) -> Entry:
         session = await self.run(self._from_stored, stored)
@@ -135,7 +152,8 @@ class Registry:
         if stored.snapshot is not None:
             try:
                 session = TrainingSession.restore(stored.snapshot, stored.config, limits=limits)
-            except ValueError:
+            except Exception as exc:  # whatever is wrong with it, config + events replay it
+                log.warning("session %s: snapshot unusable (%r); replaying it", stored.id, exc)
                 session = None
             if session is not None and stored.events[: len(session.events)] == session.events:
                 later = stored.events[len(session.events) :]
@@ -150,9 +168,15 @@ class Registry:
         or reset before the snapshot drops it.
         """
         s = entry.session
-        await self.run(
-            self.db.save, entry.id, s.config, s.events, s.step_count, s.status, entry.run.created
-        )
+        step = s.step_count
+        try:
+            await self.run(
+                self.db.save, entry.id, s.config, s.events, step, s.status, entry.run.created
+            )
+        except sqlite3.Error as exc:
+            log.error("session %s: database write failed: %r", entry.id, exc)
+            raise StorageError(f"the database cannot be written ({exc}); try again later") from exc
+        entry.saved_step = step
         last = entry.snapshot_step
         if last is not None and s.step_count < last:
             entry.snapshot_step = None

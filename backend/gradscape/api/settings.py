@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gradscape.core.config import Limits
 from gradscape.service.live import Budgets
@@ -58,6 +58,16 @@ class Settings(BaseModel):
             max_params=self.max_params,
             max_csv_bytes=self.max_body_bytes,
         )
+
+    @field_validator("db")
+    @classmethod
+    def _sqlite_only(cls, value: str) -> str:
+        if "://" in value or value.startswith(("postgres:", "postgresql:", "sqlite:")):
+            raise ValueError(
+                f"db: {value!r} looks like a URL; give a SQLite file path or :memory: "
+                "(no other database is supported yet)"
+            )
+        return value
 
     def budgets(self) -> Budgets:
         """What one run may ask of the server (``LiveRun`` enforces these)."""

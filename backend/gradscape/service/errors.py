@@ -20,3 +20,7 @@ class ConflictError(RuntimeError):
 
 class PayloadTooLargeError(Exception):
     """A request or a response would exceed a size limit (413)."""
+
+
+class StorageError(RuntimeError):
+    """The database could not be written or a stored session could not be read (503)."""

@@ -35,6 +35,7 @@ from gradscape.service.errors import (
     ConflictError,
     PayloadTooLargeError,
     SessionNotFoundError,
+    StorageError,
 )
 from gradscape.service.live import POINTS_PER_TICK
 
@@ -42,7 +43,7 @@ router = APIRouter(tags=["stream"])
 CLIENT_TYPES = ("play", "pause", "step", "set", "reset", "rewind", "sync")
 SERVER_TYPES = ("state", "steps", "status", "error")
 #: Refusals a client message can meet: each becomes an ``error`` frame, the run unchanged.
-REFUSED = (ValueError, ConflictError, PayloadTooLargeError)
+REFUSED = (ValueError, ConflictError, PayloadTooLargeError, StorageError)
 
 
 class ClientError(Exception):
@@ -83,6 +84,8 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, registry: Registry) -> None:
         viewer.wake.clear()
         async with entry.lock:
             texts = await registry.run(_frames, viewer, settings.max_ws_message_bytes)
+        if entry.session.step_count > entry.saved_step:
+            await registry.persist(entry)  # durable before any client is shown it
         for text in texts:
             await ws.send_text(text)
         await asyncio.sleep(interval)
@@ -163,6 +166,9 @@ async def stream(ws: WebSocket, session_id: str) -> None:
         entry = await registry.get(session_id)
     except SessionNotFoundError:
         await ws.close(code=4404, reason="no session with that id")
+        return
+    except StorageError as exc:
+        await ws.close(code=1011, reason=str(exc)[:120])
         return
     await ws.accept()
     viewer = Viewer(entry)
