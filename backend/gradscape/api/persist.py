@@ -1,15 +1,19 @@
 """SQLite persistence: each session as config + event log + step count (+ status).
 
 The training core replays config + events to the same step bit for bit, so this is
-all a restart needs. Writes are small and happen after every change.
+all a restart needs. Writes are small and happen after every change: the session row
+is updated in place and the event log is appended to (a rewind or reset deletes its
+tail), never rewritten, so a long log costs nothing per step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +31,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated REAL NOT NULL,
     snapshot BLOB,
     snapshot_step INTEGER
-)
+);
+CREATE TABLE IF NOT EXISTS events (
+    session_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    change TEXT NOT NULL,
+    PRIMARY KEY (session_id, seq)
+);
 """
+#: ``sessions.events`` holds the log of rows written before the events table existed.
+LEGACY = "legacy"
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,8 @@ class SessionDB:
             if path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(SCHEMA)
+            self._conn.executescript(SCHEMA)
+        self._logged: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # as stored, per id
 
     def save(
         self,
@@ -71,23 +85,50 @@ class SessionDB:
         status: str,
         created: float,
     ) -> None:
-        """Insert or replace one session's row."""
-        row = (
-            session_id,
-            json.dumps(config, allow_nan=False),
-            json.dumps(events, allow_nan=False),
-            steps,
-            status,
-            created,
-            time.time(),
-        )
+        """Insert or update one session's row; append its new events (one transaction)."""
+        row = (session_id, json.dumps(config, allow_nan=False), "[]", steps, status, created)
         with self._lock:
-            self._conn.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL) "
-                "ON CONFLICT(id) DO UPDATE SET config = excluded.config, events = excluded.events,"
-                " steps = excluded.steps, status = excluded.status, updated = excluded.updated",
-                row,
-            )
+            logged = self._stored_events(session_id)
+            keep = _common_prefix(logged, events)
+            tail = [
+                (session_id, seq, step, json.dumps(change, allow_nan=False))
+                for seq, (step, change) in enumerate(events[keep:], start=keep)
+            ]
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL) "
+                    "ON CONFLICT(id) DO UPDATE SET config = excluded.config, events = '[]',"
+                    " steps = excluded.steps, status = excluded.status,"
+                    " updated = excluded.updated",
+                    (*row, time.time()),
+                )
+                if keep < len(logged):
+                    self._conn.execute(
+                        "DELETE FROM events WHERE session_id = ? AND seq >= ?", (session_id, keep)
+                    )
+                self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", tail)
+            self._logged[session_id] = [(int(s), dict(c)) for s, c in events]
+
+    def _stored_events(self, session_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """The event log as stored (cached; read once per session)."""
+        if session_id not in self._logged:
+            rows = self._conn.execute(
+                "SELECT step, change FROM events WHERE session_id = ? ORDER BY seq",
+                (session_id,),
+            ).fetchall()
+            self._logged[session_id] = [(int(s), json.loads(c)) for s, c in rows]
+        return self._logged[session_id]
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            self._logged.clear()  # the cache may be ahead of the file now
+            raise
+        self._conn.execute("COMMIT")
 
     def save_snapshot(self, session_id: str, snapshot: bytes | None, step: int | None) -> None:
         """Store (or with None, drop) a session's snapshot taken at ``step``."""
@@ -103,9 +144,13 @@ class SessionDB:
             row = self._conn.execute(
                 "SELECT * FROM sessions WHERE id = ?", (session_id,)
             ).fetchone()
-        if row is None:
-            return None
-        events = [(int(s), c) for s, c in json.loads(row[2])]
+            if row is None:
+                return None
+            self._logged.pop(session_id, None)
+            events = self._stored_events(session_id)
+        if not events:  # a row written before the events table: its log is in the row
+            events = [(int(s), c) for s, c in json.loads(row[2])]
+        events = [(s, dict(c)) for s, c in events]
         return Stored(
             row[0], json.loads(row[1]), events, int(row[3]), row[4], row[5], row[6], row[7], row[8]
         )
@@ -121,6 +166,8 @@ class SessionDB:
         """Remove one session; say whether it existed."""
         with self._lock:
             cur = self._conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+            self._conn.execute("DELETE FROM events WHERE session_id = ?", (session_id,))
+            self._logged.pop(session_id, None)
         return cur.rowcount > 0
 
     def expire(self, older_than: float) -> list[str]:
@@ -130,6 +177,11 @@ class SessionDB:
                 "SELECT id FROM sessions WHERE updated < ?", (older_than,)
             ).fetchall()
             self._conn.execute("DELETE FROM sessions WHERE updated < ?", (older_than,))
+            self._conn.execute(
+                "DELETE FROM events WHERE session_id NOT IN (SELECT id FROM sessions)"
+            )
+            for (gone,) in rows:
+                self._logged.pop(gone, None)
         return [r[0] for r in rows]
 
     def count(self) -> int:
@@ -143,3 +195,13 @@ class SessionDB:
             self._conn.close()
         if self._owner is not None:
             self._owner.release()
+
+
+def _common_prefix(a: list[tuple[int, dict[str, Any]]], b: list[tuple[int, dict[str, Any]]]) -> int:
+    """How many leading events two logs share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x[0] != y[0] or x[1] != y[1]:
+            break
+        n += 1
+    return n
