@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,17 +23,25 @@ def free_port() -> int:
 class Server:
     """Start, wait for health, stop (SIGTERM or SIGKILL)."""
 
-    def __init__(self, db: str, port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        db: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        preexec: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
+        self.preexec = preexec
 
     def start(self, timeout: float = 30.0) -> Server:
         cmd = [sys.executable, "-c", "from gradscape.cli import main; main()", "serve"]
         cmd += ["--port", str(self.port), "--db", self.db, "--log-level", "warning"]
-        self.proc = subprocess.Popen(cmd, env=self.env, cwd=Path(__file__).resolve().parents[2])
+        root = Path(__file__).resolve().parents[2]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=root, preexec_fn=self.preexec)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import sqlite3
 from pathlib import Path
@@ -92,5 +93,40 @@ def test_a_row_that_cannot_be_read_is_503_for_that_session_only(tmp_path: Path) 
         assert "cannot be read" in broken.json()["detail"]
         assert httpx.get(f"{again.url}/api/sessions/{ids[1]}").status_code == 200
         assert httpx.get(f"{again.url}/api/health").status_code == 200
+    finally:
+        again.stop()
+
+
+def _ignore_sigxfsz() -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+
+
+def test_a_full_disk_is_503_and_the_change_is_not_applied(tmp_path: Path) -> None:
+    server = Server(str(tmp_path / "sessions.db"), preexec=_ignore_sigxfsz).start()
+    assert server.proc is not None
+    pid = server.proc.pid
+    try:
+        sid = httpx.post(server.url + "/api/sessions", json={"preset": "line"}).json()["id"]
+        httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"steps": 10})
+        before = httpx.get(f"{server.url}/api/sessions/{sid}").json()
+        full = (1, resource.RLIM_INFINITY)  # soft limit only, so it can be lifted again
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, full)  # the disk is full
+        step = httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"steps": 5}, timeout=30)
+        change = httpx.patch(f"{server.url}/api/sessions/{sid}", json={"lr": 0.05}, timeout=30)
+        assert (step.status_code, change.status_code) == (503, 503)
+        assert "not applied" in step.json()["detail"]
+        now = httpx.get(f"{server.url}/api/sessions/{sid}").json()
+        assert now["step"] == 10 and now["settings"] == before["settings"]
+        assert now["params"] == before["params"]
+        unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, unlimited)  # space again
+        ok = httpx.post(f"{server.url}/api/sessions/{sid}/step", json={"steps": 5}, timeout=30)
+        assert ok.status_code == 200 and ok.json()["step"] == 15
+    finally:
+        server.stop(signal.SIGKILL)
+    again = Server(server.db, port=server.port).start()
+    try:
+        after = httpx.get(f"{again.url}/api/sessions/{sid}", timeout=60).json()
+        assert after["step"] == 15 and after["settings"] == before["settings"]
     finally:
         again.stop()

@@ -8,8 +8,10 @@ a frame's time. What a tick may do (rate bounds, the step limit) is ``LiveRun``'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from gradscape.api.registry import Entry, Registry
+from gradscape.service.errors import StorageError
 
 
 async def play(entry: Entry, registry: Registry) -> None:
@@ -39,14 +41,18 @@ async def play(entry: Entry, registry: Registry) -> None:
             if not sps and made:  # aim the compute at ~70 % of a frame
                 chunk = int(min(cap, max(1, chunk * 0.7 * frame / max(elapsed, 1e-4))))
             if loop.time() - last_saved > 2.0:
-                await registry.persist(entry)
+                try:
+                    await registry.persist(entry)
+                except StorageError:  # rolled back to what is stored; playing stops
+                    break
                 last_saved = loop.time()
             await asyncio.sleep(max(0.0, frame - elapsed))
     finally:
         run.pause()
         entry.runner = None
         entry.notify({"type": "status"})
-    await registry.persist(entry)
+    with contextlib.suppress(StorageError):  # logged; the run is what the database holds
+        await registry.persist(entry)
 
 
 def start(entry: Entry, registry: Registry, steps_per_second: float | None) -> None:

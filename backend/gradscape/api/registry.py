@@ -175,7 +175,10 @@ class Registry:
             )
         except sqlite3.Error as exc:
             log.error("session %s: database write failed: %r", entry.id, exc)
-            raise StorageError(f"the database cannot be written ({exc}); try again later") from exc
+            await self._roll_back(entry)
+            raise StorageError(
+                f"the database cannot be written ({exc}); the change was not applied"
+            ) from exc
         entry.saved_step = step
         last = entry.snapshot_step
         if last is not None and s.step_count < last:
@@ -189,6 +192,24 @@ class Registry:
                 data = await self.run(s.snapshot)
             await self.run(self.db.save_snapshot, entry.id, data, step)
             entry.snapshot_step = step
+
+    async def _roll_back(self, entry: Entry) -> None:
+        """Put a run back to what the database holds: a change that could not be written
+        is undone (the durable state is the truth); a run never written is forgotten."""
+        entry.run.pause()
+        try:
+            stored = await self.run(self.db.load, entry.id)
+            session = None if stored is None else await self.run(self._from_stored, stored)
+        except Exception as exc:  # unreadable too: forget it rather than serve a guess
+            log.error("session %s: cannot roll back (%r); dropped", entry.id, exc)
+            stored = session = None
+        if stored is None or session is None:
+            self._entries.pop(entry.id, None)
+            entry.notify({"type": "status", "status": "deleted"})
+            return
+        entry.run = LiveRun(session, self.settings.budgets(), stored.id, stored.created)
+        entry.saved_step = stored.steps
+        entry.notify({"type": "state"})
 
     async def delete(self, session_id: str) -> None:
         """Forget a session (404 when unknown)."""

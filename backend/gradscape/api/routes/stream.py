@@ -85,7 +85,10 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, registry: Registry) -> None:
         async with entry.lock:
             texts = await registry.run(_frames, viewer, settings.max_ws_message_bytes)
         if entry.session.step_count > entry.saved_step:
-            await registry.persist(entry)  # durable before any client is shown it
+            try:
+                await registry.persist(entry)  # durable before any client is shown it
+            except StorageError as exc:  # rolled back: show the error, not the lost steps
+                texts = [json.dumps({"type": "error", "message": str(exc)})]
         for text in texts:
             await ws.send_text(text)
         await asyncio.sleep(interval)
