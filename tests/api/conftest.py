@@ -13,7 +13,8 @@ from gradscape.api.settings import Settings
 
 def make_client(**overrides: object) -> TestClient:
     """A TestClient (use as a context manager) for an app with these settings."""
-    return TestClient(create_app(Settings(db=":memory:", **overrides)))  # type: ignore[arg-type]
+    settings = {"db": ":memory:", **overrides}
+    return TestClient(create_app(Settings(**settings)))  # type: ignore[arg-type]
 
 
 @pytest.fixture

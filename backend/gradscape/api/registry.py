@@ -42,6 +42,12 @@ class Entry:
     listeners: set[Callable[[dict[str, Any]], None]] = field(default_factory=set)
     snapshot_step: int | None = None  # the step of the snapshot stored for this session
     saved_step: int = -1  # the step count last written to the database
+    used: float = field(default_factory=time.monotonic)  # for least-recently-used eviction
+
+    @property
+    def idle(self) -> bool:
+        """Nobody is watching, playing or holding it: it may wait in the database."""
+        return not (self.run.playing or self.listeners or self.lock.locked() or self.runner)
 
     @property
     def id(self) -> str:
@@ -84,6 +90,7 @@ class Registry:
     async def create(self, config: dict[str, Any] | None) -> Entry:
         """Build and register a new run (ValueError for a bad config)."""
         await self._check_room()
+        await self._check_memory()
         s = self.settings
         run = await self.run(LiveRun.create, config, s.budgets(), s.core_limits(), **self._new_id())
         return await self._added(run)
@@ -93,6 +100,7 @@ class Registry:
     ) -> Entry:
         """Register a run rebuilt from an export (config + events + steps), limits first."""
         await self._check_room()
+        await self._check_memory()
         s = self.settings
         run = await self.run(
             LiveRun.imported, config, events, steps, status, s.budgets(), s.core_limits(),
@@ -114,7 +122,10 @@ class Registry:
         """The live entry, loading it from the database (by replay) on first use."""
         entry = self._entries.get(session_id)
         if entry is not None:
+            entry.used = time.monotonic()
             return entry
+        if self.settings.db != ":memory:":  # else every run is in memory already
+            await self._check_memory()
         lock = self._loading.setdefault(session_id, asyncio.Lock())
         async with lock:
             entry = self._entries.get(session_id)
@@ -192,6 +203,33 @@ class Registry:
                 data = await self.run(s.snapshot)
             await self.run(self.db.save_snapshot, entry.id, data, step)
             entry.snapshot_step = step
+
+    def memory(self) -> int:
+        """Bytes the runs in memory hold."""
+        return sum(e.run.memory_bytes() for e in self._entries.values())
+
+    async def _check_memory(self) -> None:
+        """Make room within ``memory_bytes`` before a run is added (creates, loads).
+
+        The least recently used idle runs are written (with a snapshot) and dropped
+        from memory; they come back from the database on their next use, bit for bit.
+        Without a disk (``:memory:``) nothing can wait there: the request is refused.
+        """
+        budget = self.settings.memory_bytes
+        if self.memory() <= budget:
+            return
+        if self.settings.db == ":memory:":
+            raise StorageError(
+                f"the server holds memory_bytes={budget} of sessions and has no disk to "
+                "move idle ones to (db :memory:); delete a session or try later"
+            )
+        for entry in sorted(self._entries.values(), key=lambda e: e.used):
+            if self.memory() <= budget:
+                break
+            if entry.idle:
+                await self.persist(entry, snapshot=True)
+                if entry.idle:  # nothing started meanwhile
+                    self._entries.pop(entry.id, None)
 
     async def _roll_back(self, entry: Entry) -> None:
         """Put a run back to what the database holds: a change that could not be written

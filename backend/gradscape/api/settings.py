@@ -32,6 +32,12 @@ class Settings(BaseModel):
     max_steps_per_second: int = Field(200_000, ge=1, description="play speed ceiling")
     max_trajectory_steps: int = Field(1_000_000, ge=1, description="steps a session may reach")
     max_events: int = Field(10_000, ge=0, description="live changes a session may hold")
+    memory_bytes: int = Field(
+        2 * 1024**3,
+        ge=1,
+        description="sessions held in memory at once; over it the least recently used idle "
+        "ones wait in the database (with db :memory:, creates are refused with 503)",
+    )
     max_resolution: int = Field(201, ge=2, le=1001, description="surface grid G (G x G)")
     max_samples: int = Field(10_000, ge=1, description="rows of data")
     max_features: int = Field(64, ge=1)

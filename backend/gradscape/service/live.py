@@ -209,6 +209,15 @@ class LiveRun:
         self.remember(steps.captured_steps, steps.captured_params)
         return self.session.step_count - start
 
+    def memory_bytes(self) -> int:
+        """Bytes this run holds: history, checkpoints, replay cache, data, kept parameters."""
+        ds = self.session.dataset
+        data = 0
+        if ds is not None:
+            data = sum(a.nbytes for a in (ds.X, ds.y, ds.X_val, ds.y_val) if a is not None)
+        kept = sum(theta.nbytes + 64 for _, theta in self.recent)
+        return self.session.memory_bytes() + data + kept
+
     # -- parameters for drawing ------------------------------------------------------
     def remember(self, steps: np.ndarray, params: np.ndarray) -> None:
         """Keep the captured parameters of recent steps (bounded by ``RECENT_FLOATS``)."""
