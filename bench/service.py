@@ -154,6 +154,72 @@ def memory(server: Server) -> None:
     )
 
 
+BIG = {
+    "data": {"name": "moons", "n_samples": 10_000, "noise": 0.2},
+    "model": {"hidden": [256, 256, 64], "activation": "tanh"},
+    "optimizer": {"name": "adam", "lr": 0.001},
+    "batch_size": 32,
+}
+
+
+def _train(c: httpx.Client, sid: str, steps: int) -> None:
+    body = {"steps": steps, "evaluate": "none", "fields": ["step"]}
+    while steps > 0:
+        body["steps"] = min(steps, 100_000)
+        c.post(f"/api/sessions/{sid}/step", json=body).raise_for_status()
+        steps -= body["steps"]
+
+
+def _db_bytes(db: Path) -> int:
+    return sum(f.stat().st_size for f in db.parent.glob(db.name + "*") if f.is_file())
+
+
+def growth(tmp: Path, config: dict, first: int, second: int, scale: int, label: str) -> None:
+    """RSS and database bytes of one run at two lengths, extrapolated to ``scale`` steps
+    (growth is linear by design: per-step scalars plus bounded checkpoints)."""
+    db = tmp / f"{label}.db"
+    server = Server(str(db)).start()
+    assert server.proc is not None
+    marks = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=600) as c:
+            rss0, disk0 = rss_kib(server.proc.pid), _db_bytes(db)
+            sid = c.post("/api/sessions", json=config).json()["id"]
+            for target in (first, second):
+                _train(c, sid, target - c.get(f"/api/sessions/{sid}").json()["step"])
+                marks.append((rss_kib(server.proc.pid) - rss0, _db_bytes(db) - disk0))
+            one = latency(c, f"/api/sessions/{sid}/step", {"steps": 1, "evaluate": "none"}, 20)
+            worst = 0.0
+            for k in (second - 1, second // 2 + 7, second // 3 + 11, 1):
+                t0 = time.perf_counter()
+                q = {"start": k, "stop": k + 1, "fields": "params"}
+                c.get(f"/api/sessions/{sid}/trajectory", params=q).raise_for_status()
+                worst = max(worst, time.perf_counter() - t0)
+    finally:
+        server.stop()  # SIGTERM: the final snapshot is written
+    disk_final = _db_bytes(db)
+    again = Server(str(db), port=server.port).start()
+    try:
+        t0 = time.perf_counter()
+        httpx.get(f"{again.url}/api/sessions/{sid}", timeout=600).raise_for_status()
+        restore = time.perf_counter() - t0
+    finally:
+        again.stop()
+    per = scale / (second - first)
+    rss = (marks[1][0] - marks[0][0]) * per / 1024
+    disk = (marks[1][1] - marks[0][1]) * per / 2**20
+    print(
+        f"GROW  {label:9s} {first}->{second} steps: RSS +{(marks[1][0]) / 1024:6.1f} MB,"
+        f" db {disk_final / 2**20:6.2f} MB; per {scale:,} steps ~{rss:6.1f} MB RSS,"
+        f" ~{disk:6.1f} MB on disk (extrapolated)"
+    )
+    print(
+        f"GROW  {label:9s} worst rebuild of one step {worst * 1e3:7.1f} ms"
+        f" (x{worst / statistics.median(one):.0f} one step call);"
+        f" restore after restart {restore * 1e3:7.1f} ms"
+    )
+
+
 def main() -> None:
     server = Server(":memory:", env={"GRADSCAPE_MAX_SESSIONS": "10000"}).start()
     try:
@@ -164,6 +230,11 @@ def main() -> None:
         memory(server)
     finally:
         server.stop()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        growth(Path(tmp), {"preset": "moons-mlp"}, 50_000, 150_000, 1_000_000, "moons-mlp")
+        growth(Path(tmp), BIG, 300, 900, 10_000, "big model")
 
 
 if __name__ == "__main__":
