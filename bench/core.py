@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from gradscape.core.checkpoints import replay_bound
 from gradscape.core.data import make_dataset
 from gradscape.core.session import TrainingSession
 
@@ -169,11 +170,69 @@ def scaling() -> None:
         )
 
 
+BIG_CONFIG = {
+    "data": {"name": "moons", "n_samples": 10_000, "noise": 0.1},
+    "model": {"hidden": [256, 256, 64], "activation": "tanh", "init": "xavier"},
+    "loss": "bce",
+    "optimizer": {"name": "adam", "lr": 0.001},
+    "batch_size": 32,
+    "seed": 0,
+}
+
+
+def _worst_step(s: TrainingSession) -> int:
+    """The step whose rebuild replays the most: the one before the end of the widest gap."""
+    ends = [*s.checkpoint_steps, s.step_count]
+    gap, end = max((b - a, b) for a, b in itertools.pairwise(ends))
+    return end - 1 if gap > 1 else 0
+
+
 def memory() -> None:
-    sess = TrainingSession(MLP_CONFIG)
-    for target in (10_000, 50_000, 100_000):
+    """moons-mlp memory and snapshot bytes per 1,000,000 steps; the worst rebuild."""
+    sess = TrainingSession({"preset": "moons-mlp"})
+    seen, t_steps = {}, 0.0
+    for target in (50_000, 100_000):
+        t0 = time.perf_counter()
         sess.step(target - sess.step_count, evaluate="none")
-        print(f"  MLP session after {target:6d} steps: {sess.memory_bytes() / 1e6:6.1f} MB")
+        t_steps += time.perf_counter() - t0
+        seen[target] = (sess.memory_bytes(), len(sess.snapshot()))
+        print(
+            f"  moons-mlp at {target:7d} steps: memory {seen[target][0] / 1e6:6.2f} MB, "
+            f"snapshot {seen[target][1] / 1e6:6.2f} MB, {len(sess.checkpoint_steps)} checkpoints"
+        )
+    (m1, b1), (m2, b2) = seen[50_000], seen[100_000]
+    print(
+        f"  per 1,000,000 steps: memory +{(m2 - m1) / 5e4:6.1f} MB, "
+        f"snapshot +{(b2 - b1) / 5e4:6.1f} MB ({(b2 - b1) / 5e4:5.1f} B/step)"
+    )
+    per_step = t_steps / 100_000
+    fresh = TrainingSession.restore(sess.snapshot(), sess.config)  # nothing cached
+    k = _worst_step(fresh)
+    replays = k - max(c for c in fresh.checkpoint_steps if c <= k)
+    t0 = time.perf_counter()
+    fresh.params_at([k])
+    rebuild = time.perf_counter() - t0
+    print(
+        f"  worst rebuild at T=100,000 (step {k}, replays {replays}"
+        f", bound {replay_bound(100_000)}): {rebuild * 1e3:6.1f} ms = "
+        f"x{rebuild / per_step:7.0f} one step ({per_step * 1e6:5.1f} us); "
+        f"at 1,000,000 steps <= ~{replay_bound(1_000_000) * per_step:4.1f} s"
+    )
+
+
+def big_model() -> None:
+    """The 83k-parameter Adam model: checkpoints capped by bytes, not count."""
+    sess = TrainingSession(BIG_CONFIG)
+    sess.step(2000, evaluate="none")
+    held = sess._trainer.checkpoints
+    ends = [*sess.checkpoint_steps, sess.step_count]
+    worst = max(b - a for a, b in itertools.pairwise(ends)) - 1
+    print(
+        f"  big model P={sess.model.n_params} at 2,000 steps: memory "
+        f"{sess.memory_bytes() / 1e6:5.1f} MB (checkpoints {held.nbytes() / 1e6:5.1f} MB of "
+        f"{held.max_bytes / 1e6:4.1f}), snapshot {len(sess.snapshot()) / 1e6:5.1f} MB, "
+        f"{len(held)} checkpoints, worst replay {worst} steps"
+    )
 
 
 def main() -> None:
@@ -189,8 +248,9 @@ def main() -> None:
     )
     compare("MLP 2-16-16-1, batch 32", session_mlp, plain_mlp, torch_mlp if torch else None, 5_000)
     scaling()
-    print("\nmemory (history + checkpoints):")
+    print("\nmemory and snapshots (history + checkpoints):")
     memory()
+    big_model()
 
 
 if __name__ == "__main__":

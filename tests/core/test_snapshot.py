@@ -140,3 +140,30 @@ def test_a_snapshot_whose_parts_disagree_is_refused() -> None:
     saved.events.append((live.step_count + 5, {"lr": 0.1}))
     with pytest.raises(ValueError, match="past the current step"):
         loads(dumps(saved), live.config, live.n_samples)
+
+
+def test_a_format_1_snapshot_still_restores_exactly() -> None:
+    live = _run()
+    with np.load(io.BytesIO(live.snapshot())) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    header = json.loads(bytes(parts["header"]).decode())
+    parts["header"] = _header({**header, "format": 1})
+    again = TrainingSession.restore(_npz(**parts), live.config)  # raw columns, no seal
+    np.testing.assert_array_equal(again.params_at([0, 123, 306]), live.params_at([0, 123, 306]))
+    live.step(40)
+    again.step(40)
+    np.testing.assert_array_equal(again.params, live.params)
+
+
+def test_a_snapshot_holds_only_the_kept_checkpoints_and_deflates_the_columns() -> None:
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(8000, evaluate="none")
+    data = s.snapshot()
+    with np.load(io.BytesIO(data)) as arrays:
+        names = [n for n in arrays.files if n.startswith("ckpt") and n.endswith(".theta")]
+        kept = sorted(int(n[4:-6]) for n in names)
+        assert "state.theta" in arrays.files
+    assert kept == s.checkpoint_steps and len(kept) <= 64
+    raw = 8 * 8001 * (9 + len(s.model.layer_slices))
+    states = s._trainer.checkpoints.nbytes() + s._trainer.state.nbytes()
+    assert len(data) < raw * 0.6 + states

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gradscape.core.changes import check_change
-from gradscape.core.config import build
-from gradscape.core.trainer import Trainer
+from gradscape.core.checkpoints import MAX_CHECKPOINTS
+from gradscape.core.config import Limits, build
+from gradscape.core.trainer import SEGMENT_BYTES, Trainer
 
 
 def _trainer(every: int = 10) -> Trainer:
@@ -86,3 +88,53 @@ def test_nbytes_counts_checkpoints_and_the_replay_cache() -> None:
     before = t.nbytes()
     t.params_at(np.array([7]))  # replays and caches steps 0..40
     assert t.nbytes() >= before + 41 * t.model.n_params * 8
+
+
+def _changing_run(budget: int) -> tuple[Trainer, np.ndarray, np.ndarray]:
+    """6,000 live steps with mini-batch, lr and optimizer changes; the path and grads seen."""
+    t = Trainer(build({"preset": "moons-mlp"}), 10, Limits(checkpoint_bytes=budget))
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    grads: list[np.ndarray] = [np.full(t.model.n_params, np.nan)]
+    _live(t, 1700, path, grads)
+    _changed(t, lr=0.05, batch_size=8)
+    _live(t, 1300, path, grads)
+    _changed(t, optimizer={"name": "adam", "lr": 0.01})
+    _live(t, 2000, path, grads)
+    _changed(t, batch_size=None, schedule={"name": "step", "step_size": 50, "gamma": 0.9})
+    _live(t, 1000, path, grads)
+    return t, np.array(path), np.array(grads)
+
+
+@pytest.mark.parametrize("budget", [Limits().checkpoint_bytes, 30_000])
+def test_any_step_is_rebuilt_bit_for_bit_from_the_kept_states(budget: int) -> None:
+    t, path, grads = _changing_run(budget)
+    assert t.checkpoints.nbytes() <= budget and len(t.checkpoints) <= MAX_CHECKPOINTS
+    ks = np.random.default_rng(0).integers(0, 6001, 300)
+    np.testing.assert_array_equal(t.params_at(ks), path[ks])
+    np.testing.assert_array_equal(t.grads_at(ks), grads[ks])
+    for k in (5999, 4321, 1):  # one at a time, each from whatever is cached
+        np.testing.assert_array_equal(t.params_at(np.array([k])), path[[k]])
+        np.testing.assert_array_equal(t.grads_at(np.array([k])), grads[[k]])
+
+
+@pytest.mark.parametrize("budget", [Limits().checkpoint_bytes, 30_000])
+def test_rewind_to_any_step_continues_as_the_live_run_did(budget: int) -> None:
+    t, path, _ = _changing_run(budget)
+    t.rewind(5800)  # after the last change: 200 more steps end where the run ended
+    _live(t, 200, [], [])
+    np.testing.assert_array_equal(t.state.theta, path[6000])
+    t.rewind(3777)  # under Adam, before the change at 5000
+    np.testing.assert_array_equal(t.state.theta, path[3777])
+    assert t.state.optimizer.name == "adam" and [s for s, _ in t.events] == [1700, 3000]
+    _live(t, 5000 - 3777, [], [])
+    np.testing.assert_array_equal(t.state.theta, path[5000])
+    np.testing.assert_array_equal(t.params_at(np.array([2500, 4100])), path[[2500, 4100]])
+
+
+def test_the_replay_cache_is_bounded_however_sparse_the_checkpoints() -> None:
+    t = Trainer(build({"preset": "moons-mlp"}), 5000)
+    _live(t, 6000, [], [])
+    t.params_at(np.array([4000]))
+    t.grads_at(np.array([4999]))
+    P = t.model.n_params
+    assert t.nbytes() - t.checkpoints.nbytes() <= SEGMENT_BYTES + 8 * P + t.state.nbytes()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from gradscape.core.checkpoints import CHECKPOINT_BYTES
 from gradscape.core.data import Dataset, make_dataset
 from gradscape.core.functions import make_function
 from gradscape.core.init import init_for
@@ -46,7 +47,10 @@ KINDED = ("optimizer", "model", "data")
 
 @dataclass(frozen=True)
 class Limits:
-    """Size limits for what a config may ask for (the service publishes its own)."""
+    """Size limits for what a config may ask for (the service publishes its own).
+
+    ``checkpoint_bytes`` is the budget of the states one run keeps to rebuild its past.
+    """
 
     max_samples: int = 10_000
     max_features: int = 64
@@ -54,6 +58,7 @@ class Limits:
     max_width: int = 256
     max_params: int = 100_000
     max_csv_bytes: int = 2_000_000
+    checkpoint_bytes: int = CHECKPOINT_BYTES
 
     def data_limits(self) -> DataLimits:
         """The part of these limits that the dataset builder checks."""

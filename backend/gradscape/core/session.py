@@ -1,9 +1,11 @@
 """TrainingSession: config -> step() -> records, with live changes, rewind and exact replay.
 
 A step is one parameter update on one mini-batch. Only per-step scalars are kept for
-every step; parameters are kept at checkpoints every ``checkpoint_every`` steps and any
-theta_k is rebuilt exactly by replaying from the nearest one (the run is deterministic:
-config + seed + event log gives the same trajectory bit for bit). The full-data loss
+every step; parameters are kept at checkpoints (multiples of ``checkpoint_every``, at
+most 64 within ``Limits.checkpoint_bytes``, densest near the latest step) and any theta_k
+is rebuilt exactly by replaying from the nearest one, at most about
+``max(1000, T / 32)`` steps (the run is deterministic: config + seed + event log gives
+the same trajectory bit for bit). The full-data loss
 at theta_k is evaluated lazily, only for the steps someone looks at, and cached.
 """
 
@@ -102,7 +104,7 @@ class TrainingSession:
                 self.config,
                 self._history,
                 t.state,
-                t.checkpoints,
+                dict(t.checkpoints),
                 t.events,
                 self.status,
                 self.reason,

@@ -2,8 +2,9 @@
 
 Live steps and replays run the same ``Trainer.update`` on the same ``State``, with
 the event log applied at the same steps, which is what makes replay bit-identical.
-The trainer owns the current state, the checkpoints (a copy of the state every
-``checkpoint_every`` steps), the event log and the last replayed segment.
+The trainer owns the current state, the checkpoints (copies of the state at multiples
+of ``checkpoint_every``, thinned to a budget by ``Checkpoints``), the event log and one
+replayed chunk of at most ``SEGMENT_BYTES`` of parameters and gradients.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from gradscape.core.checkpoints import Checkpoints
 from gradscape.core.config import Built, Limits
 from gradscape.core.losses import batch_accuracy
 from gradscape.core.nn import BATCH_CHUNK_FLOATS, MLP
@@ -24,6 +27,28 @@ from gradscape.core.types import FloatArray
 
 #: ``(batch_loss, grad_norm, layer_norms, lr, full_batch, grad)`` or a divergence reason.
 Outcome = tuple[float, float, FloatArray, float, bool, FloatArray] | str
+#: The most bytes of replayed parameters and gradients kept between rebuilds.
+SEGMENT_BYTES = 8 * 2**20
+
+
+@dataclass
+class Segment:
+    """Replayed steps ``start..end``: thetas ``(L+1, P)``, the grads of ``start+1..end``
+    ``(L, P)`` and the state at ``end`` before its events, to continue from."""
+
+    start: int
+    thetas: FloatArray
+    grads: FloatArray
+    tail: State
+
+    @property
+    def end(self) -> int:
+        """The last step held."""
+        return self.start + int(self.thetas.shape[0]) - 1
+
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return self.thetas.nbytes + self.grads.nbytes + self.tail.nbytes()
 
 
 class Trainer:
@@ -42,14 +67,17 @@ class Trainer:
         starts = [s.start for _, s in self.model.layer_slices]
         self._layer_starts = np.array(starts, dtype=np.intp)
         self._perm: tuple[int, np.ndarray] | None = None
-        self._segment: tuple[int, int, FloatArray, FloatArray] | None = None
+        self._segment: Segment | None = None
+        self._chunk = max(1, min(checkpoint_every, SEGMENT_BYTES // (16 * self.model.n_params)))
         self.state = self.fresh_state()
-        self.checkpoints: dict[int, State] = {0: self.state.copy()}
+        self.checkpoints = Checkpoints(checkpoint_every, self.limits.checkpoint_bytes)
+        self.checkpoints.keep(self.state, 0)
         self.events: list[Event] = []
 
     def resume(self, state: State, checkpoints: Mapping[int, State], events: list[Event]) -> None:
         """Continue from a saved point (a snapshot) without replaying the run."""
-        self.state, self.checkpoints, self.events = state, dict(checkpoints), list(events)
+        self.state, self.events = state, list(events)
+        self.checkpoints.load(checkpoints, state.step)
         self._segment = None
 
     # -- one update ------------------------------------------------------------------
@@ -114,7 +142,7 @@ class Trainer:
         """One live update of the current state; every ``checkpoint_every`` steps, a checkpoint."""
         outcome = self.update(self.state)
         if not isinstance(outcome, str) and self.state.step % self.checkpoint_every == 0:
-            self.checkpoints[self.state.step] = self.state.copy()
+            self.checkpoints.keep(self.state, self.state.step)
         return outcome
 
     def _advance(self, state: State, used: int, full: bool) -> None:
@@ -167,22 +195,38 @@ class Trainer:
     def rewind(self, k: int) -> None:
         """Back to step k (0 <= k <= T): later checkpoints and events are dropped."""
         self.events = [(s, c) for s, c in self.events if s <= k]
-        self.checkpoints = {s: c for s, c in self.checkpoints.items() if s <= k}
+        self.checkpoints.truncate(k)
         self.state = self.state_at(k)
         self._segment = None
 
     def state_at(self, k: int) -> State:
-        """The state at step k (events at k applied), replayed from the nearest checkpoint."""
-        c = max(s for s in self.checkpoints if s <= k)
-        state = self.checkpoints[c].copy()
+        """The state at step k (events at k applied), replayed from the nearest kept state."""
+        state = self._start_for(k)
         self._run(state, k, None)
         return state
 
-    def _run(self, state: State, until: int, sink: tuple[FloatArray, FloatArray] | None) -> None:
-        """Replay ``state`` to step ``until``, applying logged events; ``sink`` gets its path."""
+    def _start_for(self, k: int) -> State:
+        """A copy of the latest state known at or before step k (before its events)."""
+        c = self.checkpoints.nearest(k)
+        seg = self._segment
+        if seg is not None and c <= seg.end <= k:
+            return seg.tail.copy()
+        return self.checkpoints[c].copy()
+
+    def _run(
+        self,
+        state: State,
+        until: int,
+        sink: tuple[FloatArray, FloatArray] | None,
+        last_events: bool = True,
+    ) -> None:
+        """Replay ``state`` to step ``until``, applying logged events; ``sink`` gets its path.
+
+        With ``last_events`` False the events at ``until`` are left for whoever continues.
+        """
         by_step: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for s, change in self.events:
-            if state.step <= s <= until:
+            if state.step <= s < until or (last_events and s == until):
                 by_step[s].append(change)
         start = state.step
         with np.errstate(over="ignore", invalid="ignore"):
@@ -208,42 +252,51 @@ class Trainer:
                 sink[0][state.step - start] = state.theta
                 sink[1][state.step - start - 1] = outcome[5]
 
-    def _segment_for(self, c: int, end: int) -> tuple[FloatArray, FloatArray]:
-        """Params ``theta_c..theta_end`` and grads of steps ``c+1..end`` (cached)."""
-        if self._segment is not None and self._segment[:2] == (c, end):
-            return self._segment[2], self._segment[3]
-        state = self.checkpoints[c].copy()
+    def _segment_at(self, j: int) -> Segment:
+        """The chunk holding theta_j and theta_{j+1} (when j < T), replayed or cached.
+
+        Chunks are ``_chunk`` steps long, counted from the nearest kept state, and end
+        at the next kept state or at T.
+        """
+        c = self.checkpoints.nearest(j)
+        start = c + (j - c) // self._chunk * self._chunk
+        later = self.checkpoints.after(c)
+        end = min(start + self._chunk, self.state.step if later is None else later)
+        seg = self._segment
+        if seg is not None and (seg.start, seg.end) == (start, end):
+            return seg
+        state = self._start_for(start)
+        self._run(state, start, None, last_events=False)
         P = self.model.n_params
-        thetas, grads = np.empty((end - c + 1, P)), np.empty((end - c, P))
+        thetas, grads = np.empty((end - start + 1, P)), np.empty((end - start, P))
         thetas[0] = state.theta
-        self._run(state, end, (thetas, grads))
-        self._segment = (c, end, thetas, grads)
-        return thetas, grads
+        self._run(state, end, (thetas, grads), last_events=False)
+        self._segment = Segment(start, thetas, grads, state)
+        return self._segment
 
     def params_at(self, ks: np.ndarray) -> FloatArray:
-        """theta_k for each k in ``0..T`` ``(K, P)``."""
+        """theta_k for each k in ``0..T`` ``(K, P)`` (rebuilt in increasing order of k)."""
         out = np.empty((ks.shape[0], self.model.n_params))
-        every, current = self.checkpoint_every, self.state
-        for i, k in enumerate(ks.tolist()):
+        current = self.state
+        for i in np.argsort(ks, kind="stable").tolist():
+            k = int(ks[i])
             if k == current.step:
                 out[i] = current.theta
             elif k in self.checkpoints:
                 out[i] = self.checkpoints[k].theta
             else:
-                c = (k // every) * every
-                end = min(c + every, current.step)
-                out[i] = self._segment_for(c, end)[0][k - c]
+                seg = self._segment_at(k)
+                out[i] = seg.thetas[k - seg.start]
         return out
 
     def grads_at(self, ks: np.ndarray) -> FloatArray:
         """The raw gradient of step k in ``0..T`` ``(K, P)``; NaN for step 0."""
         out = np.full((ks.shape[0], self.model.n_params), np.nan)
-        every = self.checkpoint_every
-        for i, k in enumerate(ks.tolist()):
+        for i in np.argsort(ks, kind="stable").tolist():
+            k = int(ks[i])
             if k >= 1:
-                c = ((k - 1) // every) * every
-                end = min(c + every, self.state.step)
-                out[i] = self._segment_for(c, end)[1][k - c - 1]
+                seg = self._segment_at(k - 1)
+                out[i] = seg.grads[k - seg.start - 1]
         return out
 
     def evaluate(self, name: str, thetas: FloatArray) -> FloatArray:
@@ -274,7 +327,7 @@ class Trainer:
 
     def nbytes(self) -> int:
         """Bytes held by the checkpoints and the cached replay segment."""
-        held = sum(c.nbytes() for c in self.checkpoints.values())
+        held = self.checkpoints.nbytes()
         if self._segment is not None:
-            held += self._segment[2].nbytes + self._segment[3].nbytes
+            held += self._segment.nbytes()
         return held

@@ -1,0 +1,131 @@
+"""Kept states stay within 64 and a byte budget, densest near T, and bound every replay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradscape.core.checkpoints import MAX_CHECKPOINTS, Checkpoints, replay_bound
+from gradscape.core.config import Limits
+from gradscape.core.history import SCALARS
+from gradscape.core.optim import make_optimizer
+from gradscape.core.session import TrainingSession
+from gradscape.core.state import State
+
+
+def _state(n_params: int = 3) -> State:
+    opt = make_optimizer("sgd", n_params, lr=0.1)
+    return State(0, np.zeros(n_params), opt, 0.1, 0.1, None, {"name": "constant"}, None)
+
+
+def _grown(every: int, until: int, max_bytes: int = 2**40) -> tuple[Checkpoints, list[int]]:
+    """Checkpoints kept over a run of ``until`` steps; the worst replay seen on the way."""
+    kept, state, worst = Checkpoints(every, max_bytes), _state(), []
+    for step in range(0, until + 1, every):
+        state.step = step
+        kept.keep(state, step)
+        worst.append(_worst_replay(kept, step + every - 1) if step < until else 0)
+    return kept, worst
+
+
+def _worst_replay(kept: Checkpoints | list[int], step_count: int) -> int:
+    """The most steps any step in ``0..step_count`` replays from its nearest kept state."""
+    steps = sorted(kept)
+    return int(max(np.diff([*steps, step_count + 1]))) - 1
+
+
+def test_the_schedule_keeps_at_most_64_and_bounds_every_replay() -> None:
+    kept, worst = _grown(100, 1_000_000)
+    assert len(kept) <= MAX_CHECKPOINTS and 0 in kept
+    bounds = [replay_bound(step + 99) for step in range(0, 1_000_001, 100)]
+    assert all(w <= b for w, b in zip(worst, bounds, strict=True))
+    assert _worst_replay(kept, 1_000_000) <= 1_000_000 // 32
+
+
+def test_the_schedule_is_densest_near_the_latest_step() -> None:
+    kept, _ = _grown(100, 300_000)
+    gaps = np.diff(sorted(kept))
+    assert list(gaps[-5:]) == [100] * 5  # every candidate of the last stretch is kept
+    assert gaps[-10:].mean() < gaps[:10].mean() / 8
+
+
+@pytest.mark.parametrize(("every", "until"), [(1, 20_000), (7, 100_000), (5000, 200_000)])
+def test_every_checkpoint_spacing_keeps_the_bound(every: int, until: int) -> None:
+    kept, worst = _grown(every, until)
+    assert len(kept) <= MAX_CHECKPOINTS
+    assert max(worst) <= max(replay_bound(until), every - 1)
+
+
+def test_a_byte_budget_keeps_fewer_and_widens_the_bound_accordingly() -> None:
+    size = _state().nbytes()
+    room = 10
+    kept, worst = _grown(100, 100_000, max_bytes=room * size)
+    assert len(kept) <= room and kept.nbytes() <= room * size
+    assert worst[-1] <= max(replay_bound(100_000), 2 * 100_000 // room)
+    assert 0 in kept
+
+
+def _moons(**overrides: object) -> TrainingSession:
+    return TrainingSession({"preset": "moons-mlp", **overrides})
+
+
+@pytest.fixture(scope="module")
+def long_run() -> dict[str, object]:
+    """moons-mlp measured at 10,000 and 20,000 steps."""
+    s = _moons()
+    seen: dict[str, object] = {}
+    for at in (10_000, 20_000):
+        s.step(at - s.step_count, evaluate="none")
+        seen[at] = (s.memory_bytes(), len(s.snapshot()), len(s.checkpoint_steps))
+    seen["session"] = s
+    return seen
+
+
+def _column_bytes(s: TrainingSession) -> int:
+    return 8 * (len(SCALARS) + len(s.model.layer_slices))
+
+
+def test_memory_grows_only_by_the_per_step_columns(long_run: dict[str, object]) -> None:
+    (m1, _, n1), (m2, _, n2) = long_run[10_000], long_run[20_000]  # type: ignore[misc]
+    s = long_run["session"]
+    assert isinstance(s, TrainingSession)
+    per_step = (m2 - m1) / 10_000
+    # The columns grow by a quarter at a time, so up to 25% of them is spare capacity.
+    assert per_step <= 1.25 * _column_bytes(s) + 8
+    assert n1 <= MAX_CHECKPOINTS and n2 <= MAX_CHECKPOINTS
+
+
+def test_snapshot_bytes_per_step_are_less_than_the_raw_columns(
+    long_run: dict[str, object],
+) -> None:
+    (_, b1, _), (_, b2, _) = long_run[10_000], long_run[20_000]  # type: ignore[misc]
+    s = long_run["session"]
+    assert isinstance(s, TrainingSession)
+    assert (b2 - b1) / 10_000 <= 0.75 * _column_bytes(s)
+
+
+def test_a_long_run_rebuilds_within_the_bound(long_run: dict[str, object]) -> None:
+    s = long_run["session"]
+    assert isinstance(s, TrainingSession)
+    assert _worst_replay(s.checkpoint_steps, s.step_count) < replay_bound(s.step_count)
+
+
+def test_a_big_model_keeps_its_checkpoints_within_the_byte_budget() -> None:
+    budget = 400_000
+    s = TrainingSession(
+        {
+            "preset": "moons-mlp",
+            "model": {"hidden": [64, 64]},
+            "optimizer": {"name": "adam", "lr": 0.01},
+        },
+        limits=Limits(checkpoint_bytes=budget),
+        checkpoint_every=10,
+    )
+    s.step(1500, evaluate="none")
+    held = s._trainer.checkpoints
+    size = held[max(held)].nbytes()  # Adam's buffers exist from step 1 on
+    assert held.nbytes() <= budget < held.nbytes() + size  # full, never over
+    assert _worst_replay(s.checkpoint_steps, 1500) <= max(replay_bound(1500), 2 * 1500 // 3)
+    steps = [0, 1, 333, 777, 1111, 1499]
+    again = TrainingSession.replay(s.config, s.events, s.step_count, checkpoint_every=1)
+    np.testing.assert_array_equal(s.params_at(steps), again.params_at(steps))
