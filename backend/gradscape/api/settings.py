@@ -32,6 +32,11 @@ class Settings(BaseModel):
     max_steps_per_second: int = Field(200_000, ge=1, description="play speed ceiling")
     max_trajectory_steps: int = Field(1_000_000, ge=1, description="steps a session may reach")
     max_events: int = Field(10_000, ge=0, description="live changes a session may hold")
+    checkpoint_bytes: int = Field(
+        32 * 1024**2,
+        ge=1,
+        description="states one run keeps to rebuild its past (at most 64, densest near now)",
+    )
     memory_bytes: int = Field(
         2 * 1024**3,
         ge=1,
@@ -63,6 +68,7 @@ class Settings(BaseModel):
             max_width=self.max_width,
             max_params=self.max_params,
             max_csv_bytes=self.max_body_bytes,
+            checkpoint_bytes=self.checkpoint_bytes,
         )
 
     @field_validator("db")

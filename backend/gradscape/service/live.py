@@ -23,7 +23,7 @@ from gradscape.landscape import Plane
 from gradscape.service.errors import ConflictError, PayloadTooLargeError
 
 #: Parameters kept per run for drawing paths (steps evaluated while playing or stepping).
-RECENT_FLOATS = 2_000_000
+RECENT_FLOATS = 262_144  # 2 MiB of float64: the recent end of the path (checkpoints draw the rest)
 #: Evaluated (drawn) points per play tick and per socket step.
 POINTS_PER_TICK = 16
 Event = tuple[int, dict[str, Any]]
