@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (session_id, seq)
 );
 """
+WAL_LIMIT = 4 * 1024**2  # bytes the write-ahead log is cut back to after a checkpoint
 #: ``sessions.events`` holds the log of rows written before the events table existed.
 LEGACY = "legacy"
 
@@ -71,8 +72,13 @@ class SessionDB:
         self._lock = threading.Lock()
         with self._lock:
             if path != ":memory:":
+                # Freed pages (old snapshots) go back to the file system, and the WAL is
+                # cut back after each checkpoint: disk use follows what is stored, not
+                # its high-water mark. (auto_vacuum takes effect on a new file only.)
+                self._conn.execute("PRAGMA auto_vacuum=FULL")
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             self._conn.executescript(SCHEMA)
         self._logged: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # as stored, per id
 
