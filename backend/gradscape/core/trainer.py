@@ -70,7 +70,9 @@ class Trainer:
         self._segment: Segment | None = None
         self._chunk = max(1, min(checkpoint_every, SEGMENT_BYTES // (16 * self.model.n_params)))
         self.state = self.fresh_state()
-        self.checkpoints = Checkpoints(checkpoint_every, self.limits.checkpoint_bytes)
+        # The budget covers what a snapshot stores: the kept states and the current one.
+        kept = max(self.state.nbytes(), self.limits.checkpoint_bytes - self.state.nbytes())
+        self.checkpoints = Checkpoints(checkpoint_every, kept)
         self.checkpoints.keep(self.state, 0)
         self.events: list[Event] = []
 
