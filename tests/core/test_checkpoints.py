@@ -124,7 +124,9 @@ def test_a_big_model_keeps_its_checkpoints_within_the_byte_budget() -> None:
     s.step(1500, evaluate="none")
     held = s._trainer.checkpoints
     size = held[max(held)].nbytes()  # Adam's buffers exist from step 1 on
-    assert held.nbytes() <= budget < held.nbytes() + size  # full, never over
+    # the budget covers the snapshot: the kept states plus room for the current one
+    room = budget - (4 * s.params.nbytes + 512)
+    assert held.nbytes() <= room < held.nbytes() + size  # full, never over
     assert _worst_replay(s.checkpoint_steps, 1500) <= max(replay_bound(1500), 2 * 1500 // 3)
     steps = [0, 1, 333, 777, 1111, 1499]
     again = TrainingSession.replay(s.config, s.events, s.step_count, checkpoint_every=1)

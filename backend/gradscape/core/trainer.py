@@ -70,8 +70,10 @@ class Trainer:
         self._segment: Segment | None = None
         self._chunk = max(1, min(checkpoint_every, SEGMENT_BYTES // (16 * self.model.n_params)))
         self.state = self.fresh_state()
-        # The budget covers what a snapshot stores: the kept states and the current one.
-        kept = max(self.state.nbytes(), self.limits.checkpoint_bytes - self.state.nbytes())
+        # The budget covers what a snapshot stores: the kept states and the current one
+        # (theta and at most three optimizer buffers, which appear on the first update).
+        current = 4 * self.state.theta.nbytes + 512
+        kept = max(current, self.limits.checkpoint_bytes - current)
         self.checkpoints = Checkpoints(checkpoint_every, kept)
         self.checkpoints.keep(self.state, 0)
         self.events: list[Event] = []
