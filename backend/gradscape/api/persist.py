@@ -115,6 +115,14 @@ class SessionDB:
                 self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", tail)
             self._logged[session_id] = [(int(s), dict(c)) for s, c in events]
 
+    def save_progress(self, session_id: str, steps: int, status: str) -> None:
+        """Write how far a stored session has trained (its config and events are unchanged)."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE sessions SET steps = ?, status = ?, updated = ? WHERE id = ?",
+                (steps, status, time.time(), session_id),
+            )
+
     def _stored_events(self, session_id: str) -> list[tuple[int, dict[str, Any]]]:
         """The event log as stored (cached; read once per session)."""
         if session_id not in self._logged:

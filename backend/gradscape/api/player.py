@@ -42,7 +42,7 @@ async def play(entry: Entry, registry: Registry) -> None:
                 chunk = int(min(cap, max(1, chunk * 0.7 * frame / max(elapsed, 1e-4))))
             if loop.time() - last_saved > 2.0:
                 try:
-                    await registry.persist(entry)
+                    await registry.persist(entry, progress=True)
                 except StorageError:  # rolled back to what is stored; playing stops
                     break
                 last_saved = loop.time()
@@ -52,7 +52,7 @@ async def play(entry: Entry, registry: Registry) -> None:
         entry.runner = None
         entry.notify({"type": "status"})
     with contextlib.suppress(StorageError):  # logged; the run is what the database holds
-        await registry.persist(entry)
+        await registry.persist(entry, progress=True)
 
 
 def start(entry: Entry, registry: Registry, steps_per_second: float | None) -> None:

@@ -171,19 +171,26 @@ class Registry:
                 return replayed(stored.config, later, stored.steps, stored.status, session=session)
         return replayed(stored.config, stored.events, stored.steps, stored.status, limits)
 
-    async def persist(self, entry: Entry, *, snapshot: bool = False) -> None:
+    async def persist(
+        self, entry: Entry, *, snapshot: bool = False, progress: bool = False
+    ) -> None:
         """Write config, events and step count; a snapshot too when much has happened.
 
-        Snapshots are taken once the run has grown by a quarter since the last (at least
-        SNAPSHOT_STEPS steps), so a restart replays at most a quarter of a run; a rewind
-        or reset before the snapshot drops it.
+        ``progress``: only training went on since the last write (play ticks, frames),
+        so only the step count and status are written. Snapshots are taken once the run
+        has grown by a quarter since the last (at least SNAPSHOT_STEPS steps), so a
+        restart replays at most a quarter of a run; a rewind or reset before the
+        snapshot drops it.
         """
         s = entry.session
         step = s.step_count
         try:
-            await self.run(
-                self.db.save, entry.id, s.config, s.events, step, s.status, entry.run.created
-            )
+            if progress:
+                await self.run(self.db.save_progress, entry.id, step, s.status)
+            else:
+                await self.run(
+                    self.db.save, entry.id, s.config, s.events, step, s.status, entry.run.created
+                )
         except sqlite3.Error as exc:
             log.error("session %s: database write failed: %r", entry.id, exc)
             await self._roll_back(entry)

@@ -89,9 +89,9 @@ async def step_session(
     """
     body = body or StepRequest()
     fields = list(body.fields or views.DEFAULT_FIELDS)
-    run = entry.run
 
     def work() -> dict[str, Any]:
+        run = entry.run  # read under the lock: a rollback may have replaced it
         n = run.steps_for(body.steps, body.epochs)
         steps = run.step(n, fields=fields, evaluate=body.evaluate)
         return views.step_records(run.session, steps, fields)

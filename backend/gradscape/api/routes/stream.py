@@ -37,7 +37,7 @@ from gradscape.service.errors import (
     SessionNotFoundError,
     StorageError,
 )
-from gradscape.service.live import POINTS_PER_TICK
+from gradscape.service.live import POINTS_PER_TICK, LiveRun
 
 router = APIRouter(tags=["stream"])
 CLIENT_TYPES = ("play", "pause", "step", "set", "reset", "rewind", "sync")
@@ -86,7 +86,7 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, registry: Registry) -> None:
             texts = await registry.run(_frames, viewer, settings.max_ws_message_bytes)
         if entry.session.step_count > entry.saved_step:
             try:
-                await registry.persist(entry)  # durable before any client is shown it
+                await registry.persist(entry, progress=True)  # durable before it is shown
             except StorageError as exc:  # rolled back: show the error, not the lost steps
                 texts = [json.dumps({"type": "error", "message": str(exc)})]
         for text in texts:
@@ -126,9 +126,30 @@ def validation_message(exc: ValidationError) -> str:
     return f"{loc}: {err['msg']}" if loc else str(err["msg"])
 
 
+#: The commands that change a run, and the model (the REST route's) their fields must fit.
+COMMANDS: dict[str, type[BaseModel]] = {
+    "step": StepRequest,
+    "set": LiveChange,
+    "reset": ResetRequest,
+    "rewind": RewindRequest,
+}
+
+
+def _command(run: LiveRun, kind: str, body: Any) -> None:
+    """Apply one checked command (in a worker thread, under the run's lock)."""
+    if kind == "step":
+        n = run.steps_for(body.steps, body.epochs)
+        run.step(n, evaluate=max(1, n // POINTS_PER_TICK))
+    elif kind == "set":
+        run.set(body.to_core())
+    elif kind == "reset":
+        run.reset()
+    else:
+        run.rewind(body.step)
+
+
 async def _handle(message: dict[str, Any], entry: Entry, registry: Registry) -> None:
     kind = message.get("type")
-    run = entry.run
     if kind == "play":
         body = _body(PlayRequest, message)
         player.start(entry, registry, body.steps_per_second)
@@ -139,21 +160,11 @@ async def _handle(message: dict[str, Any], entry: Entry, registry: Registry) -> 
     if kind == "sync":
         entry.notify({"type": "state"})
         return
-    async with entry.lock:
-        if kind == "step":
-            req = _body(StepRequest, message)
-            n = run.steps_for(req.steps, req.epochs)
-            await registry.run(run.step, n, evaluate=max(1, n // POINTS_PER_TICK))
-        elif kind == "set":
-            change = _body(LiveChange, message).to_core()
-            await registry.run(run.set, change)
-        elif kind == "reset":
-            _body(ResetRequest, message)
-            await registry.run(run.reset)
-        elif kind == "rewind":
-            await registry.run(run.rewind, _body(RewindRequest, message).step)
-        else:
-            raise ClientError(f"unknown message type {kind!r}; known: {', '.join(CLIENT_TYPES)}")
+    if not isinstance(kind, str) or kind not in COMMANDS:
+        raise ClientError(f"unknown message type {kind!r}; known: {', '.join(CLIENT_TYPES)}")
+    body = _body(COMMANDS[kind], message)
+    async with entry.lock:  # entry.run is read here: a rollback may have replaced it
+        await registry.run(_command, entry.run, kind, body)
     await registry.persist(entry)
     entry.notify({"type": "state"})
 
