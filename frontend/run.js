@@ -52,7 +52,11 @@ export class Run {
   handle(msg) {
     switch (msg.type) {
       case "state": {
-        const { type, ...info } = msg;
+        const { type, events_from: from, ...info } = msg;
+        // After the first state the server sends only what changed: the new events
+        // (from index `events_from`) and no param_names (a run's never change).
+        if (from) info.events = (this.info.events || []).slice(0, from).concat(info.events);
+        if (!("param_names" in info)) info.param_names = this.info.param_names;
         this.info = info;
         this.params = info.params;
         if (info.step < this.history.lastStep) this.history.truncate(info.step);

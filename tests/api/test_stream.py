@@ -170,3 +170,27 @@ def test_frames_carry_validation_losses_when_data_is_held_out(client: TestClient
         ev = frame["eval"]
         assert len(ev["val_loss"]) == len(ev["step"]) and ev["val_loss"][-1] > 0
         assert 0 <= ev["val_accuracy"][-1] <= 1
+
+
+def test_state_messages_carry_only_new_events_and_names_once(
+    client: TestClient, line_id: str
+) -> None:
+    """A follower rebuilds the whole log from the deltas; a rewind resends it whole."""
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        first = ws.receive_json()
+        assert first["events"] == [] and "param_names" in first and "events_from" not in first
+        events: list[Any] = []
+        for lr in (0.2, 0.3, 0.4):
+            ws.send_json({"type": "step", "steps": 5})
+            ws.send_json({"type": "set", "lr": lr})
+            state = _until(ws, lambda m, lr=lr: m["type"] == "state" and m["settings"]["lr"] == lr)
+            assert "param_names" not in state
+            assert len(state["events"]) == 1  # only the new one
+            events = events[: state.get("events_from", 0)] + state["events"]
+        info = client.get(f"/api/sessions/{line_id}").json()
+        assert events == info["events"] and len(events) == 3
+        ws.send_json({"type": "rewind", "step": 7})
+        state = _until(ws, lambda m: m["type"] == "state" and m["step"] == 7)
+        assert "events_from" not in state  # the log shrank: whole again
+        assert state["events"] == client.get(f"/api/sessions/{line_id}").json()["events"]
+        assert len(state["events"]) == 1

@@ -16,6 +16,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.convertors import Convertor, register_url_convertor
+from threadpoolctl import threadpool_limits
 
 from gradscape import __version__
 from gradscape.api import errors
@@ -50,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Training threads run many short NumPy calls holding the GIL in between; a short
         # switch interval lets the event loop (health, sockets) in every millisecond.
         sys.setswitchinterval(0.001)
+        # Sessions run side by side on the worker threads; a BLAS that also spreads each
+        # matrix product over every core makes them fight (x16 slower for the big model).
+        blas = threadpool_limits(settings.blas_threads, user_api="blas")
         registry = Registry(settings)
         app.state.registry = registry
         expiry = asyncio.create_task(_expire_forever(registry))
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             expiry.cancel()
             await registry.close()
+            blas.restore_original_limits()
 
     app = FastAPI(
         title="gradscape",

@@ -54,6 +54,9 @@ class Settings(BaseModel):
     max_ws_message_bytes: int = Field(65_536, ge=1024, description="WebSocket message size")
     frame_rate: float = Field(30.0, gt=0, le=120, description="WebSocket frames per second")
     worker_threads: int = Field(2, ge=1, le=64, description="threads for NumPy work")
+    blas_threads: int = Field(
+        1, ge=1, le=64, description="BLAS threads per matrix product (sessions run side by side)"
+    )
     frontend: str | None = Field(None, description="folder of the page (default: the checkout's)")
     allowed_origins: tuple[str, ...] = Field(
         (), description="extra Origins allowed on the WebSocket (same host is always allowed)"

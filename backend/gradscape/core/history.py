@@ -27,8 +27,8 @@ class History:
         return sum(c.nbytes for c in self._cols.values()) + self._layers.nbytes
 
     def _grow(self) -> None:
-        # A quarter more at a time: at most a fifth of what is held is spare capacity.
-        cap = len(self._cols["epoch"]) * 5 // 4 + 1
+        # An eighth more at a time: at most a ninth of what is held is spare capacity.
+        cap = len(self._cols["epoch"]) * 9 // 8 + 1
         for name, col in self._cols.items():
             new = np.full(cap, np.nan)
             new[: self._n] = col[: self._n]

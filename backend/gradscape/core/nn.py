@@ -177,12 +177,34 @@ class MLP:
     def loss_and_grad(
         self, theta: FloatArray, X: FloatArray | None, y: FloatArray | None
     ) -> tuple[float, FloatArray]:
-        """Mean loss and its gradient by backpropagation."""
+        """Mean loss and its gradient by backpropagation.
+
+        The same products as ``forward`` then ``backward``, written straight into the
+        gradient (the training loop's hot path: no cache object, no copies).
+        """
         X, y = _require_data(X, y)
         with np.errstate(over="ignore", invalid="ignore"):
-            logits, cache = self._forward(theta, X)
-            value, dz = self.loss_fn.value_and_grad(logits, y)
-            return value, self._backward(cache, dz)
+            a, inputs, zs, acts, weights = X, [], [], [], []
+            for L in self.layers:
+                W = theta[L.w_slice].reshape(L.fan_in, L.fan_out)
+                z = a @ W
+                z += theta[L.b_slice]
+                inputs.append(a)
+                zs.append(z)
+                weights.append(W)
+                a = L.activation.forward(z)
+                acts.append(a)
+            value, dz = self.loss_fn.value_and_grad(a, y)
+            grad = np.empty(self._n_params)
+            for L in reversed(self.layers):
+                i = L.index
+                np.matmul(inputs[i].T, dz, out=grad[L.w_slice].reshape(L.fan_in, L.fan_out))
+                np.add.reduce(dz, axis=0, out=grad[L.b_slice])
+                if i == 0:
+                    break
+                dz = dz @ weights[i].T
+                dz *= self.layers[i - 1].activation.slope(zs[i - 1], acts[i - 1])
+            return value, grad
 
     def batch_forward(self, thetas: FloatArray, X: FloatArray) -> FloatArray:
         """Logits ``(K, n, m)`` for K parameter vectors ``(K, P)`` at once."""

@@ -131,16 +131,33 @@ class Trainer:
         grad_norm = math.sqrt(float(layer_sq.sum()))
         if not math.isfinite(grad_norm):
             return f"gradient became non-finite at step {state.step + 1}"
-        used = grad if state.clip_norm is None else clip_grad_norm(grad, state.clip_norm)
-        new = state.theta.copy()
         lr = state.lr
-        state.optimizer.step(new, used)
+        failed = self._descend(state, grad, 0 if Xb is None else Xb.shape[0], full)
+        if failed is not None:
+            return failed
+        return loss, grad_norm, np.sqrt(layer_sq), lr, full, grad
+
+    def _replay_update(self, state: State) -> FloatArray | str:
+        """``update`` without what only a live step records (its norms): the same
+        gradient and the same new state, a little faster; the gradient or a reason."""
+        Xb, yb, full = self.batch(state)
+        loss, grad = self.model.loss_and_grad(state.theta, Xb, yb)
+        if not math.isfinite(loss):
+            return f"loss became non-finite at step {state.step}"
+        failed = self._descend(state, grad, 0 if Xb is None else Xb.shape[0], full)
+        return grad if failed is None else failed
+
+    def _descend(self, state: State, grad: FloatArray, used: int, full: bool) -> str | None:
+        """The optimizer's update of ``state`` from ``grad`` (clipped if asked), or a reason."""
+        clipped = grad if state.clip_norm is None else clip_grad_norm(grad, state.clip_norm)
+        new = state.theta.copy()
+        state.optimizer.step(new, clipped)
         if not np.isfinite(new).all():
             return f"parameters became non-finite at step {state.step + 1}"
         state.theta = new
         state.step += 1
-        self._advance(state, 0 if Xb is None else Xb.shape[0], full)
-        return loss, grad_norm, np.sqrt(layer_sq), lr, full, grad
+        self._advance(state, used, full)
+        return None
 
     def step(self) -> Outcome:
         """One live update of the current state; every ``checkpoint_every`` steps, a checkpoint."""
@@ -249,12 +266,12 @@ class Trainer:
                 self.apply(state, change)
             if state.step >= until:
                 return
-            outcome = self.update(state)
-            if isinstance(outcome, str):
-                raise RuntimeError(f"replay diverged where the run did not: {outcome}")
+            grad = self._replay_update(state)
+            if isinstance(grad, str):
+                raise RuntimeError(f"replay diverged where the run did not: {grad}")
             if sink is not None:
                 sink[0][state.step - start] = state.theta
-                sink[1][state.step - start - 1] = outcome[5]
+                sink[1][state.step - start - 1] = grad
 
     def _segment_at(self, j: int) -> Segment:
         """The chunk holding theta_j and theta_{j+1} (when j < T), replayed or cached.

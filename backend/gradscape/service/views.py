@@ -14,18 +14,27 @@ import numpy as np
 from gradscape.core.nn import MLP
 from gradscape.core.records import ARRAY_FIELDS, RECORD_FIELDS, Steps
 from gradscape.core.session import TrainingSession
+from gradscape.core.state import Event
 from gradscape.service.jsonsafe import clean, floats
 from gradscape.service.live import LiveRun
 
 DEFAULT_FIELDS = RECORD_FIELDS
 
 
-def info(run: LiveRun) -> dict[str, Any]:
-    """The run's public state (``SessionInfo``), evaluating the current loss if needed."""
+def info(
+    run: LiveRun, *, events: tuple[int, list[Event]] | None = None, names: bool = True
+) -> dict[str, Any]:
+    """The run's public state (``SessionInfo``), evaluating the current loss if needed.
+
+    A follower that already has part of the event log passes ``events=(n, later)``:
+    the result then holds only the later ones and ``events_from: n``. ``names=False``
+    leaves out ``param_names`` (they never change for a run).
+    """
     s = run.session
+    start, log = (0, s.events) if events is None else events
     now = s.trajectory(start=-1, fields=["epoch", "loss", "accuracy"])
     ds = s.dataset
-    return {
+    out = {
         "id": run.id,
         "status": run.status,
         "reason": s.reason,
@@ -35,7 +44,7 @@ def info(run: LiveRun) -> dict[str, Any]:
         "accuracy": clean(float(now["accuracy"][0])),
         "config": clean(s.config),
         "settings": clean(s.settings),
-        "events": clean([[k, c] for k, c in s.events]),
+        "events": clean([[k, c] for k, c in log]),
         "n_params": s.model.n_params,
         "param_names": list(s.model.param_names),
         "layers": [name for name, _ in s.model.layer_slices],
@@ -44,6 +53,11 @@ def info(run: LiveRun) -> dict[str, Any]:
         "task": None if ds is None else ds.task,
         "params": floats(s.params),
     }
+    if start:
+        out["events_from"] = start
+    if not names:
+        del out["param_names"]
+    return out
 
 
 def columns(cols: dict[str, np.ndarray], fields: Sequence[str]) -> dict[str, list[Any]]:

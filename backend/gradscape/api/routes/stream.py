@@ -3,10 +3,13 @@
 Every message is JSON with a ``type``. The client sends ``play`` (optional
 ``steps_per_second``), ``pause``, ``step`` (``steps``), ``set`` (the PATCH fields),
 ``reset``, ``rewind`` (``step``) and ``sync``. The server sends ``state`` (the
-session's full state), ``steps`` (frames of records since the last frame),
-``status`` (running / paused / diverged / limit) and ``error`` (``message``; the
-session is unchanged). Frames go out at most ``frame_rate`` times a second; a slow
-reader gets fewer, larger-span frames, never a growing queue.
+session's state as ``GET /api/sessions/{id}`` has it, except that after the first
+one it leaves out ``param_names`` and, while the log only grows, holds only the new
+events with ``events_from``: the index of the first), ``steps`` (frames of records
+since the last frame), ``status`` (running / paused / diverged / limit) and
+``error`` (``message``; the session is unchanged). Frames go out at most
+``frame_rate`` times a second; a slow reader gets fewer, larger-span frames, never
+a growing queue.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from gradscape.api.schemas import (
     StepRequest,
 )
 from gradscape.api.settings import Settings
+from gradscape.core.state import Event
 from gradscape.service import frames, views
 from gradscape.service.errors import (
     ConflictError,
@@ -67,6 +71,8 @@ class Viewer:
         self.entry = entry
         self.sent = -1
         self.state_due = True
+        self.events: list[Event] = []  # the event log as this viewer was sent it
+        self.run: LiveRun | None = None  # the run it was sent (a rollback replaces it)
         self.wake = asyncio.Event()
         self.wake.set()
 
@@ -100,7 +106,7 @@ def _frames(viewer: Viewer, max_bytes: int) -> list[str]:
     step = run.session.step_count
     if viewer.state_due or step < viewer.sent:
         viewer.state_due = False
-        state = {"type": "state", **views.info(run)}
+        state = {"type": "state", **_state(viewer, run)}
         out.append(json.dumps(state, allow_nan=False, separators=(",", ":")))
         if viewer.sent < 0 or step < viewer.sent:
             viewer.sent = step
@@ -109,6 +115,20 @@ def _frames(viewer: Viewer, max_bytes: int) -> list[str]:
         out.append(frames.encode(frame, max_bytes))
         viewer.sent = step
     return out
+
+
+def _state(viewer: Viewer, run: LiveRun) -> dict[str, Any]:
+    """The state message: only the events and names this viewer has not been sent."""
+    s, first = run.session, viewer.run is not run
+    if first or not s.events_match(viewer.events):
+        viewer.events = s.events
+        events = (0, viewer.events)
+    else:
+        later = s.events_since(len(viewer.events))
+        events = (len(viewer.events), later)
+        viewer.events = viewer.events + later
+    viewer.run = run
+    return views.info(run, events=events, names=first)
 
 
 def _body(model: type[BaseModel], message: dict[str, Any]) -> Any:
