@@ -228,6 +228,26 @@ def test_csv_upload_then_session(client: TestClient) -> None:
     assert bad.status_code == 422 and "line 3" in bad.json()["detail"][0]["msg"]
 
 
+@pytest.mark.parametrize(
+    ("csv", "msg"),
+    [
+        (
+            ",".join(f"column{j}" for j in range(100_000)) + "\n1,0\n",
+            "data.csv line 1: 99999 feature columns; the limit is max_features=64",
+        ),
+        ("a,y\n1,0\n" + "9" * 1_000_000 + ",0\n", "data.csv line 3: a cell is longer than"),
+    ],
+    ids=["wide-header", "huge-cell"],
+)
+def test_csv_upload_refuses_a_wide_header_or_a_huge_cell(
+    client: TestClient, csv: str, msg: str
+) -> None:
+    r = client.post("/api/datasets/csv", json={"csv": csv})
+    assert r.status_code == 422
+    (detail,) = r.json()["detail"]
+    assert detail["msg"].startswith(msg)
+
+
 def test_data_view(client: TestClient) -> None:
     sid = client.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
     d = client.get(f"/api/sessions/{sid}/data", params={"resolution": 20}).json()

@@ -31,11 +31,29 @@ class RawData:
     target_name: str
 
 
+def _cut(text: str) -> str:
+    """``text`` cut to 40 characters, so a huge cell or name cannot swell an error message."""
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _short(value: object) -> str:
+    """``repr(value)`` cut to 40 characters for an error message."""
+    return _cut(repr(value))
+
+
 def describe(value: object) -> str:
     """A short description of a bad value for an error message."""
-    text = repr(value)
-    text = text if len(text) <= 40 else text[:37] + "..."
-    return f"{type(value).__name__} {text}"
+    return f"{type(value).__name__} {_short(value)}"
+
+
+def _first_repeat(names: Sequence[str]) -> tuple[int, int] | None:
+    """Indices ``(i, j)``, ``i < j``, of the first name equal to an earlier one; one pass."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        i = seen.setdefault(name, j)
+        if i != j:
+            return i, j
+    return None
 
 
 def infer_task(y: FloatArray, requested: object, field: str) -> tuple[str, int | None]:
@@ -85,54 +103,68 @@ def _numbers(values: Sequence[Any], field: str) -> FloatArray:
     return np.array([_number(v, field, j) for j, v in enumerate(values)], dtype=np.float64)
 
 
-def _as_list(value: object, field: str) -> list[Any]:
-    """A JSON-style list (NumPy arrays and tuples accepted) or a ValueError."""
+def _length(value: object, field: str) -> int:
+    """How many items a list, tuple or NumPy array holds, read before touching any item."""
+    if isinstance(value, list | tuple) or (isinstance(value, np.ndarray) and value.ndim > 0):
+        return len(value)
+    raise ValueError(f"{field} must be a list, got {describe(value)}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A value ``_length`` accepted, as a list one level deep (an array's rows stay arrays)."""
     if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, list | tuple):
-        raise ValueError(f"{field} must be a list, got {describe(value)}")
+        return value.tolist() if value.ndim == 1 else list(value)
     return list(value)
 
 
-def _inline_features(value: object, limits: DataLimits) -> FloatArray:
-    """``data.X`` as ``(n, d)``; a flat list is one feature."""
-    rows = _as_list(value, "data.X")
-    if not rows:
+def _check_counts(spec: Mapping[str, Any], limits: DataLimits) -> None:
+    """Row counts of ``data.X`` and ``data.y``, checked before any value is read."""
+    n = _length(spec["X"], "data.X")
+    if n == 0:
         raise ValueError("data.X must have at least one row")
-    if len(rows) > limits.max_samples:
-        raise ValueError(
-            f"data.X has {len(rows)} rows; the limit is max_samples={limits.max_samples}"
-        )
+    if n > limits.max_samples:
+        raise ValueError(f"data.X has {n} rows; the limit is max_samples={limits.max_samples}")
+    n_y = _length(spec["y"], "data.y")
+    if n_y != n:
+        raise ValueError(f"data.y has {n_y} values but data.X has {n} rows")
+
+
+def _inline_features(rows: list[Any], limits: DataLimits) -> FloatArray:
+    """``data.X`` as ``(n, d)``; a flat list is one feature; each row's length before its values."""
     if not any(isinstance(row, list | tuple | np.ndarray) for row in rows):
         return _numbers(rows, "data.X")[:, None]
-    first = _as_list(rows[0], "data.X[0]")
-    d = len(first)
+    d = _length(rows[0], "data.X[0]")
     if not 1 <= d <= limits.max_features:
         raise ValueError(
             f"data.X rows have {d} values; need 1 to max_features={limits.max_features}"
         )
     out = np.empty((len(rows), d), dtype=np.float64)
     for i, row in enumerate(rows):
-        cells = _as_list(row, f"data.X[{i}]")
-        if len(cells) != d:
+        length = _length(row, f"data.X[{i}]")
+        if length != d:
             raise ValueError(
-                f"data.X[{i}] has {len(cells)} values but data.X[0] has {d}; "
+                f"data.X[{i}] has {length} values but data.X[0] has {d}; "
                 "rows must all be the same length"
             )
-        out[i] = _numbers(cells, f"data.X[{i}]")
+        out[i] = _numbers(_as_list(row), f"data.X[{i}]")
     return out
 
 
 def _names(value: object, field: str, count: int) -> tuple[str, ...]:
     """``count`` distinct, non-empty names from a list of strings."""
-    names = _as_list(value, field)
-    if len(names) != count:
-        raise ValueError(f"{field} has {len(names)} names but there are {count} features")
+    length = _length(value, field)
+    if length != count:
+        raise ValueError(f"{field} has {length} names but there are {count} features")
+    names = _as_list(value)
     for j, name in enumerate(names):
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"{field}[{j}] must be a non-empty string, got {describe(name)}")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{field} must not repeat a name")
+    repeat = _first_repeat(names)
+    if repeat is not None:
+        i, j = repeat
+        raise ValueError(
+            f"{field} must not repeat a name; {_short(names[j])} is at [{i}] and [{j}]"
+        )
     return tuple(names)
 
 
@@ -140,13 +172,12 @@ def parse_inline(spec: Mapping[str, Any], limits: DataLimits) -> RawData:
     """Inline ``{"X": [[...]], "y": [...]}`` data, checked and converted to float64."""
     if "X" not in spec or "y" not in spec:
         raise ValueError("data: inline data needs both 'X' and 'y'")
-    X = _inline_features(spec["X"], limits)
-    y_list = _as_list(spec["y"], "data.y")
-    if any(isinstance(v, list | tuple) for v in y_list):
+    _check_counts(spec, limits)
+    X = _inline_features(_as_list(spec["X"]), limits)
+    y_list = _as_list(spec["y"])
+    if any(isinstance(v, list | tuple | np.ndarray) for v in y_list):
         raise ValueError("data.y must be a flat (1-D) list of numbers")
     y = _numbers(y_list, "data.y")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"data.y has {y.shape[0]} values but data.X has {X.shape[0]} rows")
     default_names = [f"x{j + 1}" for j in range(X.shape[1])]
     names = _names(spec.get("feature_names", default_names), "data.feature_names", X.shape[1])
     target = spec.get("target_name", "y")
@@ -166,26 +197,38 @@ def _is_number(text: str) -> bool:
 
 
 def _header(cells: list[str], line: int, limits: DataLimits) -> list[str]:
-    """Column names from the header row, checked for blanks, repeats and count."""
+    """Column names from the header row: the count first, then numbers, blanks and repeats."""
+    if len(cells) - 1 > limits.max_features:
+        raise ValueError(
+            f"data.csv line {line}: {len(cells) - 1} feature columns; "
+            f"the limit is max_features={limits.max_features}"
+        )
+    if len(cells) < 2:
+        raise ValueError(f"data.csv line {line}: need at least one feature column and a target")
     names = [cell.strip() for cell in cells]
     if all(_is_number(name) for name in names):
         raise ValueError(
             f"data.csv line {line}: looks like numbers, not column names; "
             "the first row must be a header"
         )
-    for j, name in enumerate(names):
-        if not name:
-            raise ValueError(f"data.csv line {line}: column {j + 1} has an empty name")
-        if name in names[:j]:
-            raise ValueError(f"data.csv line {line}: duplicate column name {name!r}")
-    if len(names) < 2:
-        raise ValueError(f"data.csv line {line}: need at least one feature column and a target")
-    if len(names) - 1 > limits.max_features:
+    if "" in names:
+        raise ValueError(f"data.csv line {line}: column {names.index('') + 1} has an empty name")
+    repeat = _first_repeat(names)
+    if repeat is not None:
+        i, j = repeat
         raise ValueError(
-            f"data.csv line {line}: {len(names) - 1} feature columns; "
-            f"the limit is max_features={limits.max_features}"
+            f"data.csv line {line}: duplicate column name {_short(names[j])} "
+            f"(columns {i + 1} and {j + 1})"
         )
     return names
+
+
+def _csv_error(exc: csv.Error, line: int) -> ValueError:
+    """The reader's error in the house words; ``line`` is where the failing row starts."""
+    message = str(exc)
+    if message.startswith("field larger than field limit"):
+        message = f"a cell is longer than {csv.field_size_limit()} characters"
+    return ValueError(f"data.csv line {line}: {message}")
 
 
 def _read_rows(text: str, limits: DataLimits) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -193,8 +236,10 @@ def _read_rows(text: str, limits: DataLimits) -> tuple[list[str], list[tuple[int
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")), skipinitialspace=True)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
+    done = 0  # the last line of the last row read: a row that fails starts after it
     try:
         for cells in reader:
+            done = reader.line_num
             if not cells or (len(cells) == 1 and not cells[0].strip()):
                 continue
             if header is None:
@@ -212,7 +257,7 @@ def _read_rows(text: str, limits: DataLimits) -> tuple[list[str], list[tuple[int
             else:
                 rows.append((reader.line_num, cells))
     except csv.Error as exc:
-        raise ValueError(f"data.csv line {reader.line_num}: {exc}") from None
+        raise _csv_error(exc, done + 1) from None
     if header is None:
         raise ValueError("data.csv is empty; a header row is required")
     if not rows:
@@ -226,11 +271,13 @@ def _cell(cell: str, line: int, column: str) -> float:
         number = float(cell)
     except ValueError:
         raise ValueError(
-            f"data.csv line {line}, column {column!r}: could not parse {cell!r} as a number"
+            f"data.csv line {line}, column {_short(column)}: could not parse {_short(cell)} "
+            "as a number"
         ) from None
     if not math.isfinite(number):
         raise ValueError(
-            f"data.csv line {line}, column {column!r}: {cell.strip()!r} is not a finite number"
+            f"data.csv line {line}, column {_short(column)}: {_short(cell.strip())} "
+            "is not a finite number"
         )
     return number
 
@@ -243,7 +290,8 @@ def _target_index(header: list[str], target: object) -> int:
         raise ValueError(f"data.target must be a column name, got {describe(target)}")
     if target.strip() not in header:
         raise ValueError(
-            f"data.target: column {target!r} is not in the CSV header; columns: {', '.join(header)}"
+            f"data.target: column {_short(target)} is not in the CSV header; "
+            f"columns: {', '.join(_cut(name) for name in header)}"
         )
     return header.index(target.strip())
 
@@ -265,7 +313,7 @@ def parse_csv(spec: Mapping[str, Any], limits: DataLimits) -> RawData:
         table[i] = [_cell(cell, line, header[j]) for j, cell in enumerate(cells)]
     features = [j for j in range(len(header)) if j != target]
     y = table[:, target].copy()
-    task, n_classes = infer_task(y, spec.get("task"), f"data.csv column {header[target]!r}")
+    task, n_classes = infer_task(y, spec.get("task"), f"data.csv column {_short(header[target])}")
     names = tuple(header[j] for j in features)
     return RawData(
         np.ascontiguousarray(table[:, features]), y, task, n_classes, names, header[target]
