@@ -8,7 +8,9 @@ Prints ratios measured in the same run (no absolute threshold gates anything).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import os
 import statistics
 import sys
 import time
@@ -174,9 +176,40 @@ def _db_bytes(db: Path) -> int:
     return sum(f.stat().st_size for f in db.parent.glob(db.name + "*") if f.is_file())
 
 
-def growth(tmp: Path, config: dict, first: int, second: int, scale: int, label: str) -> None:
-    """RSS and database bytes of one run at two lengths, extrapolated to ``scale`` steps
-    (growth is linear by design: per-step scalars plus bounded checkpoints)."""
+def worst_step(config: dict, steps: int) -> int:
+    """The step whose rebuild replays the most at ``steps``: the one just before the
+    widest gap between kept states (the run's checkpoint policy, on stand-in states
+    of its states' size)."""
+    from gradscape.core.checkpoints import Checkpoints
+    from gradscape.core.session import TrainingSession
+
+    s = TrainingSession(config)
+    s.step(1, evaluate="none")
+    trainer = s._trainer
+    size, every = trainer.state.nbytes(), trainer.checkpoint_every
+
+    class Stub:
+        def __init__(self, step: int) -> None:
+            self.step = step
+
+        def copy(self) -> Stub:
+            return self
+
+        def nbytes(self) -> int:
+            return size
+
+    kept = Checkpoints(every, trainer.checkpoints.max_bytes)
+    for k in range(0, steps + 1, every):
+        kept.keep(Stub(k), k)  # type: ignore[arg-type]
+    ks = sorted([*kept, steps])
+    gap, start = max((b - a, a) for a, b in itertools.pairwise(ks))
+    return start + gap - 1
+
+
+def growth(tmp: Path, config: dict, steps: int, label: str) -> None:
+    """What one run adds to the server at ``steps`` (RSS, database bytes), its bytes a
+    step between half-way and the end, the worst rebuild of one step, and the restore
+    time after a restart."""
     db = tmp / f"{label}.db"
     server = Server(str(db)).start()
     assert server.proc is not None
@@ -185,19 +218,22 @@ def growth(tmp: Path, config: dict, first: int, second: int, scale: int, label: 
         with httpx.Client(base_url=server.url, timeout=600) as c:
             rss0, disk0 = rss_kib(server.proc.pid), _db_bytes(db)
             sid = c.post("/api/sessions", json=config).json()["id"]
-            for target in (first, second):
+            one = latency(c, f"/api/sessions/{sid}/step", {"steps": 1, "evaluate": "none"}, 20)
+            t0 = time.perf_counter()
+            for target in (steps // 2, steps):
                 _train(c, sid, target - c.get(f"/api/sessions/{sid}").json()["step"])
                 marks.append((rss_kib(server.proc.pid) - rss0, _db_bytes(db) - disk0))
-            one = latency(c, f"/api/sessions/{sid}/step", {"steps": 1, "evaluate": "none"}, 20)
-            worst = 0.0
-            for k in (second - 1, second // 2 + 7, second // 3 + 11, 1):
+            rate = (steps - 20) / (time.perf_counter() - t0)
+            worst, where = 0.0, 0
+            for k in (worst_step(config, steps), steps // 2 + 7, steps // 3 + 11, 1):
                 t0 = time.perf_counter()
                 q = {"start": k, "stop": k + 1, "fields": "params"}
                 c.get(f"/api/sessions/{sid}/trajectory", params=q).raise_for_status()
-                worst = max(worst, time.perf_counter() - t0)
+                took = time.perf_counter() - t0
+                worst, where = max((worst, where), (took, k))
     finally:
         server.stop()  # SIGTERM: the final snapshot is written
-    disk_final = _db_bytes(db)
+    disk_final = _db_bytes(db) - disk0
     again = Server(str(db), port=server.port).start()
     try:
         t0 = time.perf_counter()
@@ -205,16 +241,16 @@ def growth(tmp: Path, config: dict, first: int, second: int, scale: int, label: 
         restore = time.perf_counter() - t0
     finally:
         again.stop()
-    per = scale / (second - first)
-    rss = (marks[1][0] - marks[0][0]) * per / 1024
+    half = steps - steps // 2
+    per_rss = (marks[1][0] - marks[0][0]) * 1024 / half
+    per_disk = (marks[1][1] - marks[0][1]) / half
     print(
-        f"GROW  {label:9s} at {second:,} steps: database {disk_final / 2**20:6.2f} MB"
-        f" ({disk_final / second:6.0f} B a step); server RSS +{marks[1][0] / 1024:6.1f} MB,"
-        f" {first:,}->{second:,} extrapolated ~{rss:6.1f} MB per {scale:,} steps"
-        " (coarse: the allocator's high-water mark)"
+        f"GROW  {label:9s} {steps:,} steps ({rate:,.0f} steps/s): server RSS"
+        f" +{marks[1][0] / 1024:6.1f} MiB, database {disk_final / 2**20:6.2f} MiB;"
+        f" second half {per_rss:5.0f} B RSS and {per_disk:5.0f} B on disk a step"
     )
     print(
-        f"GROW  {label:9s} worst rebuild of one step {worst * 1e3:7.1f} ms"
+        f"GROW  {label:9s} worst rebuild of one step {worst * 1e3:7.1f} ms at step {where:,}"
         f" (x{worst / statistics.median(one):.0f} one step call);"
         f" restore after restart {restore * 1e3:7.1f} ms"
     )
@@ -233,8 +269,9 @@ def main() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        growth(Path(tmp), {"preset": "moons-mlp"}, 50_000, 150_000, 1_000_000, "moons-mlp")
-        growth(Path(tmp), BIG, 1000, 2000, 10_000, "big model")
+        steps = int(os.environ.get("GRADSCAPE_BENCH_STEPS", "1000000"))
+        growth(Path(tmp), {"preset": "moons-mlp"}, steps, "moons-mlp")
+        growth(Path(tmp), BIG, max(100, steps // 100), "big model")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (session_id, seq)
 );
 """
+BLOB_CHUNK = 2**20  # bytes of a snapshot written at a time
 WAL_LIMIT = 4 * 1024**2  # bytes the write-ahead log is cut back to after a checkpoint
 #: ``sessions.events`` holds the log of rows written before the events table existed.
 LEGACY = "legacy"
@@ -145,12 +146,30 @@ class SessionDB:
         self._conn.execute("COMMIT")
 
     def save_snapshot(self, session_id: str, snapshot: bytes | None, step: int | None) -> None:
-        """Store (or with None, drop) a session's snapshot taken at ``step``."""
+        """Store (or with None, drop) a session's snapshot taken at ``step``.
+
+        The bytes go in through incremental blob I/O: bound as a parameter, SQLite
+        would copy them and the cached statement would keep that copy alive.
+        """
         with self._lock:
-            self._conn.execute(
-                "UPDATE sessions SET snapshot = ?, snapshot_step = ? WHERE id = ?",
-                (snapshot, step, session_id),
-            )
+            if snapshot is None:
+                self._conn.execute(
+                    "UPDATE sessions SET snapshot = NULL, snapshot_step = NULL WHERE id = ?",
+                    (session_id,),
+                )
+                return
+            with self._transaction():
+                row = self._conn.execute(
+                    "UPDATE sessions SET snapshot = zeroblob(?), snapshot_step = ? WHERE id = ?"
+                    " RETURNING rowid",
+                    (len(snapshot), step, session_id),
+                ).fetchone()
+                if row is None:
+                    return
+                view = memoryview(snapshot)
+                with self._conn.blobopen("sessions", "snapshot", row[0]) as blob:
+                    for at in range(0, len(view), BLOB_CHUNK):
+                        blob.write(view[at : at + BLOB_CHUNK])
 
     def load(self, session_id: str) -> Stored | None:
         """One session's row, or None."""

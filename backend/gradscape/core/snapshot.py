@@ -128,11 +128,15 @@ def _archive(arrays: Mapping[str, np.ndarray], deflated: Collection[str]) -> byt
             with archive.open(info, "w", force_zip64=True) as member:
                 np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
         archive.comment = b"0" * _SEAL
-    data = buf.getvalue()[:-_SEAL]
-    return data + _seal(data)
+    body = buf.getbuffer()
+    seal = _seal(body[:-_SEAL])
+    del body  # a BytesIO cannot be written while a view of it is held
+    buf.seek(-_SEAL, io.SEEK_END)
+    buf.write(seal)
+    return buf.getvalue()  # the one copy: the data then its seal in place of the comment
 
 
-def _seal(data: bytes) -> bytes:
+def _seal(data: bytes | memoryview) -> bytes:
     return f"{zlib.crc32(data):08x}".encode()
 
 
