@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -256,6 +257,72 @@ def growth(tmp: Path, config: dict, steps: int, label: str) -> None:
     )
 
 
+BIG_FULL = {**BIG, "batch_size": None}  # ~0.3 s a step: a 100,000-step call is ~8 h
+
+
+def fairness(tmp: Path) -> None:
+    """Other sessions' GET p95 while two ``steps: 100000`` big-model calls run, as a
+    ratio to its resting p95; how the calls end; SIGTERM-to-exit with both in flight."""
+    import threading
+
+    budget = 10.0
+    server = Server(str(tmp / "fair.db"), env={"GRADSCAPE_MAX_CALL_SECONDS": str(budget)})
+    server.start()
+    assert server.proc is not None
+
+    def gets(c: httpx.Client, sid: str, seconds: float) -> list[float]:
+        out, end = [], time.monotonic() + seconds
+        while time.monotonic() < end:
+            t0 = time.perf_counter()
+            c.get(f"/api/sessions/{sid}").raise_for_status()
+            out.append(time.perf_counter() - t0)
+            time.sleep(0.01)
+        return out
+
+    def calls(sids: list[str], out: list[tuple[float, dict]]) -> list[threading.Thread]:
+        def one(sid: str) -> None:
+            t0 = time.monotonic()
+            with httpx.Client(base_url=server.url, timeout=None) as c:
+                body = {"steps": 100_000, "evaluate": "none"}
+                r = c.post(f"/api/sessions/{sid}/step", json=body)
+            out.append((time.monotonic() - t0, r.json() if r.status_code == 200 else {}))
+
+        threads = [threading.Thread(target=one, args=(sid,)) for sid in sids]
+        for t in threads:
+            t.start()
+        return threads
+
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            small = c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
+            big = [c.post("/api/sessions", json=BIG_FULL).json()["id"] for _ in range(4)]
+            rest = gets(c, small, 3.0)
+            ended: list[tuple[float, dict]] = []
+            threads = calls(big[:2], ended)
+            time.sleep(0.5)
+            busy = gets(c, small, budget - 2)
+            for t in threads:
+                t.join()
+            ratio = p(busy, 0.95) / p(rest, 0.95)
+            print(
+                f"FAIR  GET p95 beside two 100k-step big-model calls {p(busy, 0.95):6.1f} ms"
+                f" vs {p(rest, 0.95):5.1f} ms resting (x{ratio:.1f});"
+                " calls ended after "
+                + ", ".join(f"{s:.1f} s ({b.get('step')} steps, {b.get('truncated_reason')})"
+                            for s, b in ended)
+            )  # fmt: skip
+            threads = calls(big[2:], [])
+            time.sleep(2.0)
+        t0 = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.wait(timeout=60)
+        print(f"FAIR  SIGTERM to exit with two big calls in flight {time.monotonic() - t0:5.2f} s")
+        for t in threads:
+            t.join()
+    finally:
+        server.stop()
+
+
 def main() -> None:
     server = Server(":memory:", env={"GRADSCAPE_MAX_SESSIONS": "10000"}).start()
     try:
@@ -272,6 +339,7 @@ def main() -> None:
         steps = int(os.environ.get("GRADSCAPE_BENCH_STEPS", "1000000"))
         growth(Path(tmp), {"preset": "moons-mlp"}, steps, "moons-mlp")
         growth(Path(tmp), BIG, max(100, steps // 100), "big model")
+        fairness(Path(tmp))
 
 
 if __name__ == "__main__":

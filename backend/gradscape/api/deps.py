@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.dependencies.models import Dependant
@@ -11,6 +13,11 @@ from fastapi.routing import APIRoute
 
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.settings import Settings
+from gradscape.service.work import Work
+
+T = TypeVar("T")
+#: How often a long call checks whether its client is still there.
+DISCONNECT_POLL_SECONDS = 0.1
 
 
 def get_registry(request: Request) -> Registry:
@@ -62,3 +69,19 @@ def _query_names(dependant: Dependant) -> set[str]:
     for sub in dependant.dependencies:
         names |= _query_names(sub)
     return names
+
+
+async def cancelled_on_disconnect(request: Request, work: Work, call: Awaitable[T]) -> T:
+    """Await ``call``; if the client goes away meanwhile, cancel its ``work`` (the
+    compute stops at its next turn, ~50 ms, keeping what it made)."""
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(DISCONNECT_POLL_SECONDS)
+        work.cancel()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await call
+    finally:
+        watcher.cancel()

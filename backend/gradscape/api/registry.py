@@ -8,9 +8,11 @@ command's rules live in ``service.live.LiveRun``; this module only holds and sto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,10 +27,17 @@ from gradscape.api.settings import Settings
 from gradscape.core.session import TrainingSession
 from gradscape.service.errors import SessionNotFoundError, StorageError, TooManySessionsError
 from gradscape.service.live import LiveRun, replayed
+from gradscape.service.work import Turns, Work
 
 T = TypeVar("T")
 log = logging.getLogger("gradscape")
 SNAPSHOT_STEPS = 2000
+#: Threads that may wait for or hold a compute slot (the slots are ``worker_threads``).
+HEAVY_THREADS = 64
+#: Threads reserved for quick work: the database, state, trajectories.
+LIGHT_THREADS = 2
+#: At most this long is spent writing snapshots when the server stops (then only steps).
+CLOSE_SNAPSHOT_SECONDS = 2.0
 Events = list[tuple[int, dict[str, Any]]]
 
 
@@ -71,17 +80,47 @@ class Registry:
     def __init__(self, settings: Settings, db: SessionDB | None = None) -> None:
         self.settings = settings
         self.db = db or SessionDB(settings.db)
-        self.limiter = anyio.CapacityLimiter(settings.worker_threads)
+        #: ``worker_threads`` compute at once, taking turns (``service.work``).
+        self.turns = Turns(settings.worker_threads)
+        self._heavy = anyio.CapacityLimiter(HEAVY_THREADS)
+        self._light = anyio.CapacityLimiter(LIGHT_THREADS)
+        #: Set when the server is stopping: every call in flight stops at its next turn.
+        self.stopping = threading.Event()
         self._entries: dict[str, Entry] = {}
         self._loading: dict[str, asyncio.Lock] = {}
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking (NumPy) work in the bounded thread pool."""
-        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self.limiter)
+        """Run compute (training, surfaces, replays) when a compute slot is free.
+
+        Slots are granted in arrival order; a long call passes its turn every slice
+        when it runs with a ``work`` budget (``Registry.work``).
+        """
+
+        def in_turn() -> T:
+            with self.turns:
+                return fn(*args, **kwargs)
+
+        return await anyio.to_thread.run_sync(in_turn, limiter=self._heavy)
+
+    async def light(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run quick blocking work (the database, state, trajectories) on the threads
+        reserved for it: it never waits behind training."""
+        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self._light)
+
+    def work(self, seconds: float | None = None) -> Work:
+        """A budget for one call: ``max_call_seconds`` (or less), turns, server stop."""
+        budget = self.settings.max_call_seconds if seconds is None else seconds
+        return Work(self.turns, budget, self.stopping)
+
+    def stop_work(self) -> None:
+        """The server is stopping: calls in flight end at their next turn (truncated)."""
+        self.stopping.set()
+        for entry in self._entries.values():
+            entry.run.pause()
 
     async def _check_room(self) -> None:
         top = self.settings.max_sessions
-        if len(self._entries) >= top or await self.run(self.db.count) >= top:
+        if len(self._entries) >= top or await self.light(self.db.count) >= top:
             raise TooManySessionsError(f"the server holds max_sessions={top}")
 
     def _new_id(self) -> dict[str, Any]:
@@ -92,7 +131,8 @@ class Registry:
         await self._check_room()
         await self._check_memory()
         s = self.settings
-        run = await self.run(LiveRun.create, config, s.budgets(), s.core_limits(), **self._new_id())
+        limits = s.core_limits()
+        run = await self.light(LiveRun.create, config, s.budgets(), limits, **self._new_id())
         return await self._added(run)
 
     async def restore(
@@ -137,7 +177,7 @@ class Registry:
     async def _read(self, session_id: str) -> Entry:
         """Load one stored session; a row that cannot be read is a 503 for it alone."""
         try:
-            stored = await self.run(self.db.load, session_id)
+            stored = await self.light(self.db.load, session_id)
             if stored is None:
                 raise SessionNotFoundError(session_id)
             return await self._load(stored)
@@ -172,10 +212,11 @@ class Registry:
         return replayed(stored.config, stored.events, stored.steps, stored.status, limits)
 
     async def persist(
-        self, entry: Entry, *, snapshot: bool = False, progress: bool = False
+        self, entry: Entry, *, snapshot: bool | None = None, progress: bool = False
     ) -> None:
         """Write config, events and step count; a snapshot too when much has happened.
 
+        ``snapshot``: True takes one now, False never, None when the run has grown.
         ``progress``: only training went on since the last write (play ticks, frames),
         so only the step count and status are written. Snapshots are taken once the run
         has grown by a quarter since the last (at least SNAPSHOT_STEPS steps), so a
@@ -186,9 +227,9 @@ class Registry:
         step = s.step_count
         try:
             if progress:
-                await self.run(self.db.save_progress, entry.id, step, s.status)
+                await self.light(self.db.save_progress, entry.id, step, s.status)
             else:
-                await self.run(
+                await self.light(
                     self.db.save, entry.id, s.config, s.events, step, s.status, entry.run.created
                 )
         except sqlite3.Error as exc:
@@ -201,14 +242,15 @@ class Registry:
         last = entry.snapshot_step
         if last is not None and s.step_count < last:
             entry.snapshot_step = None
-            await self.run(self.db.save_snapshot, entry.id, None, None)
+            await self.light(self.db.save_snapshot, entry.id, None, None)
             last = None
         grown = s.step_count - (last or 0)
-        if grown > 0 and (snapshot or grown >= max(SNAPSHOT_STEPS, s.step_count // 4)):
+        due = grown >= max(SNAPSHOT_STEPS, s.step_count // 4) if snapshot is None else snapshot
+        if grown > 0 and due:
             async with entry.lock:  # a consistent picture: no step runs meanwhile
                 step = s.step_count
                 data = await self.run(s.snapshot)
-            await self.run(self.db.save_snapshot, entry.id, data, step)
+            await self.light(self.db.save_snapshot, entry.id, data, step)
             entry.snapshot_step = step
 
     def memory(self) -> int:
@@ -243,7 +285,7 @@ class Registry:
         is undone (the durable state is the truth); a run never written is forgotten."""
         entry.run.pause()
         try:
-            stored = await self.run(self.db.load, entry.id)
+            stored = await self.light(self.db.load, entry.id)
             session = None if stored is None else await self.run(self._from_stored, stored)
         except Exception as exc:  # unreadable too: forget it rather than serve a guess
             log.error("session %s: cannot roll back (%r); dropped", entry.id, exc)
@@ -264,7 +306,7 @@ class Registry:
             if entry.runner is not None:
                 entry.runner.cancel()
             entry.notify({"type": "status", "status": "deleted"})
-        existed = await self.run(self.db.delete, session_id)
+        existed = await self.light(self.db.delete, session_id)
         if entry is None and not existed:
             raise SessionNotFoundError(session_id)
 
@@ -273,8 +315,8 @@ class Registry:
         now = time.time()
         for entry in self._entries.values():
             if entry.run.playing or entry.listeners:
-                await self.run(self.db.touch, entry.id)
-        gone = await self.run(self.db.expire, now - self.settings.idle_expiry_seconds)
+                await self.light(self.db.touch, entry.id)
+        gone = await self.light(self.db.expire, now - self.settings.idle_expiry_seconds)
         for session_id in gone:
             dropped = self._entries.pop(session_id, None)
             if dropped is not None and dropped.runner is not None:
@@ -282,10 +324,14 @@ class Registry:
         return gone
 
     async def close(self) -> None:
-        """Stop every runner and persist every session."""
+        """Stop every call and runner and persist every session (snapshots while
+        ``CLOSE_SNAPSHOT_SECONDS`` last; after that the step counts only, which replay)."""
+        self.stop_work()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + CLOSE_SNAPSHOT_SECONDS
         for entry in list(self._entries.values()):
-            entry.run.pause()
             if entry.runner is not None:
                 entry.runner.cancel()
-            await self.persist(entry, snapshot=True)
-        await self.run(self.db.close)
+            with contextlib.suppress(StorageError):  # logged; the rest are still written
+                await self.persist(entry, snapshot=loop.time() < until)
+        await self.light(self.db.close)

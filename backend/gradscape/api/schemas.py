@@ -233,6 +233,12 @@ class StepResult(BaseModel):
     reason: str | None
     step: int
     records: dict[str, list[Any]]
+    truncated: bool = Field(
+        False,
+        description="the call stopped before all its steps (its time budget, max_call_seconds, "
+        "ran out, or the server is stopping): the records are the steps made; call again for more",
+    )
+    truncated_reason: str | None = None
 
 
 class CsvUpload(Strict):

@@ -54,6 +54,13 @@ class Settings(BaseModel):
     max_ws_message_bytes: int = Field(65_536, ge=1024, description="WebSocket message size")
     frame_rate: float = Field(30.0, gt=0, le=120, description="WebSocket frames per second")
     worker_threads: int = Field(2, ge=1, le=64, description="threads for NumPy work")
+    max_call_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="compute one call may take; a step call stops there (truncated), a "
+        "surface or curvature that would take longer is refused",
+    )
     blas_threads: int = Field(
         1, ge=1, le=64, description="BLAS threads per matrix product (sessions run side by side)"
     )
@@ -93,6 +100,7 @@ class Settings(BaseModel):
             max_steps_per_second=self.max_steps_per_second,
             max_events=self.max_events,
             max_resolution=self.max_resolution,
+            max_call_seconds=self.max_call_seconds,
         )
 
     def public(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -180,13 +180,21 @@ class TrainingSession:
         return float(n if batch_size is None else batch_size)
 
     # -- stepping --------------------------------------------------------------------
-    def step(self, n: int = 1, *, evaluate: str | int = "last") -> Steps:
+    def step(
+        self,
+        n: int = 1,
+        *,
+        evaluate: str | int = "last",
+        go_on: Callable[[], bool] | None = None,
+    ) -> Steps:
         """Make up to ``n`` updates; stop early (status ``diverged``) at a non-finite point.
 
         ``evaluate`` says for which returned steps the full-data loss is computed now
         (the rest stay lazy, see ``trajectory``): ``"last"``, ``"all"``, ``"none"``, or
         an integer k for every step divisible by k plus the last. Those steps' parameters
         are captured on the way, so this costs no replay; ``Steps.captured_params`` has them.
+        ``go_on`` is asked after each update whether to continue (a caller's time budget
+        or cancellation): training stops early, as it does on divergence, when it says no.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"steps must be a non-negative integer, got {n!r}")
@@ -195,14 +203,20 @@ class TrainingSession:
         captured: list[tuple[int, FloatArray]] = []
         if self.status != "diverged":
             with np.errstate(over="ignore", invalid="ignore"):
-                self._run(n, every, captured)
+                self._run(n, every, captured, go_on)
         end = self.step_count
         if evaluate != "none" and end > start and (not captured or captured[-1][0] != end):
             captured.append((end, self.params))
         captured = [(k, theta) for k, theta in captured if k <= end]
         return self._steps(np.arange(start + 1, end + 1), captured)
 
-    def _run(self, n: int, capture_every: int, captured: list[tuple[int, FloatArray]]) -> None:
+    def _run(
+        self,
+        n: int,
+        capture_every: int,
+        captured: list[tuple[int, FloatArray]],
+        go_on: Callable[[], bool] | None,
+    ) -> None:
         trainer, history = self._trainer, self._history
         state = trainer.state  # advanced in place by trainer.step
         for _ in range(n):
@@ -218,6 +232,8 @@ class TrainingSession:
             history.append(state.epoch, batch_loss, grad_norm, layer_norms, lr, self._batch_col())
             if capture_every and state.step % capture_every == 0:
                 captured.append((state.step, state.theta))
+            if go_on is not None and not go_on():
+                break
 
     def _diverge(self, reason: str) -> None:
         """Stop at the last point whose loss is finite."""

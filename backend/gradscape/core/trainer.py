@@ -138,14 +138,19 @@ class Trainer:
         return loss, grad_norm, np.sqrt(layer_sq), lr, full, grad
 
     def _replay_update(self, state: State) -> FloatArray | str:
-        """``update`` without what only a live step records (its norms): the same
-        gradient and the same new state, a little faster; the gradient or a reason."""
+        """``update`` for a replay: the same gradient and the same new state, without what
+        only a live step records (norms) or needs (a fresh theta array: nothing else holds
+        a replayed state's theta, so it is updated in place; a non-finite theta shows up
+        as the next step's non-finite loss). The gradient, or a reason."""
         Xb, yb, full = self.batch(state)
         loss, grad = self.model.loss_and_grad(state.theta, Xb, yb)
         if not math.isfinite(loss):
             return f"loss became non-finite at step {state.step}"
-        failed = self._descend(state, grad, 0 if Xb is None else Xb.shape[0], full)
-        return grad if failed is None else failed
+        clipped = grad if state.clip_norm is None else clip_grad_norm(grad, state.clip_norm)
+        state.optimizer.step(state.theta, clipped)
+        state.step += 1
+        self._advance(state, 0 if Xb is None else Xb.shape[0], full)
+        return grad
 
     def _descend(self, state: State, grad: FloatArray, used: int, full: bool) -> str | None:
         """The optimizer's update of ``state`` from ``grad`` (clipped if asked), or a reason."""

@@ -21,6 +21,7 @@ from gradscape.core.records import ARRAY_FIELDS, Steps
 from gradscape.core.session import TrainingSession
 from gradscape.landscape import Plane
 from gradscape.service.errors import ConflictError, PayloadTooLargeError
+from gradscape.service.work import Work
 
 #: Parameters kept per run for drawing paths (steps evaluated while playing or stepping).
 RECENT_FLOATS = 262_144  # 2 MiB of float64: the recent end of the path (checkpoints draw the rest)
@@ -40,6 +41,7 @@ class Budgets:
     max_events: int = 10_000
     max_resolution: int = 201  # surface and data grids are at most G x G
     max_evaluated: int = 1000  # full-data losses computed for one step call's records
+    max_call_seconds: float = 10.0  # compute one call may take
 
 
 class LiveRun:
@@ -60,6 +62,8 @@ class LiveRun:
         self.steps_per_second: float | None = None
         #: The plane of the last surface drawn for this run (frames carry coordinates on it).
         self.plane: Plane | None = None
+        #: Measured seconds of this run's evaluations (``service.cost``), reused.
+        self.costs: dict[str, float] = {}
         width = max(1, session.model.n_params)
         self.recent: deque[tuple[int, np.ndarray]] = deque(maxlen=max(64, RECENT_FLOATS // width))
 
@@ -149,15 +153,25 @@ class LiveRun:
                 f"the session would pass max_trajectory_steps={b.max_trajectory_steps}"
             )
 
-    def step(self, n: int, *, fields: Sequence[str] = (), evaluate: str | int = "all") -> Steps:
+    def step(
+        self,
+        n: int,
+        *,
+        fields: Sequence[str] = (),
+        evaluate: str | int = "all",
+        work: Work | None = None,
+    ) -> Steps:
         """Make ``n`` updates (after ``check_step``); keep the parameters captured on the way.
 
         ``evaluate="all"`` evaluates at most ``max_evaluated`` evenly spaced records.
+        With ``work``, training takes turns with other calls and stops early at its
+        budget or cancellation (``work.reason`` says why; the steps made are kept).
         """
         self.check_step(n, fields)
         if evaluate == "all" and n > self.budgets.max_evaluated:
             evaluate = math.ceil(n / self.budgets.max_evaluated)
-        steps = self.session.step(n, evaluate=evaluate)
+        go_on = None if work is None else work.go_on
+        steps = self.session.step(n, evaluate=evaluate, go_on=go_on)
         self.remember(steps.captured_steps, steps.captured_params)
         return steps
 

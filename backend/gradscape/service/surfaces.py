@@ -26,6 +26,7 @@ from gradscape.landscape import (
     stability,
     surface,
 )
+from gradscape.service import cost
 from gradscape.service.decimate import thin
 from gradscape.service.jsonsafe import clean_dict, floats
 from gradscape.service.live import LiveRun
@@ -88,6 +89,8 @@ def build_plane(run: LiveRun, body: dict[str, Any], traj: np.ndarray) -> Plane:
 def surface_view(run: LiveRun, body: dict[str, Any], others: Sequence[LiveRun]) -> dict[str, Any]:
     """``POST .../surface``: grid, labels, plane, the projected path(s) and the gradient."""
     s = run.session
+    resolution, precision = body.get("resolution") or 61, body.get("precision") or "float32"
+    cost.check_surface(run, resolution, body.get("mode") or "random", precision)
     ds = s.dataset
     X, y = (None, None) if ds is None else (ds.X, ds.y)
     steps = path_steps(run)
@@ -189,11 +192,14 @@ def curvature_view(run: LiveRun, step: int | None, series_every: int | None) -> 
     lr = float(s.recorded(k, k + 1, ["lr"])["lr"][0]) if k > 0 else s.settings["lr"]
     if k == s.step_count:
         lr = s.settings["lr"]  # the lr the next step will use
-    lam = lambda_max(s.model, X, y, s.params_at([k])[0])
-    out: dict[str, Any] = {"step": k, **stability(lr, lam)}
+    steps = None
     if series_every is not None:
         steps = np.arange(0, s.step_count + 1, series_every)
         steps = thin(np.unique(np.r_[steps, s.step_count]), MAX_SERIES)
+    cost.check_curvature(run, 1 + (0 if steps is None else len(steps)))
+    lam = lambda_max(s.model, X, y, s.params_at([k])[0])
+    out: dict[str, Any] = {"step": k, **stability(lr, lam)}
+    if steps is not None:
         sharp = sharpness_series(s.model, X, y, run.params_for(steps))
         lrs = s.recorded(0, s.step_count + 1, ["lr"])["lr"][steps]
         out["series"] = {"step": steps[sharp.index], "lambda_max": sharp.lambda_max, "lr": lrs}

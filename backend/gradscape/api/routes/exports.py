@@ -55,4 +55,4 @@ async def import_session(body: ImportRequest, registry: RegistryDep) -> dict[str
     Every limit (steps, events, their steps) is checked before anything is replayed."""
     events = [(k, dict(c)) for k, c in body.events]
     entry = await registry.restore(body.config, events, body.step, body.status)
-    return await registry.run(views.info, entry.run)
+    return await registry.light(views.info, entry.run)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from gradscape.api.deps import EntryDep, RegistryDep
+from gradscape.api.deps import EntryDep, RegistryDep, cancelled_on_disconnect
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.schemas import (
     DataView,
@@ -33,7 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 async def _info(registry: Registry, entry: Entry) -> dict[str, Any]:
-    return await registry.run(views.info, entry.run)
+    return await registry.light(views.info, entry.run)
 
 
 async def changed(registry: Registry, entry: Entry) -> dict[str, Any]:
@@ -72,7 +72,7 @@ async def change_session(
 ) -> dict[str, Any]:
     """Change lr, batch size, optimizer hyperparameters or the optimizer live (next step on)."""
     async with entry.lock:
-        await registry.run(entry.run.set, change.to_core())
+        await registry.light(entry.run.set, change.to_core())
     return await changed(registry, entry)
 
 
@@ -80,30 +80,38 @@ async def change_session(
 async def step_session(
     entry: EntryDep,
     registry: RegistryDep,
+    request: Request,
     body: Annotated[StepRequest | None, Body()] = None,
 ) -> dict[str, Any]:
     """Run ``steps`` updates (or ``epochs`` passes) and return their records as columns.
+
+    A call stops at ``max_call_seconds`` with ``truncated: true`` and the steps it made
+    (call again to go on); a client that disconnects stops its call within ~50 ms.
 
     The full-data ``loss``/``accuracy`` are evaluated for every record when ``evaluate``
     is ``all`` and at most 1000 are asked for; otherwise for evenly spaced ones (null elsewhere).
     """
     body = body or StepRequest()
     fields = list(body.fields or views.DEFAULT_FIELDS)
+    work = registry.work()
 
-    def work() -> dict[str, Any]:
+    def compute() -> dict[str, Any]:
         run = entry.run  # read under the lock: a rollback may have replaced it
         n = run.steps_for(body.steps, body.epochs)
-        steps = run.step(n, fields=fields, evaluate=body.evaluate)
+        steps = run.step(n, fields=fields, evaluate=body.evaluate, work=work)
         return views.step_records(run.session, steps, fields)
 
     async with entry.lock:
-        records = await registry.run(work)
-    state = await changed(registry, entry)
+        records = await cancelled_on_disconnect(request, work, registry.run(compute))
+        run = entry.run
+        done = {"status": run.status, "reason": run.session.reason, "step": run.session.step_count}
+    await registry.persist(entry)
+    entry.notify({"type": "steps"})  # sockets show the new steps in their next frame
     return {
-        "status": state["status"],
-        "reason": state["reason"],
-        "step": state["step"],
+        **done,
         "records": records,
+        "truncated": work.reason is not None,
+        "truncated_reason": work.reason,
     }
 
 
@@ -111,7 +119,7 @@ async def step_session(
 async def reset_session(entry: EntryDep, registry: RegistryDep) -> dict[str, Any]:
     """Back to the initial parameters, keeping the settings now in force."""
     async with entry.lock:
-        await registry.run(entry.run.reset)
+        await registry.light(entry.run.reset)
     return await changed(registry, entry)
 
 
@@ -159,7 +167,7 @@ async def get_trajectory(
         return dumps({"step_count": entry.session.step_count, "columns": cols})
 
     async with entry.lock:
-        return Response(await registry.run(work), media_type="application/json")
+        return Response(await registry.light(work), media_type="application/json")
 
 
 @router.get(

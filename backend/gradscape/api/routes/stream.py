@@ -89,7 +89,7 @@ async def _send_loop(ws: WebSocket, viewer: Viewer, registry: Registry) -> None:
         await viewer.wake.wait()
         viewer.wake.clear()
         async with entry.lock:
-            texts = await registry.run(_frames, viewer, settings.max_ws_message_bytes)
+            texts = await registry.light(_frames, viewer, settings.max_ws_message_bytes)
         if entry.session.step_count > entry.saved_step:
             try:
                 await registry.persist(entry, progress=True)  # durable before it is shown

@@ -1,0 +1,100 @@
+"""What a surface or a curvature would cost on a run, measured on the run itself.
+
+A request that cannot finish within ``max_call_seconds`` is refused before it starts,
+naming what would fit (a coarser grid, a sparser series). The cost of one full-data
+loss (per parameter vector, batched) and of one full-data gradient are timed once per
+run on its own model and data, then reused.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from gradscape.landscape.curvature import DEFAULT_MAX_ITER, MAX_DENSE_PARAMS
+from gradscape.landscape.evaluate import affine_losses
+from gradscape.service.live import LiveRun
+
+#: Timed grid points: about this much work (points x samples x width), so small
+#: models amortise their overhead as a real grid does, and big ones time a few points.
+_TIMED_WORK = 1 << 22
+_TIMED_POINTS = (2, 4096)
+
+
+def evaluation_seconds(run: LiveRun, precision: str = "float32") -> float:
+    """Seconds of one full-data loss on a surface grid, per grid point (timed once per
+    run and precision on the surface code itself)."""
+    key = f"evaluation:{precision}"
+    if key not in run.costs:
+        s = run.session
+        ds = s.dataset
+        X, y = (None, None) if ds is None else (ds.X, ds.y)
+        n, width = s.n_samples or 1, max(getattr(s.model, "sizes", (1,)))
+        k = min(_TIMED_POINTS[1], max(_TIMED_POINTS[0], _TIMED_WORK // (n * width)))
+        P = s.model.n_params
+        directions = np.eye(2, P) if P >= 2 else np.ones((2, P))
+        coords = np.linspace(-1e-3, 1e-3, 2 * k).reshape(k, 2)
+        t0 = time.perf_counter()
+        affine_losses(s.model, X, y, s.params, directions, coords, precision=precision)
+        run.costs[key] = (time.perf_counter() - t0) / k
+    return run.costs[key]
+
+
+def gradient_seconds(run: LiveRun) -> float:
+    """Seconds of one full-data loss and gradient (measured once)."""
+    if "gradient" not in run.costs:
+        s = run.session
+        ds = s.dataset
+        X, y = (None, None) if ds is None else (ds.X, ds.y)
+        t0 = time.perf_counter()
+        with np.errstate(all="ignore"):
+            s.model.loss_and_grad(s.params, X, y)
+        run.costs["gradient"] = time.perf_counter() - t0
+    return run.costs["gradient"]
+
+
+def _eigen_seconds(run: LiveRun) -> float:
+    """The most one ``lambda_max`` (or a Hessian plane) costs: its Hessian-vector products."""
+    P = run.session.model.n_params
+    products = P if P <= MAX_DENSE_PARAMS else min(P, DEFAULT_MAX_ITER)
+    return 2 * products * gradient_seconds(run)
+
+
+def check_surface(run: LiveRun, resolution: int, mode: str, precision: str) -> None:
+    """Refuse a G x G surface that would take longer than ``max_call_seconds``."""
+    budget = run.budgets.max_call_seconds
+    per = evaluation_seconds(run, precision)
+    fixed = _eigen_seconds(run) if mode == "hessian" else 0.0
+    estimate = resolution * resolution * per + fixed
+    if estimate <= budget:
+        return
+    fits = math.isqrt(max(0, int((budget - fixed) / per))) if budget > fixed else 0
+    cheaper = f"resolution {fits} or less fits" if fits >= 2 else "no resolution fits"
+    raise ValueError(
+        f"resolution: a {resolution}x{resolution} surface of this run would take about "
+        f"{estimate:.0f} s, over max_call_seconds={budget:g}; {cheaper}"
+    )
+
+
+def check_curvature(run: LiveRun, points: int) -> None:
+    """Refuse a curvature at ``points`` steps that would take longer than the budget."""
+    budget = run.budgets.max_call_seconds
+    one = _eigen_seconds(run)
+    estimate = points * one
+    if estimate <= budget:
+        return
+    fits = int(budget // one)
+    field = "series_every" if points > 1 else "step"
+    cheaper = (
+        f"at most {fits} points fit (a larger series_every)"
+        if fits >= 2
+        else "ask for one step without series_every"
+        if fits == 1
+        else "this model is too large for it within the budget"
+    )
+    raise ValueError(
+        f"{field}: the curvature at {points} step(s) of this run would take about "
+        f"{estimate:.0f} s, over max_call_seconds={budget:g}; {cheaper}"
+    )

@@ -1,0 +1,59 @@
+"""Up-front refusals of surfaces and curvatures that would not finish in the budget."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+
+import pytest
+
+from gradscape.service import cost, surfaces
+from gradscape.service.live import Budgets, LiveRun
+
+
+def _run(seconds: float) -> LiveRun:
+    run = LiveRun.create({"preset": "moons-mlp"}, Budgets(max_call_seconds=seconds))
+    run.step(20, evaluate="none")
+    return run
+
+
+def test_a_surface_over_the_budget_is_refused_naming_one_that_fits() -> None:
+    run = _run(10.0)
+    per = cost.evaluation_seconds(run, "float32")
+    budget = 40 * 40 * per  # room for about a 40 x 40 grid
+    run.budgets = dataclasses.replace(run.budgets, max_call_seconds=budget)
+    with pytest.raises(
+        ValueError, match=r"^resolution: a 201x201 surface .* over max_call_seconds"
+    ):
+        surfaces.surface_view(run, {"mode": "random", "resolution": 201}, [])
+    try:
+        surfaces.surface_view(run, {"mode": "random", "resolution": 201}, [])
+    except ValueError as exc:
+        fits = int(re.search(r"resolution (\d+) or less fits", str(exc)).group(1))  # type: ignore[union-attr]
+    assert 30 <= fits <= 41
+    t0 = time.perf_counter()
+    out = surfaces.surface_view(run, {"mode": "random", "resolution": fits}, [])
+    took = time.perf_counter() - t0
+    assert len(out["z"]) == fits
+    assert took < 20 * budget + 1.0  # the estimate is of the right order (loose: noisy cores)
+
+
+def test_the_measured_cost_is_cached_per_run_and_precision() -> None:
+    run = _run(10.0)
+    a = cost.evaluation_seconds(run, "float32")
+    assert cost.evaluation_seconds(run, "float32") == a and "evaluation:float32" in run.costs
+    cost.evaluation_seconds(run, "float64")
+    assert "evaluation:float64" in run.costs
+
+
+def test_a_curvature_series_over_the_budget_is_refused_naming_what_fits() -> None:
+    run = _run(10.0)
+    one = 2 * run.session.model.n_params * cost.gradient_seconds(run)  # dense Hessian
+    run.budgets = dataclasses.replace(run.budgets, max_call_seconds=3.5 * one)
+    with pytest.raises(ValueError, match=r"^series_every: .* at most 3 points fit"):
+        surfaces.curvature_view(run, None, 1)
+    assert surfaces.curvature_view(run, None, None)["lambda_max"] > 0  # one step fits
+    run.budgets = dataclasses.replace(run.budgets, max_call_seconds=0.5 * one)
+    with pytest.raises(ValueError, match=r"^step: .* too large"):
+        surfaces.curvature_view(run, None, None)
