@@ -57,3 +57,24 @@ def test_a_curvature_series_over_the_budget_is_refused_naming_what_fits() -> Non
     run.budgets = dataclasses.replace(run.budgets, max_call_seconds=0.5 * one)
     with pytest.raises(ValueError, match=r"^step: .* too large"):
         surfaces.curvature_view(run, None, None)
+
+
+def test_a_surface_takes_turns_and_stops_at_its_budget_when_the_estimate_was_wrong() -> None:
+    from gradscape.service.work import Turns, Work, WorkStoppedError
+
+    run = _run(1000.0)  # the estimate lets it through
+    turns = Turns(1)
+    work = Work(turns, 0.05, slice_seconds=0.01)
+    turns.acquire()
+    calls = []
+    original = work.go_on
+
+    def counted() -> bool:
+        calls.append(1)
+        return original()
+
+    work.go_on = counted  # type: ignore[method-assign]
+    with pytest.raises(WorkStoppedError, match="max_call_seconds=0.05"):
+        surfaces.surface_view(run, {"mode": "random", "resolution": 201}, [], work)
+    turns.release()
+    assert len(calls) >= 2  # asked between chunks, not once at the end

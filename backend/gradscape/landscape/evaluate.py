@@ -60,8 +60,11 @@ def affine_losses(
     *,
     precision: str = "float64",
     workers: int | None = None,
+    between: Callable[[], None] | None = None,
 ) -> FloatArray:
-    """Losses ``(K,)`` at ``origin (P,) + coords (K, k) @ directions (k, P)``; inf/nan kept."""
+    """Losses ``(K,)`` at ``origin (P,) + coords (K, k) @ directions (k, P)``; inf/nan kept.
+
+    ``between`` is called after every chunk (from whichever worker finished it)."""
     dtype = _dtype(precision)
     directions = np.atleast_2d(np.asarray(directions, dtype=np.float64))
     coords = np.asarray(coords, dtype=np.float64).reshape(-1, directions.shape[0])
@@ -70,8 +73,8 @@ def affine_losses(
     # Far-out grid points overflow by design; the caller marks them non-finite.
     with np.errstate(all="ignore"):
         if isinstance(model, MLP) and X is not None and y is not None:
-            return _mlp_losses(model, X, y, origin, directions, coords, dtype, workers)
-        return _generic_losses(model, X, y, origin, directions, coords)
+            return _mlp_losses(model, X, y, origin, directions, coords, dtype, workers, between)
+        return _generic_losses(model, X, y, origin, directions, coords, between)
 
 
 def _dtype(precision: str) -> type[np.floating]:
@@ -89,6 +92,7 @@ def _generic_losses(
     origin: FloatArray,
     directions: FloatArray,
     coords: FloatArray,
+    between: Callable[[], None] | None = None,
 ) -> FloatArray:
     """``model.batch_loss`` on chunks of materialised points, ``GENERIC_CHUNK_FLOATS`` each."""
     n_points, n_params = coords.shape[0], origin.shape[0]
@@ -97,6 +101,8 @@ def _generic_losses(
     for start in range(0, n_points, chunk):
         thetas = origin + coords[start : start + chunk] @ directions
         out[start : start + chunk] = model.batch_loss(thetas, X, y)
+        if between is not None:
+            between()
     return out
 
 
@@ -138,6 +144,7 @@ def _mlp_losses(
     coords: FloatArray,
     dtype: type[np.floating],
     workers: int | None,
+    between: Callable[[], None] | None = None,
 ) -> FloatArray:
     """The fast path: chunks of points through the split layers, maybe on two threads."""
     plan = _mlp_plan(model, X, y, np.vstack([origin[None, :], directions]), dtype)
@@ -157,7 +164,7 @@ def _mlp_losses(
         # errstate is per thread (a context variable), so each worker sets its own.
         with np.errstate(all="ignore"):
             stop = min(start + per_worker, n_points)
-            _mlp_range(model, plan, with_one[start:stop], chunk, out[start:stop])
+            _mlp_range(model, plan, with_one[start:stop], chunk, out[start:stop], between)
 
     if workers == 1:
         job(0)
@@ -183,11 +190,20 @@ class _Workspace:
             h[:, -1, :] = 1.0  # the bias rides in the matmul as a row of ones
 
 
-def _mlp_range(model: MLP, plan: _MLPPlan, with_one: Array, chunk: int, out: FloatArray) -> None:
+def _mlp_range(
+    model: MLP,
+    plan: _MLPPlan,
+    with_one: Array,
+    chunk: int,
+    out: FloatArray,
+    between: Callable[[], None] | None = None,
+) -> None:
     """Losses for rows ``[1, c]`` of ``with_one`` into ``out``, ``chunk`` points at a time."""
     space = _Workspace(model, plan, min(chunk, with_one.shape[0]), with_one.dtype)
     for start in range(0, with_one.shape[0], chunk):
         out[start : start + chunk] = _mlp_chunk(model, plan, space, with_one[start : start + chunk])
+        if between is not None:
+            between()
 
 
 def _mlp_chunk(model: MLP, plan: _MLPPlan, space: _Workspace, with_one: Array) -> FloatArray:

@@ -9,7 +9,7 @@ never pretends a path lies on a surface it has left.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,9 +112,12 @@ def surface(
     precision: str = "float32",
     log_scale: bool = False,
     workers: int | None = None,
+    between: Callable[[], None] | None = None,
 ) -> Surface:
     """The loss on a ``resolution`` x ``resolution`` grid over ``plane``.
 
+    ``between`` is called after each chunk of grid points (a caller's turn-taking or
+    time budget; it may raise to stop).
     ``extent`` ``((x0, x1), (y0, y1))`` defaults to ``auto_extent`` of the projected
     ``path`` and ``overlays`` (other runs' ``(T, P)`` trajectories on the same plane).
     ``precision`` ``float32`` is for display (relative error ~1e-7); ``float64`` for
@@ -132,7 +135,7 @@ def surface(
     z = _finite_or_nan(
         affine_losses(
             model, X, y, plane.origin, plane.directions, coords,
-            precision=precision, workers=workers,
+            precision=precision, workers=workers, between=between,
         )
     ).reshape(resolution, resolution)  # fmt: skip
     if log_scale:

@@ -30,6 +30,7 @@ from gradscape.service import cost
 from gradscape.service.decimate import thin
 from gradscape.service.jsonsafe import clean_dict, floats
 from gradscape.service.live import LiveRun
+from gradscape.service.work import Work
 
 MAX_PATH = 1000
 DENSE_PATH = 2000  # up to this many steps the path has every step
@@ -86,8 +87,12 @@ def build_plane(run: LiveRun, body: dict[str, Any], traj: np.ndarray) -> Plane:
     )
 
 
-def surface_view(run: LiveRun, body: dict[str, Any], others: Sequence[LiveRun]) -> dict[str, Any]:
-    """``POST .../surface``: grid, labels, plane, the projected path(s) and the gradient."""
+def surface_view(
+    run: LiveRun, body: dict[str, Any], others: Sequence[LiveRun], work: Work | None = None
+) -> dict[str, Any]:
+    """``POST .../surface``: grid, labels, plane, the projected path(s) and the gradient.
+
+    With ``work`` the grid takes turns with other calls and stops at its budget."""
     s = run.session
     resolution, precision = body.get("resolution") or 61, body.get("precision") or "float32"
     cost.check_surface(run, resolution, body.get("mode") or "random", precision)
@@ -107,12 +112,13 @@ def surface_view(run: LiveRun, body: dict[str, Any], others: Sequence[LiveRun]) 
     extent = None if box is None else ((box[0][0], box[0][1]), (box[1][0], box[1][1]))
     surf = surface(
         s.model, X, y, plane,
-        resolution=body.get("resolution") or 61,
+        resolution=resolution,
         extent=extent,
         path=traj,
         overlays=overlay_trajs,
-        precision=body.get("precision") or "float32",
+        precision=precision,
         log_scale=bool(body.get("log_scale")),
+        between=None if work is None else work.between,
     )  # fmt: skip
     run.plane = plane
     for other in others:  # their socket frames now carry coordinates on this plane too

@@ -18,6 +18,10 @@ from types import TracebackType
 SLICE_SECONDS = 0.05
 
 
+class WorkStoppedError(ValueError):
+    """A call's compute was stopped (budget, client gone, server stopping)."""
+
+
 class Turns:
     """``slots`` compute slots, granted first come, first served (a release hands the
     slot straight to the oldest waiter, so a thread that releases cannot barge back)."""
@@ -92,6 +96,7 @@ class Work:
         self._next_turn = time.monotonic() + slice_seconds
         #: Why the call stopped before it was done (None while it may go on).
         self.reason: str | None = None
+        self._shared = threading.Lock()
 
     def go_on(self) -> bool:
         """Whether to continue; passes the turn every slice (the hot path: cheap)."""
@@ -107,6 +112,16 @@ class Work:
         if self.reason is None and now >= self.deadline:
             self.reason = f"stopped at max_call_seconds={self.seconds:g}"
         return self.reason is None
+
+    def between(self) -> None:
+        """``go_on`` for compute split over threads (a surface's chunks): one thread at a
+        time passes the turn (the others wait at their next chunk), and the call is
+        stopped by raising ``WorkStoppedError``."""
+        with self._shared:
+            if not self.go_on():
+                raise WorkStoppedError(
+                    f"compute stopped: {self.reason}; ask for less (e.g. a coarser grid)"
+                )
 
     def cancel(self) -> None:
         """Stop at the next check (the client disconnected)."""

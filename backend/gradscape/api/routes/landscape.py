@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from gradscape.api.deps import EntryDep, RegistryDep
+from gradscape.api.deps import EntryDep, RegistryDep, cancelled_on_disconnect
 from gradscape.api.schemas import (
     BackpropResult,
     CurvatureResult,
@@ -25,17 +25,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{session_id}/surface", responses={200: {"model": SurfaceResult}, **ERRORS})
-async def get_surface(entry: EntryDep, registry: RegistryDep, body: SurfaceRequest) -> Response:
+async def get_surface(
+    entry: EntryDep, registry: RegistryDep, body: SurfaceRequest, request: Request
+) -> Response:
     """The loss on a G x G grid over a plane (z[row = y][col = x], null where not finite),
     the descent path projected with its true loss, surface height and off-plane distance,
-    overlays of other sessions, and the gradient at the current point."""
+    overlays of other sessions, and the gradient at the current point. A grid that would
+    take longer than max_call_seconds is refused (422) naming the resolution that fits."""
     entry.run.check_resolution(body.resolution)
     others = [(await registry.get(i)).run for i in body.overlay]
-    request = body.model_dump()
+    asked, work = body.model_dump(), registry.work()
     async with entry.lock:
-        payload = await registry.run(
-            lambda: dumps(surfaces.surface_view(entry.run, request, others))
-        )
+        compute = registry.run(lambda: dumps(surfaces.surface_view(entry.run, asked, others, work)))
+        payload = await cancelled_on_disconnect(request, work, compute)
     return Response(payload, media_type="application/json")
 
 
