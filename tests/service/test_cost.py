@@ -74,7 +74,7 @@ def test_a_surface_takes_turns_and_stops_at_its_budget_when_the_estimate_was_wro
         return original()
 
     work.go_on = counted  # type: ignore[method-assign]
-    with pytest.raises(WorkStoppedError, match="max_call_seconds=0.05"):
+    with pytest.raises(WorkStoppedError, match=r"max_call_seconds=0\.05"):
         surfaces.surface_view(run, {"mode": "random", "resolution": 201}, [], work)
     turns.release()
     assert len(calls) >= 2  # asked between chunks, not once at the end

@@ -34,7 +34,7 @@ async def play(entry: Entry, registry: Registry) -> None:
             made = 0
             if n > 0:
                 async with entry.lock:
-                    made = await registry.run(run.tick, n)
+                    made = await registry.run_background(run.tick, n)
                 if made:
                     entry.notify({"type": "steps"})
             elapsed = loop.time() - t0

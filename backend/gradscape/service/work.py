@@ -16,6 +16,8 @@ from types import TracebackType
 
 #: Longest stretch of compute before a call lets a waiting one in.
 SLICE_SECONDS = 0.05
+#: Handovers to waiting calls for each one to waiting background work (play).
+FOREGROUND_SHARE = 3
 
 
 class WorkStoppedError(ValueError):
@@ -23,46 +25,70 @@ class WorkStoppedError(ValueError):
 
 
 class Turns:
-    """``slots`` compute slots, granted first come, first served (a release hands the
-    slot straight to the oldest waiter, so a thread that releases cannot barge back)."""
+    """``slots`` compute slots, handed over in arrival order within each class (a release
+    gives the slot straight to a waiter, so a thread that releases cannot barge back).
+
+    Two classes: calls somebody waits for (steps, surfaces) and background work (play
+    ticks). When both wait, callers get ``FOREGROUND_SHARE`` handovers in every
+    ``FOREGROUND_SHARE + 1``: a surface asked beside fifty playing runs still answers
+    in a few of its own lengths, and play never stops.
+    """
 
     def __init__(self, slots: int) -> None:
         self._free = slots
         self._lock = threading.Lock()
-        self._waiting: deque[threading.Event] = deque()
+        self._calls: deque[threading.Event] = deque()
+        self._background: deque[threading.Event] = deque()
+        self._streak = 0  # handovers to calls in a row while background work waited
 
-    def acquire(self) -> None:
+    def _next(self) -> threading.Event:
+        """The waiter the next free slot goes to (some queue is not empty)."""
+        if self._calls and self._background:
+            if self._streak >= FOREGROUND_SHARE:
+                self._streak = 0
+                return self._background.popleft()
+            self._streak += 1
+            return self._calls.popleft()
+        if self._calls:
+            return self._calls.popleft()
+        self._streak = 0
+        return self._background.popleft()
+
+    def acquire(self, background: bool = False) -> None:
         """Wait for a slot."""
         with self._lock:
-            if self._free > 0 and not self._waiting:
+            if self._free > 0 and not self.waiting:
                 self._free -= 1
                 return
             ticket = threading.Event()
-            self._waiting.append(ticket)
+            (self._background if background else self._calls).append(ticket)
         ticket.wait()
 
     def release(self) -> None:
-        """Give the slot to the oldest waiter, or back to the pool."""
+        """Give the slot to the next waiter, or back to the pool."""
         with self._lock:
-            if self._waiting:
-                self._waiting.popleft().set()
+            if self.waiting:
+                self._next().set()
             else:
                 self._free += 1
 
-    def pass_turn(self) -> None:
-        """Let the oldest waiter compute, and wait behind every caller already queued."""
+    def pass_turn(self, background: bool = False) -> None:
+        """Let the next waiter compute, and queue again behind those of its class."""
         with self._lock:
-            if not self._waiting:
+            if not self.waiting:
                 return
             ticket = threading.Event()
-            self._waiting.popleft().set()
-            self._waiting.append(ticket)
+            (self._background if background else self._calls).append(ticket)
+            chosen = self._next()
+            if chosen is ticket:  # this caller's turn again
+                return
+            chosen.set()
         ticket.wait()
 
     @property
     def waiting(self) -> int:
         """Callers waiting for a slot."""
-        return len(self._waiting)
+        return len(self._calls) + len(self._background)
 
     def __enter__(self) -> Turns:
         self.acquire()

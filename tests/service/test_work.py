@@ -1,0 +1,86 @@
+"""Turns hand compute slots over in arrival order, calls before background 3 in 4."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from gradscape.service.work import FOREGROUND_SHARE, Turns, Work
+
+
+def _queue(
+    turns: Turns, labels: list[tuple[str, bool]], order: list[str]
+) -> list[threading.Thread]:
+    threads = []
+    for label, background in labels:
+
+        def take(label: str = label, background: bool = background) -> None:
+            turns.acquire(background)
+            order.append(label)
+            turns.release()
+
+        t = threading.Thread(target=take)
+        t.start()
+        while turns.waiting < len(threads) + 1:  # queued in this order
+            time.sleep(0.001)
+        threads.append(t)
+    return threads
+
+
+def test_slots_go_to_waiters_in_arrival_order() -> None:
+    turns, order = Turns(1), []
+    turns.acquire()
+    threads = _queue(turns, [(f"c{i}", False) for i in range(5)], order)
+    turns.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["c0", "c1", "c2", "c3", "c4"]
+
+
+def test_waiting_calls_get_three_handovers_in_four_and_play_still_runs() -> None:
+    turns, order = Turns(1), []
+    turns.acquire()
+    labels = [(f"b{i}", True) for i in range(3)] + [(f"c{i}", False) for i in range(6)]
+    threads = _queue(turns, labels, order)
+    turns.release()
+    for t in threads:
+        t.join(5)
+    assert FOREGROUND_SHARE == 3
+    assert order == ["c0", "c1", "c2", "b0", "c3", "c4", "c5", "b1", "b2"]
+
+
+def test_passing_the_turn_with_nobody_waiting_costs_nothing_and_keeps_the_slot() -> None:
+    turns = Turns(1)
+    turns.acquire()
+    t0 = time.perf_counter()
+    turns.pass_turn()
+    assert time.perf_counter() - t0 < 0.5 and turns.waiting == 0
+    turns.release()
+
+
+def test_a_long_call_lets_a_waiting_one_in_between_its_slices() -> None:
+    turns, order = Turns(1), []
+    work = Work(turns, 10.0, slice_seconds=0.01)
+    turns.acquire()
+    threads = _queue(turns, [("other", False)], order)
+    time.sleep(0.02)
+    assert work.go_on()  # passes the turn: "other" runs, then this call goes on
+    order.append("long")
+    turns.release()
+    threads[0].join(5)
+    assert order == ["other", "long"]
+
+
+def test_work_stops_at_its_deadline_when_cancelled_and_when_the_server_stops() -> None:
+    assert Work(None, 0.0).go_on() is False
+    late = Work(None, 0.0)
+    late.go_on()
+    assert late.reason == "stopped at max_call_seconds=0"
+    gone = Work(None, 10.0, slice_seconds=0.0)
+    gone.cancel()
+    assert not gone.go_on() and gone.reason == "the client went away"
+    stopping = threading.Event()
+    stop = Work(None, 10.0, stopping, slice_seconds=0.0)
+    assert stop.go_on()
+    stopping.set()
+    assert not stop.go_on() and stop.reason == "the server is stopping"
