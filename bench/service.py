@@ -20,6 +20,7 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.system import clients
 from tests.system.server import Server
 
 
@@ -256,12 +257,42 @@ def growth(tmp: Path, config: dict, steps: int, label: str) -> None:
     )
 
 
+def viewers(server: Server) -> None:
+    """Steps/s of one played moons-mlp session with 1, 30 and 100 sockets reading it."""
+    rates = {
+        n: asyncio.run(clients.played_rate(server.url, "moons-mlp", n, 4.0)) for n in (1, 30, 100)
+    }
+    one = rates[1]
+    print(
+        f"WS    moons-mlp played, viewers 1 / 30 / 100: {one:7.0f} /"
+        f" {rates[30]:7.0f} / {rates[100]:7.0f} steps/s"
+        f" (x{rates[30] / one:.2f}, x{rates[100] / one:.2f} of one viewer)"
+    )
+
+
+def paced(server: Server) -> None:
+    """100 sessions side by side, each asking 50 steps/s: the rate each gets."""
+    for preset in ("pass-fail", "moons-mlp"):
+        rates = sorted(asyncio.run(clients.paced_rates(server.url, preset, 100, 50.0, 4.0)))
+        print(
+            f"WS    100 x {preset:<9} asking 50 steps/s: median {statistics.median(rates):5.1f},"
+            f" worst {rates[0]:5.1f} (x{statistics.median(rates) / 50:.2f},"
+            f" worst x{rates[0] / 50:.2f} of the asked rate)"
+        )
+
+
 def main() -> None:
     server = Server(":memory:", env={"GRADSCAPE_MAX_SESSIONS": "10000"}).start()
     try:
+        if os.environ.get("GRADSCAPE_BENCH_ONLY") == "fair":
+            viewers(server)
+            paced(server)
+            return
         rest(server)
         asyncio.run(stream_rate(server, "pass-fail"))
         asyncio.run(stream_rate(server, "moons-mlp"))
+        viewers(server)
+        paced(server)
         surface(server)
         memory(server)
     finally:
