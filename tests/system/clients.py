@@ -23,12 +23,23 @@ def ws_url(base: str, sid: str) -> str:
     return base.replace("http://", "ws://") + f"/api/sessions/{sid}/stream"
 
 
-async def _count(uri: str, stop: asyncio.Event, ready: asyncio.Event | None = None) -> int:
-    """Read raw frames until ``stop``; how many ``steps`` frames came."""
+async def count(
+    uri: str,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    go: asyncio.Event | None = None,
+    first: dict[str, Any] | None = None,
+) -> int:
+    """Read raw frames until ``stop`` (sending ``first`` once ``go`` is set); how many
+    ``steps`` frames came."""
     frames = 0
     async with websockets.connect(uri, max_size=2**22, compression=None) as ws:
         if ready is not None:
             ready.set()
+        if first is not None:
+            if go is not None:
+                await go.wait()
+            await ws.send(json.dumps(first))
         while not stop.is_set():
             try:
                 raw = await asyncio.wait_for(ws.recv(decode=False), timeout=0.2)
@@ -43,18 +54,20 @@ async def played_rate(base: str, preset: str, viewers: int, seconds: float) -> f
     async with httpx.AsyncClient(base_url=base, timeout=60) as c:
         sid = (await c.post("/api/sessions", json={"preset": preset})).json()["id"]
         uri = ws_url(base, sid)
-        stop = asyncio.Event()
+        stop, go = asyncio.Event(), asyncio.Event()
         ready = [asyncio.Event() for _ in range(viewers)]
-        tasks = [asyncio.create_task(_count(uri, stop, r)) for r in ready]
+        play = {"type": "play"}
+        tasks = [
+            asyncio.create_task(count(uri, stop, r, go, play if i == 0 else None))
+            for i, r in enumerate(ready)
+        ]
         for r in ready:
             await r.wait()
-        async with websockets.connect(uri, max_size=2**22) as ws:
-            await ws.send(json.dumps({"type": "play"}))
-            await asyncio.sleep(1.0)  # warm up: chunk sizes settle
-            t0, s0 = time.monotonic(), (await c.get(f"/api/sessions/{sid}")).json()["step"]
-            await asyncio.sleep(seconds)
-            t1, s1 = time.monotonic(), (await c.get(f"/api/sessions/{sid}")).json()["step"]
-            await ws.send(json.dumps({"type": "pause"}))
+        go.set()  # the first viewer plays
+        await asyncio.sleep(1.0)  # warm up: chunk sizes settle
+        t0, s0 = time.monotonic(), (await c.get(f"/api/sessions/{sid}")).json()["step"]
+        await asyncio.sleep(seconds)
+        t1, s1 = time.monotonic(), (await c.get(f"/api/sessions/{sid}")).json()["step"]
         stop.set()
         await asyncio.gather(*tasks)
         await c.delete(f"/api/sessions/{sid}")
@@ -62,9 +75,9 @@ async def played_rate(base: str, preset: str, viewers: int, seconds: float) -> f
 
 
 async def _paced(uri: str, sps: float, warm: float, seconds: float) -> float:
-    """Play at ``sps``; the achieved steps/s between the first frame after ``warm`` s and
-    the last one before ``warm + seconds`` s."""
-    first: tuple[float, int] | None = None
+    """Play at ``sps``; the achieved steps/s between the last frame before ``warm`` s (or
+    the first after) and the last one before ``warm + seconds`` s."""
+    first: tuple[float, int] | None = None  # the last frame of the warm-up
     last: tuple[float, int] | None = None
     async with websockets.connect(uri, max_size=2**22, compression=None) as ws:
         await ws.send(json.dumps({"type": "play", "steps_per_second": sps}))
@@ -74,12 +87,12 @@ async def _paced(uri: str, sps: float, warm: float, seconds: float) -> float:
                 raw = await asyncio.wait_for(ws.recv(decode=False), timeout=0.2)
             except TimeoutError:
                 continue
-            m = TO.search(raw, 0, 200)
+            m = TO.search(raw, 0, 200)  # "to" is among the first fields
             if m is None or not raw.startswith(b'{"type":"steps"'):
                 continue
-            if now >= t0 + warm:
-                last = (now, int(m.group(1)))
-                first = first or last
+            last = (now, int(m.group(1)))
+            if now < t0 + warm or first is None:
+                first = last
         await ws.send(json.dumps({"type": "pause"}))
     if first is None or last is None or last[0] <= first[0]:
         return 0.0

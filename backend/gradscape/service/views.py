@@ -37,7 +37,7 @@ def info(
     out = {
         "id": run.id,
         "status": run.status,
-        "reason": s.reason,
+        "reason": reason(run),
         "step": s.step_count,
         "epoch": float(now["epoch"][0]),
         "loss": clean(float(now["loss"][0])),
@@ -58,6 +58,13 @@ def info(
     if not names:
         del out["param_names"]
     return out
+
+
+def reason(run: LiveRun) -> str | None:
+    """Why the run stopped: its divergence, or why it paused itself (no viewer read it)."""
+    if run.session.reason is not None:
+        return run.session.reason
+    return run.paused_because if run.status == "paused" else None
 
 
 def columns(cols: dict[str, np.ndarray], fields: Sequence[str]) -> dict[str, list[Any]]:
