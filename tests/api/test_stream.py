@@ -155,9 +155,21 @@ def test_disconnect_mid_stream_leaves_nothing_running(client: TestClient, line_i
     while entry.runner is not None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert entry.runner is None and not entry.run.playing
-    step = client.get(f"/api/sessions/{line_id}").json()["step"]
+    info = client.get(f"/api/sessions/{line_id}").json()
+    assert info["status"] == "paused" and info["unread"] is True  # a page coming back resumes
+    assert info["reason"] == "its last viewer closed the socket"
     time.sleep(0.1)
-    assert client.get(f"/api/sessions/{line_id}").json()["step"] == step  # really stopped
+    assert client.get(f"/api/sessions/{line_id}").json()["step"] == info["step"]  # stopped
+    client.patch(f"/api/sessions/{line_id}", json={"lr": 0.2})
+    assert client.get(f"/api/sessions/{line_id}").json()["unread"] is True
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        assert ws.receive_json()["unread"] is True
+        ws.send_json({"type": "play", "steps_per_second": 100})
+        state = _until(ws, lambda m: m["type"] == "state" and m["status"] == "running")
+        assert state["unread"] is False and state["reason"] is None
+        ws.send_json({"type": "pause"})
+        state = _until(ws, lambda m: m["type"] == "state" and m["status"] == "paused")
+        assert state["unread"] is False and state["reason"] is None  # asked for: no reason
 
 
 def test_frames_carry_validation_losses_when_data_is_held_out(client: TestClient) -> None:

@@ -2,7 +2,8 @@
 
 Shared by ``tests/system/test_viewers.py`` and ``bench/service.py``. Clients never
 decode a frame: they slice the ``"to"`` field out of the raw text with a regex, so
-their own cost stays small beside the server's.
+their own cost stays small beside the server's. They offer permessage-deflate, as
+browsers do.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ async def count(
     """Read raw frames until ``stop`` (sending ``first`` once ``go`` is set); how many
     ``steps`` frames came."""
     frames = 0
-    async with websockets.connect(uri, max_size=2**22, compression=None) as ws:
+    async with websockets.connect(uri, max_size=2**22) as ws:
         if ready is not None:
             ready.set()
         if first is not None:
@@ -79,7 +80,7 @@ async def _paced(uri: str, sps: float, warm: float, seconds: float) -> float:
     the first after) and the last one before ``warm + seconds`` s."""
     first: tuple[float, int] | None = None  # the last frame of the warm-up
     last: tuple[float, int] | None = None
-    async with websockets.connect(uri, max_size=2**22, compression=None) as ws:
+    async with websockets.connect(uri, max_size=2**22) as ws:
         await ws.send(json.dumps({"type": "play", "steps_per_second": sps}))
         t0 = time.monotonic()
         while (now := time.monotonic()) < t0 + warm + seconds:

@@ -31,10 +31,13 @@ def server() -> Iterator[Server]:
 
 
 def test_a_hundred_viewers_keep_half_the_rate_of_one(server: Server) -> None:
-    one = asyncio.run(clients.played_rate(server.url, "moons-mlp", 1, 3.0))
-    many = asyncio.run(clients.played_rate(server.url, "moons-mlp", 100, 3.0))
+    def rate(viewers: int) -> float:
+        return asyncio.run(clients.played_rate(server.url, "moons-mlp", viewers, 3.0))
+
+    before, many, after = rate(1), rate(100), rate(1)  # one viewer on both sides: load drifts
+    one = (before + after) / 2
     assert one > 0
-    assert many >= 0.5 * one, (one, many)  # bench/service.py reports the 80 % figure
+    assert many >= 0.5 * one, (before, many, after)  # bench/service.py reports the 80 % figure
 
 
 async def _paced_beside_busy(url: str, sps: float, seconds: float) -> tuple[int, float]:

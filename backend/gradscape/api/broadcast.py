@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import weakref
 from collections import deque
@@ -28,6 +29,7 @@ from gradscape.service.errors import StorageError
 from gradscape.service.live import LiveRun
 
 T = TypeVar("T")
+log = logging.getLogger("gradscape")
 RECENT_ROWS = 20_000  # steps of recent cuts kept for viewers a few publishes behind
 _hubs: weakref.WeakKeyDictionary[Entry, Broadcast] = weakref.WeakKeyDictionary()
 
@@ -194,7 +196,10 @@ class Broadcast:
             await self.due.wait()
             self.due.clear()
             t0 = time.monotonic()
-            await self.publish()
+            try:
+                await self.publish()
+            except Exception:  # the next change publishes again; a socket never hangs on one
+                log.exception("session %s: publishing a frame failed", self.entry.id)
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - t0)))
 
     async def publish(

@@ -138,7 +138,7 @@ def start(entry: Entry, registry: Registry, steps_per_second: float | None) -> N
     entry.notify({"type": "status"})
 
 
-def stop(entry: Entry) -> None:
-    """Pause: the running tick finishes, then the task ends."""
-    entry.run.pause()
+def stop(entry: Entry, because: str | None = None) -> None:
+    """Pause (``because``: why, when no client asked for it); the running tick finishes."""
+    entry.run.pause(because)
     entry.notify({"type": "status"})

@@ -38,6 +38,7 @@ def info(
         "id": run.id,
         "status": run.status,
         "reason": reason(run),
+        "unread": unread(run),
         "step": s.step_count,
         "epoch": float(now["epoch"][0]),
         "loss": clean(float(now["loss"][0])),
@@ -65,6 +66,11 @@ def reason(run: LiveRun) -> str | None:
     if run.session.reason is not None:
         return run.session.reason
     return run.paused_because if run.status == "paused" else None
+
+
+def unread(run: LiveRun) -> bool:
+    """Play paused itself because no viewer read its frames."""
+    return run.paused_because is not None and run.status == "paused"
 
 
 def columns(cols: dict[str, np.ndarray], fields: Sequence[str]) -> dict[str, list[Any]]:

@@ -8,8 +8,17 @@ one it leaves out ``param_names`` and, while the log only grows, holds only the 
 events with ``events_from``: the index of the first), ``steps`` (frames of records
 since the last frame), ``status`` (running / paused / diverged / limit) and
 ``error`` (``message``; the session is unchanged). Frames go out at most
-``frame_rate`` times a second; a slow reader gets fewer, larger-span frames, never
-a growing queue.
+``frame_rate`` times a second, one frame per publish shared by every viewer; a slow
+reader gets fewer, larger-span frames, never a growing queue.
+
+Play at ``steps_per_second`` N makes N steps per second of wall time; when the server
+cannot keep up, ``steps`` frames carry ``"rate": {"asked": N, "achieved": M}`` (steps/s
+over the last two seconds). When no viewer has taken a frame for
+``viewer_grace_seconds`` (a socket open but not read: a closed laptop lid), play pauses
+itself: the state says ``"status": "paused"``, ``"unread": true`` and the ``reason``;
+send ``play`` again to go on. So does a run whose last socket closed while it played.
+``set`` messages that come within one frame are applied as one change (one event, one
+state); any other command applies them first.
 """
 
 from __future__ import annotations
@@ -148,7 +157,8 @@ async def stream(ws: WebSocket, session_id: str) -> None:
     finally:
         hub.leave(viewer)
         if not entry.listeners:
-            player.stop(entry)  # nobody is watching: do not train on into the void
+            # nobody is watching: do not train on into the void (a page that reconnects resumes)
+            player.stop(entry, "its last viewer closed the socket")
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
