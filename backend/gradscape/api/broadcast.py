@@ -110,11 +110,12 @@ class Broadcast:
                 self.task.cancel()
 
     def unread_for(self, now: float) -> float:
-        """Seconds a publish has waited with no viewer taking it (0 while one keeps up)."""
+        """Seconds every viewer has had a publish waiting (0 while one is caught up): how
+        long since the last viewer still reading took a frame."""
         waits = [v.waiting_since for v in self.viewers]
         if not waits or any(w is None for w in waits):
             return 0.0
-        return now - min(w for w in waits if w is not None)
+        return now - max(w for w in waits if w is not None)
 
     async def send_loop(self, viewer: Viewer, send: Callable[[str], Awaitable[None]]) -> None:
         """Send the viewer the newest publish whenever there is one (its socket's task)."""
