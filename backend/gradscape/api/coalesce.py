@@ -10,6 +10,7 @@ refused, its parts are applied one by one, each refusal going back to its sender
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -110,7 +111,8 @@ class Burst:
                 refused = [(reply, str(exc)) for _, reply in parts]
             entry.notify({"type": "state"})
         for reply, message in refused:
-            await reply(message)
+            with contextlib.suppress(Exception):  # its socket may have closed meanwhile
+                await reply(message)
 
 
 def of(entry: Entry, registry: Registry) -> Burst:
