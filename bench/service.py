@@ -21,6 +21,7 @@ import httpx
 import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.system import clients
 from tests.system.server import Server
 
 
@@ -323,12 +324,45 @@ def fairness(tmp: Path) -> None:
         server.stop()
 
 
+def viewers(server: Server) -> float:
+    """Steps/s of one played moons-mlp session with 1, 30 and 100 sockets reading it."""
+    rates = {
+        n: asyncio.run(clients.played_rate(server.url, "moons-mlp", n, 4.0)) for n in (1, 30, 100)
+    }
+    one = rates[1]
+    print(
+        f"WS    moons-mlp played, viewers 1 / 30 / 100: {one:7.0f} /"
+        f" {rates[30]:7.0f} / {rates[100]:7.0f} steps/s"
+        f" (x{rates[30] / one:.2f}, x{rates[100] / one:.2f} of one viewer)"
+    )
+    return one
+
+
+def paced(server: Server, flat_out: float) -> None:
+    """100 sessions side by side, each asking 50 steps/s: the rate each gets. moons-mlp
+    asks 5,000 steps/s in all, more than one core makes (``flat_out``: one session
+    played as fast as frames allow), so its figure is also given as that share."""
+    for preset in ("pass-fail", "moons-mlp"):
+        rates = sorted(asyncio.run(clients.paced_rates(server.url, preset, 100, 50.0, 4.0)))
+        median = statistics.median(rates)
+        share = f"; all together x{sum(rates) / flat_out:.2f} of one played flat out"
+        print(
+            f"WS    100 x {preset:<9} asking 50 steps/s: median {median:5.1f},"
+            f" worst {rates[0]:5.1f} (x{median / 50:.2f}, worst x{rates[0] / 50:.2f} of the"
+            f" asked rate{share if preset == 'moons-mlp' else ''})"
+        )
+
+
 def main() -> None:
     server = Server(":memory:", env={"GRADSCAPE_MAX_SESSIONS": "10000"}).start()
     try:
+        if os.environ.get("GRADSCAPE_BENCH_ONLY") == "fair":
+            paced(server, viewers(server))
+            return
         rest(server)
         asyncio.run(stream_rate(server, "pass-fail"))
         asyncio.run(stream_rate(server, "moons-mlp"))
+        paced(server, viewers(server))
         surface(server)
         memory(server)
     finally:

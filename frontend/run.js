@@ -27,6 +27,10 @@ export class Run {
       onClose: () => this.on.connection?.(this, false),
       onGone: () => this.on.error?.(this, "this session no longer exists on the server"),
     });
+    this.playedWith = null;
+    this.rate = null;
+    this.onVisible = () => this.resume();
+    document.addEventListener("visibilitychange", this.onVisible);
   }
 
   get step() {
@@ -42,10 +46,24 @@ export class Run {
   }
 
   send(message) {
+    // remember how it was played: a run the server paused for want of readers resumes so
+    if (message.type === "play") this.playedWith = message;
+    else if (message.type !== "set" && message.type !== "sync") this.playedWith = null;
     this.stream.send(message);
   }
 
+  /**
+   * Play again, at the same rate, a run the server paused because no viewer read it (the
+   * tab was hidden, the laptop slept, the socket dropped), once this page can see it.
+   */
+  resume() {
+    if (!this.info.unread || !this.playedWith || document.visibilityState === "hidden") return;
+    if (!this.stream.open) return; // the state after the reconnect calls again
+    this.stream.send(this.playedWith);
+  }
+
   close() {
+    document.removeEventListener("visibilitychange", this.onVisible);
     this.stream.close();
   }
 
@@ -65,10 +83,12 @@ export class Run {
           if (info.step > this.history.lastStep) this.fill(this.history.lastStep + 1, info.step);
         }
         this.on.state(this, msg);
+        this.resume();
         break;
       }
       case "steps":
         this.history.addFrame(msg);
+        this.rate = msg.rate || null; // {asked, achieved}: only while the server falls short
         if (msg.params) this.params = msg.params;
         this.info = { ...this.info, step: msg.to, status: msg.status, reason: msg.reason };
         if (msg.eval && msg.eval.step.length) {

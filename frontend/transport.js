@@ -83,6 +83,7 @@ export class Transport {
     const pct = (v) => `${Math.round(100 * v)}%`;
     const parts = [`step ${info.step}`, `epoch ${fmt(info.epoch, 4)}`, `loss ${fmt(info.loss)}${finite(valLoss) ? ` (val ${fmt(valLoss)})` : ""}`];
     if (finite(info.accuracy)) parts.push(`acc ${pct(info.accuracy)}${finite(valAcc) ? ` (val ${pct(valAcc)})` : ""}`);
+    if (playing && run.rate) parts.push(`${fmt(run.rate.achieved, 3)} of ${run.rate.asked} steps/s`);
     // each part stays on one line; a narrow bar wraps between them
     this.readout.replaceChildren(...parts.flatMap((p, k) => (k ? [" · ", h("span", {}, p)] : [h("span", {}, p)])));
     this.readout.title = finite(valLoss) ? "In brackets: the same measure on the held-out validation rows" : "";

@@ -170,6 +170,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.max_ws_message_bytes,
+        ws_per_message_deflate=False,  # one frame's bytes serve every viewer; deflate is per socket
         log_level=args.log_level,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )

@@ -155,9 +155,21 @@ def test_disconnect_mid_stream_leaves_nothing_running(client: TestClient, line_i
     while entry.runner is not None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert entry.runner is None and not entry.run.playing
-    step = client.get(f"/api/sessions/{line_id}").json()["step"]
+    info = client.get(f"/api/sessions/{line_id}").json()
+    assert info["status"] == "paused" and info["unread"] is True  # a page coming back resumes
+    assert info["reason"] == "its last viewer closed the socket"
     time.sleep(0.1)
-    assert client.get(f"/api/sessions/{line_id}").json()["step"] == step  # really stopped
+    assert client.get(f"/api/sessions/{line_id}").json()["step"] == info["step"]  # stopped
+    client.patch(f"/api/sessions/{line_id}", json={"lr": 0.2})
+    assert client.get(f"/api/sessions/{line_id}").json()["unread"] is True
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        assert ws.receive_json()["unread"] is True
+        ws.send_json({"type": "play", "steps_per_second": 100})
+        state = _until(ws, lambda m: m["type"] == "state" and m["status"] == "running")
+        assert state["unread"] is False and state["reason"] is None
+        ws.send_json({"type": "pause"})
+        state = _until(ws, lambda m: m["type"] == "state" and m["status"] == "paused")
+        assert state["unread"] is False and state["reason"] is None  # asked for: no reason
 
 
 def test_frames_carry_validation_losses_when_data_is_held_out(client: TestClient) -> None:
@@ -194,3 +206,73 @@ def test_state_messages_carry_only_new_events_and_names_once(
         assert "events_from" not in state  # the log shrank: whole again
         assert state["events"] == client.get(f"/api/sessions/{line_id}").json()["events"]
         assert len(state["events"]) == 1
+
+
+def test_every_viewer_gets_the_same_bytes_for_the_same_steps(
+    client: TestClient, line_id: str
+) -> None:
+    """One frame is cut per publish; viewers do not each build their own."""
+    with (
+        client.websocket_connect(f"/api/sessions/{line_id}/stream") as a,
+        client.websocket_connect(f"/api/sessions/{line_id}/stream") as b,
+    ):
+        for ws in (a, b):
+            assert ws.receive_json()["type"] == "state"
+        a.send_json({"type": "step", "steps": 30})
+        texts = []
+        for ws in (a, b):
+            raw = ws.receive_text()
+            while json.loads(raw)["type"] != "steps":
+                raw = ws.receive_text()
+            texts.append(raw)
+        assert texts[0] == texts[1]
+        assert json.loads(texts[0])["from"] == 1 and json.loads(texts[0])["to"] == 30
+
+
+def test_a_burst_of_sets_is_few_events_ending_at_the_last_values(
+    client: TestClient, line_id: str
+) -> None:
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        ws.receive_json()
+        for i in range(1, 51):
+            ws.send_json({"type": "set", "lr": i / 100, "batch_size": i % 45 + 1})
+        ws.send_json({"type": "step", "steps": 1})  # applies after every set before it
+        _until(ws, lambda m: m["type"] == "steps" and m["to"] == 1)
+    info = client.get(f"/api/sessions/{line_id}").json()
+    assert info["settings"]["lr"] == 0.5 and info["settings"]["batch_size"] == 6
+    assert 1 <= len(info["events"]) <= 5  # not 50
+
+
+def test_a_set_refused_inside_a_burst_is_reported_and_the_rest_apply(
+    client: TestClient, line_id: str
+) -> None:
+    with client.websocket_connect(f"/api/sessions/{line_id}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "set", "lr": 0.2})
+        ws.send_json({"type": "set", "batch_size": 10_000})  # more than the data holds
+        ws.send_json({"type": "set", "lr": 0.3})
+        err = _until(ws, lambda m: m["type"] == "error")
+        assert "batch_size" in err["message"]
+        _until(ws, lambda m: m["type"] == "state" and m["settings"]["lr"] == 0.3)
+    info = client.get(f"/api/sessions/{line_id}").json()
+    assert info["settings"]["lr"] == 0.3 and info["settings"]["batch_size"] is None  # full
+
+
+def test_play_at_a_rate_keeps_wall_time_and_says_when_it_falls_short(client: TestClient) -> None:
+    from gradscape.api.player import Pace
+
+    pace = Pace(frame=1 / 30, cap=10_000)
+    now, made = 0.0, 0
+    for gap in [0.01, 0.2, 0.05, 0.5, 0.033] * 8:  # ticks at any rate
+        now += gap
+        n = pace.due(100.0, now)
+        pace.done(n, 0.001 * n, now)
+        made += n
+    assert abs(made - 100 * now) <= 2  # owed by the clock, not by the tick count
+    assert pace.report() == {}
+    slow = Pace(frame=1 / 30, cap=10_000)
+    for i in range(1, 90):
+        n = slow.due(100.0, i / 30)
+        slow.done(min(n, 1), 0.03, i / 30)  # the machine gives one step a tick
+    rate = slow.report()["rate"]
+    assert rate["asked"] == 100.0 and 25 <= rate["achieved"] <= 35

@@ -275,6 +275,35 @@ def test_reload_resumes_and_the_socket_reconnects(page: Any, server: str) -> Non
     assert page.locator(".conn").inner_text() == "live"
 
 
+def test_a_run_paused_for_want_of_viewers_plays_on_when_the_page_is_seen(
+    page: Any, server: str
+) -> None:
+    """The socket drops while it plays (the server pauses a run with no viewer); the page
+    resumes it at the same rate once it is back, and only while the tab is visible."""
+    open_app(page, server, hash_for({"preset": "pass-fail"}, speed=100))
+    page.click("button[name=play]")
+    wait_app(page, "app.main.playing && app.main.step > 5")
+    page.evaluate(
+        """() => Object.defineProperty(document, 'visibilityState',
+                  {configurable: true, get: () => 'hidden'})"""
+    )
+    app(page, "app.main.stream.drop()")
+    wait_app(page, "app.main.stream.open && app.main.info.unread", timeout=15_000)
+    page.wait_for_timeout(500)
+    assert session(page, server)["status"] == "paused"  # hidden: not resumed yet
+    assert "viewer" in session(page, server)["reason"]
+    page.evaluate(
+        """() => { Object.defineProperty(document, 'visibilityState',
+                     {configurable: true, get: () => 'visible'});
+                   document.dispatchEvent(new Event('visibilitychange')); }"""
+    )
+    wait_app(page, "app.main.playing", timeout=15_000)
+    info = session(page, server)
+    assert info["status"] == "running" and info["unread"] is False
+    page.click("button[name=play]")  # pause
+    wait_app(page, "!app.main.playing")
+
+
 def test_keyboard_space_and_right_arrow(page: Any, server: str) -> None:
     open_app(page, server)
     page.keyboard.press("ArrowRight")

@@ -205,7 +205,14 @@ class SessionInfo(BaseModel):
 
     id: str
     status: Literal["running", "paused", "diverged", "limit"]
-    reason: str | None
+    reason: str | None = Field(
+        description="why it stopped: the divergence, or why play paused itself"
+    )
+    unread: bool = Field(
+        False,
+        description="play paused itself: no viewer read a frame for viewer_grace_seconds "
+        "(a page resumes it when it is looked at again)",
+    )
     step: int
     epoch: float
     loss: float | None

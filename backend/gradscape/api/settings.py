@@ -53,6 +53,9 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(4_000_000, ge=1024, description="request body size")
     max_ws_message_bytes: int = Field(65_536, ge=1024, description="WebSocket message size")
     frame_rate: float = Field(30.0, gt=0, le=120, description="WebSocket frames per second")
+    viewer_grace_seconds: float = Field(
+        30.0, gt=0, description="play pauses itself when no viewer has read a frame this long"
+    )
     worker_threads: int = Field(2, ge=1, le=64, description="threads for NumPy work")
     max_call_seconds: float = Field(
         10.0,

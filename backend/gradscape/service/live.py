@@ -60,6 +60,7 @@ class LiveRun:
         self.created = created
         self.playing = False
         self.steps_per_second: float | None = None
+        self.paused_because: str | None = None  # why play stopped by itself (no viewer)
         #: The plane of the last surface drawn for this run (frames carry coordinates on it).
         self.plane: Plane | None = None
         #: Measured seconds of this run's evaluations (``service.cost``), reused.
@@ -208,9 +209,12 @@ class LiveRun:
         self._check_can_train()
         self.steps_per_second = None if steps_per_second is None else float(steps_per_second)
         self.playing = True
+        self.paused_because = None
 
-    def pause(self) -> None:
-        """Stop playing (the running tick finishes)."""
+    def pause(self, because: str | None = None) -> None:
+        """Stop playing (the running tick finishes); ``because``: why, when nobody asked."""
+        if self.playing and because is not None:
+            self.paused_because = because
         self.playing = False
 
     def tick(self, n: int) -> int:

@@ -37,7 +37,8 @@ def info(
     out = {
         "id": run.id,
         "status": run.status,
-        "reason": s.reason,
+        "reason": reason(run),
+        "unread": unread(run),
         "step": s.step_count,
         "epoch": float(now["epoch"][0]),
         "loss": clean(float(now["loss"][0])),
@@ -58,6 +59,18 @@ def info(
     if not names:
         del out["param_names"]
     return out
+
+
+def reason(run: LiveRun) -> str | None:
+    """Why the run stopped: its divergence, or why it paused itself (no viewer read it)."""
+    if run.session.reason is not None:
+        return run.session.reason
+    return run.paused_because if run.status == "paused" else None
+
+
+def unread(run: LiveRun) -> bool:
+    """Play paused itself because no viewer read its frames."""
+    return run.paused_because is not None and run.status == "paused"
 
 
 def columns(cols: dict[str, np.ndarray], fields: Sequence[str]) -> dict[str, list[Any]]:

@@ -8,8 +8,17 @@ one it leaves out ``param_names`` and, while the log only grows, holds only the 
 events with ``events_from``: the index of the first), ``steps`` (frames of records
 since the last frame), ``status`` (running / paused / diverged / limit) and
 ``error`` (``message``; the session is unchanged). Frames go out at most
-``frame_rate`` times a second; a slow reader gets fewer, larger-span frames, never
-a growing queue.
+``frame_rate`` times a second, one frame per publish shared by every viewer; a slow
+reader gets fewer, larger-span frames, never a growing queue.
+
+Play at ``steps_per_second`` N makes N steps per second of wall time; when the server
+cannot keep up, ``steps`` frames carry ``"rate": {"asked": N, "achieved": M}`` (steps/s
+over the last two seconds). When no viewer has taken a frame for
+``viewer_grace_seconds`` (a socket open but not read: a closed laptop lid), play pauses
+itself: the state says ``"status": "paused"``, ``"unread": true`` and the ``reason``;
+send ``play`` again to go on. So does a run whose last socket closed while it played.
+``set`` messages that come within one frame are applied as one change (one event, one
+state); any other command applies them first.
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 
-from gradscape.api import player
+from gradscape.api import broadcast, coalesce, player
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.schemas import (
     LiveChange,
@@ -33,8 +42,6 @@ from gradscape.api.schemas import (
     StepRequest,
 )
 from gradscape.api.settings import Settings
-from gradscape.core.state import Event
-from gradscape.service import frames, views
 from gradscape.service.errors import (
     ConflictError,
     PayloadTooLargeError,
@@ -42,6 +49,7 @@ from gradscape.service.errors import (
     StorageError,
 )
 from gradscape.service.live import POINTS_PER_TICK, LiveRun
+from gradscape.service.work import Work
 
 router = APIRouter(tags=["stream"])
 CLIENT_TYPES = ("play", "pause", "step", "set", "reset", "rewind", "sync")
@@ -62,73 +70,6 @@ def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
     if "*" in settings.allowed_origins or origin in settings.allowed_origins:
         return True
     return urlsplit(origin).netloc == ws.headers.get("host", "")
-
-
-class Viewer:
-    """One socket's view: what it has been sent and whether there is news."""
-
-    def __init__(self, entry: Entry) -> None:
-        self.entry = entry
-        self.sent = -1
-        self.state_due = True
-        self.events: list[Event] = []  # the event log as this viewer was sent it
-        self.run: LiveRun | None = None  # the run it was sent (a rollback replaces it)
-        self.wake = asyncio.Event()
-        self.wake.set()
-
-    def __call__(self, message: dict[str, Any]) -> None:
-        if message["type"] in ("state", "status"):
-            self.state_due = True
-        self.wake.set()
-
-
-async def _send_loop(ws: WebSocket, viewer: Viewer, registry: Registry) -> None:
-    entry, settings = viewer.entry, registry.settings
-    interval = 1.0 / settings.frame_rate
-    while True:
-        await viewer.wake.wait()
-        viewer.wake.clear()
-        async with entry.lock:
-            texts = await registry.light(_frames, viewer, settings.max_ws_message_bytes)
-        if entry.session.step_count > entry.saved_step:
-            try:
-                await registry.persist(entry, progress=True)  # durable before it is shown
-            except StorageError as exc:  # rolled back: show the error, not the lost steps
-                texts = [json.dumps({"type": "error", "message": str(exc)})]
-        for text in texts:
-            await ws.send_text(text)
-        await asyncio.sleep(interval)
-
-
-def _frames(viewer: Viewer, max_bytes: int) -> list[str]:
-    """The messages a viewer is due (runs in a worker thread, under the session lock)."""
-    run, out = viewer.entry.run, []
-    step = run.session.step_count
-    if viewer.state_due or step < viewer.sent:
-        viewer.state_due = False
-        state = {"type": "state", **_state(viewer, run)}
-        out.append(json.dumps(state, allow_nan=False, separators=(",", ":")))
-        if viewer.sent < 0 or step < viewer.sent:
-            viewer.sent = step
-    if step > viewer.sent:
-        frame = frames.steps_frame(run, viewer.sent)
-        out.append(frames.encode(frame, max_bytes))
-        viewer.sent = step
-    return out
-
-
-def _state(viewer: Viewer, run: LiveRun) -> dict[str, Any]:
-    """The state message: only the events and names this viewer has not been sent."""
-    s, first = run.session, viewer.run is not run
-    if first or not s.events_match(viewer.events):
-        viewer.events = s.events
-        events = (0, viewer.events)
-    else:
-        later = s.events_since(len(viewer.events))
-        events = (len(viewer.events), later)
-        viewer.events = viewer.events + later
-    viewer.run = run
-    return views.info(run, events=events, names=first)
 
 
 def _body(model: type[BaseModel], message: dict[str, Any]) -> Any:
@@ -155,20 +96,21 @@ COMMANDS: dict[str, type[BaseModel]] = {
 }
 
 
-def _command(run: LiveRun, kind: str, body: Any) -> None:
-    """Apply one checked command (in a worker thread, under the run's lock)."""
+def _command(run: LiveRun, kind: str, body: Any, work: Work) -> None:
+    """Apply one checked command (in a worker thread, under the run's lock); a step
+    takes turns and stops at ``max_call_seconds`` like REST's."""
     if kind == "step":
         n = run.steps_for(body.steps, body.epochs)
-        run.step(n, evaluate=max(1, n // POINTS_PER_TICK))
-    elif kind == "set":
-        run.set(body.to_core())
+        run.step(n, evaluate=max(1, n // POINTS_PER_TICK), work=work)
     elif kind == "reset":
         run.reset()
     else:
         run.rewind(body.step)
 
 
-async def _handle(message: dict[str, Any], entry: Entry, registry: Registry) -> None:
+async def _handle(
+    message: dict[str, Any], entry: Entry, registry: Registry, reply: coalesce.Reply
+) -> None:
     kind = message.get("type")
     if kind == "play":
         body = _body(PlayRequest, message)
@@ -183,8 +125,12 @@ async def _handle(message: dict[str, Any], entry: Entry, registry: Registry) -> 
     if not isinstance(kind, str) or kind not in COMMANDS:
         raise ClientError(f"unknown message type {kind!r}; known: {', '.join(CLIENT_TYPES)}")
     body = _body(COMMANDS[kind], message)
+    if kind == "set":  # a burst of them is one change, applied within a frame
+        coalesce.of(entry, registry).add(body.to_core(), reply)
+        return
+    await coalesce.flush(entry)  # changes sent before this command apply before it
     async with entry.lock:  # entry.run is read here: a rollback may have replaced it
-        await registry.run(_command, entry.run, kind, body)
+        await registry.run(_command, entry.run, kind, body, registry.work())
     await registry.persist(entry)
     entry.notify({"type": "state"})
 
@@ -205,15 +151,16 @@ async def stream(ws: WebSocket, session_id: str) -> None:
         await ws.close(code=1011, reason=str(exc)[:120])
         return
     await ws.accept()
-    viewer = Viewer(entry)
-    entry.listeners.add(viewer)
-    sender = asyncio.create_task(_send_loop(ws, viewer, registry))
+    hub = broadcast.of(entry, registry)
+    viewer = hub.join()
+    sender = asyncio.create_task(hub.send_loop(viewer, ws.send_text))
     try:
         await _receive_loop(ws, entry, registry, sender)
     finally:
-        entry.listeners.discard(viewer)
+        hub.leave(viewer)
         if not entry.listeners:
-            player.stop(entry)  # nobody is watching: do not train on into the void
+            # nobody is watching: do not train on into the void (a page that reconnects resumes)
+            player.stop(entry, "its last viewer closed the socket")
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
@@ -223,6 +170,10 @@ async def _receive_loop(
     ws: WebSocket, entry: Entry, registry: Registry, sender: asyncio.Task[None]
 ) -> None:
     limit = registry.settings.max_ws_message_bytes
+
+    async def reply(message: str) -> None:
+        await ws.send_text(json.dumps({"type": "error", "message": message}))
+
     while not sender.done():
         try:
             text = await ws.receive_text()
@@ -237,6 +188,6 @@ async def _receive_loop(
                 raise ClientError(f"not JSON: {exc.msg}") from None
             if not isinstance(message, dict):
                 raise ClientError("a message must be a JSON object with a type")
-            await _handle(message, entry, registry)
+            await _handle(message, entry, registry, reply)
         except (ClientError, *REFUSED) as exc:
-            await ws.send_text(json.dumps({"type": "error", "message": str(exc)}))
+            await reply(str(exc))
