@@ -49,7 +49,7 @@ def test_the_measured_cost_is_cached_per_run_and_precision() -> None:
 
 def test_a_curvature_series_over_the_budget_is_refused_naming_what_fits() -> None:
     run = _run(10.0)
-    one = 2 * run.session.model.n_params * cost.gradient_seconds(run)  # dense Hessian
+    one = 2 * cost.TYPICAL_PRODUCTS * cost.gradient_seconds(run)
     run.budgets = dataclasses.replace(run.budgets, max_call_seconds=3.5 * one)
     with pytest.raises(ValueError, match=r"^series_every: .* at most 3 points fit"):
         surfaces.curvature_view(run, None, 1)
