@@ -139,17 +139,6 @@ class TrainingSession:
         """The live changes so far, as ``(step, change)`` pairs (a copy)."""
         return copy.deepcopy(self._trainer.events)
 
-    def events_since(self, n: int) -> list[Event]:
-        """The live changes after the first ``n`` (a copy): what a follower lacks."""
-        return copy.deepcopy(self._trainer.events[n:])
-
-    def events_match(self, known: Sequence[Event]) -> bool:
-        """Whether the log still starts with ``known`` (no rewind or reset dropped any)."""
-        log = self._trainer.events
-        return len(known) <= len(log) and all(
-            a is b or a == b for a, b in zip(known, log, strict=False)
-        )
-
     @property
     def settings(self) -> dict[str, Any]:
         """What is in force now: optimizer (with base lr), lr in force, batch size, schedule."""

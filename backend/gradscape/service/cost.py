@@ -25,14 +25,17 @@ _TIMED_POINTS = (2, 4096)
 TYPICAL_PRODUCTS = 30
 
 
+def _data(run: LiveRun) -> tuple[np.ndarray | None, np.ndarray | None]:
+    ds = run.session.dataset
+    return (None, None) if ds is None else (ds.X, ds.y)
+
+
 def evaluation_seconds(run: LiveRun, precision: str = "float32") -> float:
     """Seconds of one full-data loss on a surface grid, per grid point (timed once per
     run and precision on the surface code itself)."""
     key = f"evaluation:{precision}"
     if key not in run.costs:
-        s = run.session
-        ds = s.dataset
-        X, y = (None, None) if ds is None else (ds.X, ds.y)
+        s, (X, y) = run.session, _data(run)
         n, width = s.n_samples or 1, max(getattr(s.model, "sizes", (1,)))
         k = min(_TIMED_POINTS[1], max(_TIMED_POINTS[0], _TIMED_WORK // (n * width)))
         P = s.model.n_params
@@ -47,9 +50,7 @@ def evaluation_seconds(run: LiveRun, precision: str = "float32") -> float:
 def gradient_seconds(run: LiveRun) -> float:
     """Seconds of one full-data loss and gradient (measured once)."""
     if "gradient" not in run.costs:
-        s = run.session
-        ds = s.dataset
-        X, y = (None, None) if ds is None else (ds.X, ds.y)
+        s, (X, y) = run.session, _data(run)
         best = math.inf
         with np.errstate(all="ignore"):
             for _ in range(3):  # the best of three: the first call pays for cold caches

@@ -129,11 +129,6 @@ def build(c: Cut, rows: int = ROWS, points: int = POINTS) -> dict[str, Any]:
     return frame
 
 
-def steps_frame(run: LiveRun, since: int, rows: int = ROWS, points: int = POINTS) -> dict[str, Any]:
-    """Steps ``since+1 .. T`` as one frame (call with the session's lock held)."""
-    return build(cut(run, since, points), rows, points)
-
-
 def _eval_rows(c: Cut, points: int) -> dict[str, Any]:
     cols = c.cols
     steps = cols["step"]

@@ -14,27 +14,18 @@ import numpy as np
 from gradscape.core.nn import MLP
 from gradscape.core.records import ARRAY_FIELDS, RECORD_FIELDS, Steps
 from gradscape.core.session import TrainingSession
-from gradscape.core.state import Event
 from gradscape.service.jsonsafe import clean, floats
 from gradscape.service.live import LiveRun
 
 DEFAULT_FIELDS = RECORD_FIELDS
 
 
-def info(
-    run: LiveRun, *, events: tuple[int, list[Event]] | None = None, names: bool = True
-) -> dict[str, Any]:
-    """The run's public state (``SessionInfo``), evaluating the current loss if needed.
-
-    A follower that already has part of the event log passes ``events=(n, later)``:
-    the result then holds only the later ones and ``events_from: n``. ``names=False``
-    leaves out ``param_names`` (they never change for a run).
-    """
+def info(run: LiveRun) -> dict[str, Any]:
+    """The run's public state (``SessionInfo``), evaluating the current loss if needed."""
     s = run.session
-    start, log = (0, s.events) if events is None else events
     now = s.trajectory(start=-1, fields=["epoch", "loss", "accuracy"])
     ds = s.dataset
-    out = {
+    return {
         "id": run.id,
         "status": run.status,
         "reason": reason(run),
@@ -45,7 +36,7 @@ def info(
         "accuracy": clean(float(now["accuracy"][0])),
         "config": clean(s.config),
         "settings": clean(s.settings),
-        "events": clean([[k, c] for k, c in log]),
+        "events": clean([[k, c] for k, c in s.events]),
         "n_params": s.model.n_params,
         "param_names": list(s.model.param_names),
         "layers": [name for name, _ in s.model.layer_slices],
@@ -54,11 +45,6 @@ def info(
         "task": None if ds is None else ds.task,
         "params": floats(s.params),
     }
-    if start:
-        out["events_from"] = start
-    if not names:
-        del out["param_names"]
-    return out
 
 
 def reason(run: LiveRun) -> str | None:
