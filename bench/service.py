@@ -200,7 +200,7 @@ def worst_step(config: dict, steps: int) -> int:
         def nbytes(self) -> int:
             return size
 
-    kept = Checkpoints(every, trainer.checkpoints.max_bytes)
+    kept = Checkpoints(every, trainer.checkpoints.max_bytes, base=trainer.checkpoints.base)
     for k in range(0, steps + 1, every):
         kept.keep(Stub(k), k)  # type: ignore[arg-type]
     ks = sorted([*kept, steps])
@@ -378,6 +378,13 @@ def wide_csv(server: Server) -> None:
 
 
 def main() -> None:
+    if os.environ.get("GRADSCAPE_BENCH_ONLY") == "growth":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            steps = int(os.environ.get("GRADSCAPE_BENCH_STEPS", "1000000"))
+            growth(Path(tmp), {"preset": "moons-mlp"}, steps, "moons-mlp")
+        return
     server = Server(":memory:", env={"GRADSCAPE_MAX_SESSIONS": "10000"}).start()
     try:
         if os.environ.get("GRADSCAPE_BENCH_ONLY") == "fair":

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradscape.core.checkpoints import MAX_CHECKPOINTS, Checkpoints, replay_bound
+from gradscape.core.checkpoints import MAX_CHECKPOINTS, Checkpoints, ladder_base, replay_bound
 from gradscape.core.config import Limits
 from gradscape.core.history import SCALARS
 from gradscape.core.optim import make_optimizer
 from gradscape.core.session import TrainingSession
+from gradscape.core.snapshot import Snapshot, dumps
 from gradscape.core.state import State
 
 
@@ -18,9 +19,11 @@ def _state(n_params: int = 3) -> State:
     return State(0, np.zeros(n_params), opt, 0.1, 0.1, None, {"name": "constant"}, None)
 
 
-def _grown(every: int, until: int, max_bytes: int = 2**40) -> tuple[Checkpoints, list[int]]:
+def _grown(
+    every: int, until: int, max_bytes: int = 2**40, base: int | None = None
+) -> tuple[Checkpoints, list[int]]:
     """Checkpoints kept over a run of ``until`` steps; the worst replay seen on the way."""
-    kept, state, worst = Checkpoints(every, max_bytes), _state(), []
+    kept, state, worst = Checkpoints(every, max_bytes, base=base), _state(), []
     for step in range(0, until + 1, every):
         state.step = step
         kept.keep(state, step)
@@ -49,6 +52,37 @@ def test_the_schedule_is_densest_near_the_latest_step() -> None:
     assert gaps[-10:].mean() < gaps[:10].mean() / 8
 
 
+def test_at_the_default_step_cap_the_grid_uses_63_of_the_64_states() -> None:
+    cap = 1_000_000
+    base = ladder_base(100, cap)
+    kept, worst = _grown(100, cap, base=base)
+    assert len(kept) <= MAX_CHECKPOINTS and 0 in kept
+    bounds = [replay_bound(step + 99) for step in range(0, cap + 1, 100)]
+    assert all(w <= b for w, b in zip(worst, bounds, strict=True))
+    # 16,000 apart (63 states): a base of 100 would leave 40 states 25,600 apart
+    assert _worst_replay(kept, cap) < cap // (MAX_CHECKPOINTS - 2)
+    assert _worst_replay(_grown(100, cap)[0], cap) >= 25_599
+
+
+@pytest.mark.parametrize("cap", [40_000, 200_000, 700_000, 2_500_000])
+def test_the_ladder_suits_any_step_cap(cap: int) -> None:
+    base = ladder_base(100, cap)
+    assert base % 100 == 0 and base <= 1000
+    kept, worst = _grown(100, cap, base=base)
+    assert len(kept) <= MAX_CHECKPOINTS
+    bounds = [replay_bound(step + 99) for step in range(0, cap + 1, 100)]
+    assert all(w <= b for w, b in zip(worst, bounds, strict=True))
+    # the coarse grid at the cap uses at least 54 states, whatever the cap
+    assert _worst_replay(kept, cap) < cap // 53
+
+
+def test_a_ladder_base_must_be_a_multiple_of_the_spacing() -> None:
+    for bad in (150, 0, -100, 2.5, True, "500"):
+        with pytest.raises(ValueError, match="not a multiple"):
+            Checkpoints(100, base=bad)  # type: ignore[arg-type]
+    assert ladder_base(5000, 1_000_000) == 5000  # above MIN_REPLAY: no choice
+
+
 @pytest.mark.parametrize(("every", "until"), [(1, 20_000), (7, 100_000), (5000, 200_000)])
 def test_every_checkpoint_spacing_keeps_the_bound(every: int, until: int) -> None:
     kept, worst = _grown(every, until)
@@ -63,6 +97,22 @@ def test_a_byte_budget_keeps_fewer_and_widens_the_bound_accordingly() -> None:
     assert len(kept) <= room and kept.nbytes() <= room * size
     assert worst[-1] <= max(replay_bound(100_000), 2 * 100_000 // room)
     assert 0 in kept
+
+
+def test_a_snapshot_keeps_its_ladder_and_an_old_one_keeps_the_old_ladder() -> None:
+    s = _moons()
+    assert s._trainer.checkpoints.base == ladder_base(100, Limits().max_steps) == 500
+    s.step(1200, evaluate="none")
+    again = TrainingSession.restore(s.snapshot(), s.config)
+    assert again._trainer.checkpoints.base == 500
+    assert again.checkpoint_steps == s.checkpoint_steps
+    t = s._trainer
+    old = dumps(
+        Snapshot(s.config, s._history, t.state, dict(t.checkpoints), t.events, s.status, None)
+    )
+    assert TrainingSession.restore(old, s.config)._trainer.checkpoints.base == 100
+    capped = TrainingSession({"preset": "moons-mlp"}, limits=Limits(max_steps=200_000))
+    assert capped._trainer.checkpoints.base == ladder_base(100, 200_000) == 100
 
 
 def _moons(**overrides: object) -> TrainingSession:

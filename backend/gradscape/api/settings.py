@@ -82,6 +82,7 @@ class Settings(BaseModel):
             max_params=self.max_params,
             max_csv_bytes=self.max_body_bytes,
             checkpoint_bytes=self.checkpoint_bytes,
+            max_steps=self.max_trajectory_steps,
         )
 
     @field_validator("db")

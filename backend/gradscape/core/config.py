@@ -49,7 +49,8 @@ KINDED = ("optimizer", "model", "data")
 class Limits:
     """Size limits for what a config may ask for (the service publishes its own).
 
-    ``checkpoint_bytes`` is the budget of the states one run keeps to rebuild its past.
+    ``checkpoint_bytes`` is the budget of the states one run keeps to rebuild its past;
+    ``max_steps`` the step count a run may reach, which sets where those states sit.
     """
 
     max_samples: int = 10_000
@@ -59,6 +60,7 @@ class Limits:
     max_params: int = 100_000
     max_csv_bytes: int = 2_000_000
     checkpoint_bytes: int = CHECKPOINT_BYTES
+    max_steps: int = 1_000_000
 
     def data_limits(self) -> DataLimits:
         """The part of these limits that the dataset builder checks."""

@@ -108,6 +108,7 @@ class TrainingSession:
                 t.events,
                 self.status,
                 self.reason,
+                t.checkpoints.base,
             )
         )
 
@@ -119,7 +120,7 @@ class TrainingSession:
         """
         session = cls(config, **kwargs)
         saved = loads(data, session.config, session.n_samples)
-        session._trainer.resume(saved.state, saved.checkpoints, saved.events)
+        session._trainer.resume(saved.state, saved.checkpoints, saved.events, saved.ladder)
         session._history = saved.history
         session.status, session.reason = saved.status, saved.reason
         return session

@@ -48,6 +48,9 @@ class Snapshot:
     events: list[Event]
     status: str
     reason: str | None
+    #: The base of the checkpoint ladder the states were kept on (None: written before
+    #: the base was a choice, when it was the checkpoint spacing).
+    ladder: int | None = None
 
 
 def _state_meta(state: State) -> dict[str, Any]:
@@ -110,6 +113,7 @@ def dumps(snapshot: Snapshot) -> bytes:
         "reason": snapshot.reason,
         "state": _state_meta(snapshot.state),
         "checkpoints": {str(k): _state_meta(c) for k, c in snapshot.checkpoints.items()},
+        "ladder": snapshot.ladder,
     }
     arrays |= _state_arrays(snapshot.state, "state")
     for k, c in snapshot.checkpoints.items():
@@ -179,7 +183,14 @@ def _decode(header: Mapping[str, Any], arrays: Any, n: int | None) -> Snapshot:
         [(int(s), dict(c)) for s, c in header["events"]],
         str(header["status"]),
         None if header["reason"] is None else str(header["reason"]),
+        _ladder(header.get("ladder")),
     )
+
+
+def _ladder(value: Any) -> int | None:
+    if value is None or (type(value) is int and value >= 1):
+        return value
+    raise ValueError(f"snapshot: the checkpoint ladder {value!r} is not a positive integer")
 
 
 def _check_consistent(snapshot: Snapshot) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from gradscape.core.checkpoints import Checkpoints
+from gradscape.core.checkpoints import Checkpoints, ladder_base
 from gradscape.core.config import Built, Limits
 from gradscape.core.losses import batch_accuracy
 from gradscape.core.nn import BATCH_CHUNK_FLOATS, MLP
@@ -74,14 +74,24 @@ class Trainer:
         # (theta and at most three optimizer buffers, which appear on the first update).
         current = 4 * self.state.theta.nbytes + 512
         kept = max(current, self.limits.checkpoint_bytes - current)
-        self.checkpoints = Checkpoints(checkpoint_every, kept)
+        base = ladder_base(checkpoint_every, self.limits.max_steps)
+        self.checkpoints = Checkpoints(checkpoint_every, kept, base=base)
         self.checkpoints.keep(self.state, 0)
         self.events: list[Event] = []
 
-    def resume(self, state: State, checkpoints: Mapping[int, State], events: list[Event]) -> None:
-        """Continue from a saved point (a snapshot) without replaying the run."""
+    def resume(
+        self,
+        state: State,
+        checkpoints: Mapping[int, State],
+        events: list[Event],
+        ladder: int | None = None,
+    ) -> None:
+        """Continue from a saved point (a snapshot) without replaying the run; its states
+        stay on the ladder they were kept on (``ladder``; None: the one before there was a
+        choice, based on ``checkpoint_every``)."""
         self.state, self.events = state, list(events)
-        self.checkpoints.load(checkpoints, state.step)
+        base = self.checkpoint_every if ladder is None else ladder
+        self.checkpoints.load(checkpoints, state.step, base=base)
         self._segment = None
 
     # -- one update ------------------------------------------------------------------
