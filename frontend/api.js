@@ -30,12 +30,15 @@ function sessionOf(path) {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-/** fetch JSON; throws ApiError with the server's message on a non-2xx answer. */
-export async function request(method, path, body) {
+/**
+ * fetch JSON; throws ApiError with the server's message on a non-2xx answer. `signal`
+ * (an AbortSignal) cancels it: the server stops long work when the client goes away.
+ */
+export async function request(method, path, body, signal) {
   const id = sessionOf(path);
   if (id) inflight.set(id, (inflight.get(id) || 0) + 1);
   try {
-    return await send(method, path, body);
+    return await send(method, path, body, signal);
   } finally {
     if (id) inflight.set(id, inflight.get(id) - 1);
     if (id && !inflight.get(id)) inflight.delete(id);
@@ -61,8 +64,8 @@ addEventListener("pagehide", () => {
   doomed.clear();
 });
 
-async function send(method, path, body) {
-  const init = { method, headers: {} };
+async function send(method, path, body, signal) {
+  const init = { method, headers: {}, signal };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -102,16 +105,17 @@ export const api = {
   remove: (id) => request("DELETE", S(id)),
   removeWhenIdle,
   patch: (id, change) => request("PATCH", S(id), change),
-  step: (id, body) => request("POST", `${S(id)}/step`, body),
+  step: (id, body, signal) => request("POST", `${S(id)}/step`, body, signal),
   reset: (id) => request("POST", `${S(id)}/reset`),
   rewind: (id, step) => request("POST", `${S(id)}/rewind`, { step }),
   trajectory: (id, params) => request("GET", `${S(id)}/trajectory${query(params)}`),
-  data: (id, resolution = 60) => request("GET", `${S(id)}/data${query({ resolution })}`),
-  surface: (id, body) => request("POST", `${S(id)}/surface`, body),
+  data: (id, resolution = 60, step = null) => request("GET", `${S(id)}/data${query({ resolution, step })}`),
+  surface: (id, body, signal) => request("POST", `${S(id)}/surface`, body, signal),
   slice: (id, params) => request("GET", `${S(id)}/slice${query(params)}`),
-  curvature: (id, params) => request("GET", `${S(id)}/curvature${query(params)}`),
+  curvature: (id, params, signal) => request("GET", `${S(id)}/curvature${query(params)}`, undefined, signal),
+  recovery: (id) => request("GET", `${S(id)}/recovery`),
   backprop: (id, step) => request("GET", `${S(id)}/backprop${query({ step })}`),
-  importRun: (body) => request("POST", "/api/sessions/import", body),
+  importRun: (body, signal) => request("POST", "/api/sessions/import", body, signal),
   uploadCsv: (csv, target) => request("POST", "/api/datasets/csv", { csv, target: target || undefined }),
   exportUrl: (id, format) => `${S(id)}/export${query({ format })}`,
 };

@@ -15,18 +15,24 @@ export function describe(info) {
 
 export class ComparePanel {
   /**
-   * `app.addCompareRun(info)`, `app.removeCompareRun(run)`; `app.compare` is the list.
-   * `catalog`: the Catalog (optimizers and their hyperparameters, the steps-per-call limit).
+   * `catalog`: the Catalog (optimizers and their hyperparameters, the steps-per-call limit);
+   * `store`: the view store (readouts follow a previewed step); `main()`, `compare()`: the
+   * runs; `add(info)`, `remove(run)`: change the comparison; `busy`: the progress indicator.
    */
-  constructor(app, root, catalog) {
-    this.app = app;
+  constructor(root, { catalog, store, main, compare, add, remove, busy }) {
     this.root = root;
     this.catalog = catalog;
+    this.store = store;
+    this.main = main;
+    this.compare = compare;
+    this.onAdd = add;
+    this.onRemove = remove;
+    this.busy = busy;
   }
 
   render() {
     const cat = this.catalog;
-    const main = this.app.main;
+    const main = this.main();
     if (!main) return;
     const st = main.info.settings;
     const n = main.info.n_samples;
@@ -42,7 +48,7 @@ export class ComparePanel {
     showMomentum();
     const batch = h("input", { type: "number", name: "cmp-batch", step: 1, min: 1, max: n || 1, value: st.batch_size ?? n ?? 1, class: "short", disabled: !n });
     const status = h("span", { class: "caption cmp-status" });
-    const full = this.app.compare.length + 1 >= MAX_RUNS;
+    const full = this.compare().length + 1 >= MAX_RUNS;
     const add = h(
       "button",
       {
@@ -63,17 +69,17 @@ export class ComparePanel {
       },
       "Add run",
     );
-    const rows = [main, ...this.app.compare].map((run, k) =>
+    const rows = [main, ...this.compare()].map((run, k) =>
       h("li", {}, [
         h("span", { class: "swatch", style: { background: run.color } }),
         h("span", { class: "run-name" }, run.label),
-        h("span", { class: "run-loss" }, `step ${run.step} · loss ${fmt(run.info.loss)}`),
-        k === 0 ? h("small", {}, " (main)") : h("button", { class: "small", name: "cmp-remove", onclick: () => this.app.removeCompareRun(run) }, "remove"),
+        h("span", { class: "run-loss" }, this.readout(run)),
+        k === 0 ? h("small", {}, " (main)") : h("button", { class: "small", name: "cmp-remove", onclick: () => this.onRemove(run) }, "remove"),
       ]),
     );
     this.rowsEl = h("ul", { class: "runs" }, rows);
     clear(this.root).append(
-      h("p", { class: "caption" }, "Same data, same initial weights, a different optimizer, learning rate or batch size: every run is drawn on one shared plane, and play / step / reset drive them all."),
+      h("p", { class: "caption" }, "Same data, same initial weights, a different optimizer, learning rate or batch size: every run is drawn on one shared plane, and play / step / reset drive them all on one clock, so they are compared at the same step."),
       h("div", { class: "panel-bar" }, [
         h("label", { class: "inline" }, ["optimizer ", opt]),
         h("label", { class: "inline" }, ["lr ", lr]),
@@ -90,10 +96,18 @@ export class ComparePanel {
   /** Readouts only (called on frames). */
   update() {
     if (!this.rowsEl || this.root.offsetParent === null) return;
-    const runs = [this.app.main, ...this.app.compare];
+    const runs = [this.main(), ...this.compare()];
     [...this.rowsEl.querySelectorAll(".run-loss")].forEach((el, k) => {
-      if (runs[k]) el.textContent = `step ${runs[k].step} · loss ${fmt(runs[k].info.loss)}`;
+      if (runs[k]) el.textContent = this.readout(runs[k]);
     });
+  }
+
+  /** `step T · loss L`, or at the previewed step the loss each run had there. */
+  readout(run) {
+    const at = this.store.state.preview;
+    if (at === null || at > run.step) return `step ${run.step} · loss ${fmt(run.info.loss)}`;
+    const row = run.history.evalsAt(at);
+    return `at step ${at} · loss ${fmt(row ? row.loss : null)}${row && row.step !== at ? ` (step ${row.step})` : ""}`;
   }
 
   /**
@@ -101,21 +115,29 @@ export class ComparePanel {
    * same seed, same start) with another optimizer or batch size, caught up to its step.
    */
   async add(optimizer, batchSize) {
-    const main = this.app.main;
+    const main = this.main();
     const config = JSON.parse(JSON.stringify(main.info.config));
     config.optimizer = optimizer;
     if (main.info.n_samples) config.batch_size = batchSize === null || batchSize >= main.info.n_samples ? null : batchSize;
     let info = await api.create(config);
     const T = main.step;
-    for (let done = 0; done < T; ) {
-      const n = Math.min(T - done, this.catalog.limits.max_steps_per_call);
-      // the step calls only catch up: ask for the index column alone
-      const res = await api.step(info.id, { steps: n, evaluate: "last", fields: this.catalog.columns.index });
-      done += n;
-      if (res.status === "diverged") break;
+    const catchUp = async (signal) => {
+      for (let done = 0; done < T; ) {
+        const n = Math.min(T - done, this.catalog.limits.max_steps_per_call);
+        // the step calls only catch up: ask for the index column alone
+        const res = await api.step(info.id, { steps: n, evaluate: "last", fields: this.catalog.columns.index }, signal);
+        done = res.step; // a truncated call made fewer: ask again for the rest
+        if (res.status === "diverged" || res.status === "limit") break;
+      }
+    };
+    try {
+      if (T > 0) await this.busy.track(`Training the new run to step ${T}`, catchUp);
+    } catch (err) {
+      api.remove(info.id).catch(() => {});
+      throw err;
     }
     if (T > 0) info = await api.get(info.id);
-    this.app.addCompareRun(info);
+    this.onAdd(info);
   }
 }
 

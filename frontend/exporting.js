@@ -103,16 +103,16 @@ export function pythonScript(info, origin, maxPerCall) {
 }
 
 export class ExportPanel {
-  /** `plots()`: [{el, title, name}] of the figures on the page; `maxPerCall`: the server's steps per call. */
-  constructor(app, root, plots, maxPerCall) {
-    this.app = app;
+  /** `main()`: the main run; `figures()`: [{el, title}] of the page's figures; `maxPerCall`: the server's steps per call. */
+  constructor(root, { main, figures, maxPerCall }) {
+    this.main = main;
     this.root = root;
-    this.plots = plots;
+    this.plots = figures;
     this.maxPerCall = maxPerCall;
   }
 
   render() {
-    const main = this.app.main;
+    const main = this.main();
     if (!main) return;
     const code = h("textarea", { class: "code", name: "code", readonly: true, rows: 8, spellcheck: false });
     const limit = this.maxPerCall;
@@ -147,9 +147,9 @@ export class ExportPanel {
       h("div", { class: "panel-bar" }, [
         link("json", "Trajectory JSON"),
         link("csv", "Trajectory CSV"),
-        h("button", { class: "small", name: "export-html", onclick: () => htmlReport(this.app.main, this.plots()) }, "HTML report"),
-        h("button", { class: "small", name: "copy-curl", onclick: () => show(curlScript(this.app.main.info, location.origin, limit)) }, "curl"),
-        h("button", { class: "small", name: "copy-python", onclick: () => show(pythonScript(this.app.main.info, location.origin, limit)) }, "Python"),
+        h("button", { class: "small", name: "export-html", onclick: () => htmlReport(this.main(), this.plots()) }, "HTML report"),
+        h("button", { class: "small", name: "copy-curl", onclick: () => show(curlScript(this.main().info, location.origin, limit)) }, "curl"),
+        h("button", { class: "small", name: "copy-python", onclick: () => show(pythonScript(this.main().info, location.origin, limit)) }, "Python"),
         h("button", { class: "small", name: "copy-link", onclick: () => show(location.href) }, "link"),
       ]),
       h("p", { class: "caption" }, "PNG: the ⤓ button on each plot."),

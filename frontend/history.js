@@ -188,6 +188,12 @@ export class RunHistory {
     return i >= 0 ? this.evals.row(i) : null;
   }
 
+  /** The per-step row (`{step, epoch, batch_loss, ...}`) of the latest step <= `step`, or null. */
+  scalarsAt(step) {
+    const i = this.scalars.indexAtOrBefore(step);
+    return i >= 0 ? this.scalars.row(i) : null;
+  }
+
   /** The full-data loss at `step`, if this page has it. */
   lossAt(step) {
     const i = this.evals.indexAtOrBefore(step);

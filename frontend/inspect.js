@@ -32,8 +32,10 @@ class Refresher {
 }
 
 export class BackpropPanel {
-  constructor(app, root) {
-    this.app = app;
+  /** `store`: the view store (a previewed step is the one shown); `main()`: the main run. */
+  constructor(root, { store, main }) {
+    this.store = store;
+    this.main = main;
     this.root = root;
     this.sel = { layer: 0, i: 0, j: 0 };
     this.follow = true;
@@ -64,13 +66,14 @@ export class BackpropPanel {
   }
 
   async refresh(force = false) {
-    const main = this.app.main;
+    const main = this.main();
     if (!main || !this.visible || !this.r.due(force)) return;
     if (main.info.config.model && main.info.config.model.function) {
       clear(this.out).append(h("p", { class: "caption" }, "An analytic surface has no layers: its gradient comes straight from the formula."));
       return;
     }
-    const latest = Math.max(1, main.step);
+    const at = this.store.state.preview;
+    const latest = Math.max(1, at ?? main.step);
     const k = this.follow ? latest : Math.min(Math.max(1, Number(this.stepBox.value) || 1), main.step + 1);
     this.stepBox.max = main.step + 1;
     this.stepBox.value = k;
@@ -88,8 +91,11 @@ export class BackpropPanel {
 }
 
 export class CurvaturePanel {
-  constructor(app, root) {
-    this.app = app;
+  /** `store`: the view store (a previewed step is the one measured); `main()`; `busy`: the progress indicator. */
+  constructor(root, { store, main, busy }) {
+    this.store = store;
+    this.main = main;
+    this.busy = busy;
     this.root = root;
     this.r = new Refresher(3000);
     this.plotEl = h("div", { class: "plot short", id: "plot-curvature" });
@@ -110,13 +116,14 @@ export class CurvaturePanel {
   }
 
   async refresh(force = false) {
-    const main = this.app.main;
+    const main = this.main();
     if (!main || !this.visible || !this.r.due(force)) return;
     this.r.busy = true;
     const T = main.step;
+    const at = this.store.state.preview ?? T;
     try {
       const every = Math.max(1, Math.ceil(T / 40));
-      const c = await api.curvature(main.id, { step: T, series_every: every });
+      const c = await this.busy.track(`Computing the curvature at step ${at}`, (signal) => api.curvature(main.id, { step: at, series_every: every }, signal));
       const s = c.series;
       invalidate("curvature", () => this.plot.draw({ step: s.step, lambdaMax: s.lambda_max, lr: s.lr }));
       const ratio = c.lr_times_lambda;
@@ -126,7 +133,7 @@ export class CurvaturePanel {
         (c.stable ? `< 2: stable (the edge is lr = ${fmt(c.edge)}).` : `> 2: plain gradient descent overshoots (the edge is lr = ${fmt(c.edge)}).`);
     } catch (err) {
       this.readout.className = "curv-readout";
-      this.readout.textContent = err.status === 404 || err.status === 405 ? "The server has no curvature endpoint yet." : err.message;
+      this.readout.textContent = err.name === "AbortError" ? "Cancelled." : err.status === 404 || err.status === 405 ? "The server has no curvature endpoint yet." : err.message;
     } finally {
       this.r.busy = false;
       this.r.at = performance.now();

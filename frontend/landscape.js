@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { objectiveLabel } from "./catalog.js";
 import { clear } from "./dom.js";
-import { planeNote, planeToolbar } from "./planebar.js";
+import { axisTitles, planeNote, planeToolbar } from "./planebar.js";
 import { PlaneMath, calmExtent, extent1d, heightAt, inBox } from "./planemath.js";
 import { createContour } from "./plots/contour.js";
 import { createSurface3d } from "./plots/surface3d.js";
@@ -11,15 +11,28 @@ import { invalidate } from "./scheduler.js";
 const PATH_POINTS = 800;
 
 export class Landscape {
-  /** `catalog`: the Catalog (surface modes, the grid resolution limit). */
-  constructor(app, { surfaceEl, contourEl, noteEl, toolbarEl, catalog }) {
-    this.app = app;
+  /**
+   * `catalog`: the Catalog (surface modes, the grid resolution limit); `store`: the view
+   * store (plane, axes, res, zlog, preview); `main()`, `compare()`: the runs drawn;
+   * `busy`: the progress indicator slow fits report to.
+   */
+  constructor({ surfaceEl, contourEl, noteEl, toolbarEl, catalog, store, main, compare, busy }) {
+    this.store = store;
+    this.main = main;
+    this.compare = compare;
+    this.busy = busy;
     this.planeChoices = { modes: catalog.surface_modes, maxResolution: catalog.limits.max_resolution };
     this.surface3d = createSurface3d(surfaceEl);
     this.contour = createContour(contourEl);
     this.noteEl = noteEl;
     this.toolbarEl = toolbarEl;
+    this.info = null;
     this.reset();
+    store.subscribe(() => {
+      if (this.info) this.buildToolbar(this.info);
+      this.request();
+    }, ["plane", "axes", "res", "zlog"]);
+    store.subscribe(() => this.draw(), ["preview"]);
   }
 
   reset() {
@@ -35,35 +48,34 @@ export class Landscape {
   }
 
   get view() {
-    return this.app.view;
+    return this.store.state;
   }
 
   /** A new main session: new toolbar (its parameter names), fresh plane. */
   setSession(info) {
     this.reset();
+    this.info = info;
     this.buildToolbar(info);
     this.request();
   }
 
   buildToolbar(info) {
     planeToolbar(this.toolbarEl, this.view, info.param_names, this.planeChoices, (patch) => {
-      Object.assign(this.view, patch);
-      this.app.saveView();
-      this.buildToolbar(info);
-      this.request();
+      // {} = recompute now; any other patch reaches request() through the store
+      if (!this.store.set(patch).length) this.request();
     });
   }
 
   body() {
     const v = this.view;
-    const main = this.app.main;
+    const main = this.main();
     const body = { center: "current", resolution: v.res, log_scale: v.zlog };
     if (v.plane !== "auto") body.mode = v.plane;
     if (v.plane === "axes") {
       const n = main.info.n_params;
       body.params = v.axes && v.axes.every((i) => i < n) ? v.axes : [0, Math.min(1, n - 1)];
     }
-    const overlay = this.app.compare.map((r) => r.id);
+    const overlay = this.compare().map((r) => r.id);
     if (overlay.length) body.overlay = overlay;
     const calm = this.surface && (main.status === "diverged" || this.exploded()) ? calmExtent(main.history.plane.cols, this.view.zlog) : null;
     if (calm) {
@@ -79,7 +91,7 @@ export class Landscape {
 
   /** Fit (or refit) the plane now; at most one request in flight. */
   async request() {
-    const main = this.app.main;
+    const main = this.main();
     if (!main) return;
     if (this.inFlight) {
       this.again = true;
@@ -87,11 +99,14 @@ export class Landscape {
     }
     this.inFlight = true;
     try {
-      const res = await api.surface(main.id, this.body());
-      if (this.app.main === main) this.apply(res, main);
+      const body = this.body();
+      const label = `Computing the loss surface (${body.resolution}×${body.resolution}, ${main.info.n_params} parameters)`;
+      const res = await this.busy.track(label, (signal) => api.surface(main.id, body, signal));
+      if (this.main() === main) this.apply(res, main);
       this.error = null;
     } catch (err) {
-      this.error = err.status === 404 || err.status === 405 ? "The server has no surface endpoint yet." : err.message;
+      if (err.name === "AbortError") this.error = "Surface cancelled: ↻ computes it again (a smaller grid is faster).";
+      else this.error = err.status === 404 || err.status === 405 ? "The server has no surface endpoint yet." : err.message;
     } finally {
       this.inFlight = false;
       this.fitAt = performance.now();
@@ -112,12 +127,12 @@ export class Landscape {
     this.arrows = this.arrowsFrom(res.last_update);
     fillTable(main.history.plane, res.path);
     const overlays = new Map((res.overlays || []).map((o) => [o.id, o.path]));
-    for (const run of this.app.compare) fillTable(run.history.plane, overlays.get(run.id));
+    for (const run of this.compare()) fillTable(run.history.plane, overlays.get(run.id));
   }
 
   /** Is the loss now a million-fold above the best it reached (a run blowing up)? */
   exploded() {
-    const loss = this.app.main.history.plane.cols.z;
+    const loss = this.main().history.plane.cols.z;
     const [best] = extent1d(loss);
     const now = loss[loss.length - 1];
     if (!Number.isFinite(best) || now === null || now === undefined) return false;
@@ -149,19 +164,19 @@ export class Landscape {
       if (plane) plane.step.forEach((k, i) => push(k, plane.xy[i][0], plane.xy[i][1]));
       else if (run.params) push(frame.to, ...this.math.coords(run.params));
       t.merge(rows);
-      if (run === this.app.main) {
+      if (run === this.main()) {
         if (run.params) this.currentOff = this.math.offPlane(run.params);
         // frames built before the last fit may still be on the old plane: only newer steps
         const u = plane && plane.last_update;
         if (u && u.step > this.fitStep) this.arrows = this.arrowsFrom(u);
       }
     }
-    if (run === this.app.main) this.maybeRefit();
+    if (run === this.main()) this.maybeRefit();
     this.draw();
   }
 
   maybeRefit() {
-    const main = this.app.main;
+    const main = this.main();
     const t = main.history.plane;
     if (this.inFlight || !this.surface || !t.length) return;
     if (performance.now() - this.fitAt < (main.playing ? 1500 : 200)) return;
@@ -179,10 +194,15 @@ export class Landscape {
   }
 
   zRange() {
+    const [lo, hi] = this.zBounds();
+    return hi > lo ? hi - lo : 1;
+  }
+
+  zBounds() {
     let lo = Infinity;
     let hi = -Infinity;
     for (const row of this.surface.z) for (const v of row) if (v !== null) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
-    return hi > lo ? hi - lo : 1;
+    return [lo, hi];
   }
 
   /**
@@ -211,14 +231,24 @@ export class Landscape {
   /** Paths of every run, decimated for drawing (the data stays complete). */
   drawData() {
     const s = this.surface;
-    const main = this.app.main;
+    const main = this.main();
     const runs = [];
     let maxGap = 0;
     const leftBefore = this.leaves;
     this.leaves = false;
-    for (const run of [main, ...this.app.compare]) {
-      const t = run.history.plane.decimated(PATH_POINTS);
+    const at = this.view.preview;
+    // WebGL cannot draw a blown-up loss either: the 3-D path stops well above the surface
+    const [zlo, zhi] = this.zBounds();
+    const zTop = zhi + 2 * Math.max(zhi - zlo, 1e-12);
+    for (const run of [main, ...this.compare()]) {
+      let t = run.history.plane.decimated(PATH_POINTS);
       if (!t.step.length) continue;
+      let later = null;
+      if (run === main && at !== null) {
+        // previewing: the path up to the step solid, the steps after it faint
+        const cut = t.step.findIndex((k) => k > at);
+        if (cut > 0) [t, later] = splitRows(t, cut);
+      }
       for (let i = 0; i < t.step.length; i++) {
         if (t.z[i] !== null && t.height[i] !== null) maxGap = Math.max(maxGap, Math.abs(t.z[i] - t.height[i]));
       }
@@ -227,6 +257,7 @@ export class Landscape {
       const inside = t.a.map((a, i) => inBox(s.extent, a, t.b[i]));
       const near = t.a.map((a, i) => inBox(s.extent, a, t.b[i], 2));
       const clip = (col, keep) => col.map((v, i) => (keep[i] ? v : null));
+      const clipZ = (col, keep) => col.map((v, i) => (keep[i] && !(v > zTop) ? v : null));
       if (inside.some((v) => !v)) this.leaves = true;
       runs.push({
         name: run.label,
@@ -235,24 +266,42 @@ export class Landscape {
         b: clip(t.b, near),
         loss: t.z,
         height: t.height,
-        clipped: { loss: clip(t.z, inside), height: clip(t.height, inside) },
+        clipped: { loss: clipZ(t.z, inside), height: clipZ(t.height, inside) },
       });
+      if (later) {
+        const inL = later.a.map((a, i) => inBox(s.extent, a, later.b[i]));
+        const nearL = later.a.map((a, i) => inBox(s.extent, a, later.b[i], 2));
+        runs.push({
+          name: `${run.label}: after step ${at}`,
+          color: run.color,
+          faint: true,
+          a: clip(later.a, nearL),
+          b: clip(later.b, nearL),
+          loss: later.z,
+          height: later.height,
+          clipped: { loss: clipZ(later.z, inL), height: clipZ(later.height, inL) },
+        });
+      }
     }
     if (this.leaves !== leftBefore) this.note();
     const showHeight = !this.exact && maxGap > 0.01 * this.zRange();
     if (runs.length) runs[0].showHeight = showHeight;
     const t = main.history.plane;
-    const current = t.length && inBox(s.extent, t.last("a"), t.last("b")) ? { a: t.last("a"), b: t.last("b"), loss: t.last("z") } : null;
+    const i = at === null ? t.length - 1 : t.indexAtOrBefore(at);
+    const row = i >= 0 ? t.row(i) : null;
+    const current = row && inBox(s.extent, row.a, row.b) && !(row.z > zTop) ? { a: row.a, b: row.b, loss: row.z, step: row.step, preview: at !== null } : null;
+    const arrows = at === null && this.arrows && this.arrows.step <= main.step && inBox(s.extent, ...this.arrows.from, 1) ? clipArrows(this.arrows, s.extent) : null;
+    this.drawnArrows = arrows;
     return {
       x: s.x,
       y: s.y,
       z: s.z,
-      labels: s.labels,
+      labels: axisTitles(s, this.exact),
       zTitle: this.view.zlog ? `log10 ${objectiveLabel(main.info.config)}` : objectiveLabel(main.info.config),
       runs,
       current,
-      // (after a rewind the old arrows wait for the refit)
-      arrows: this.arrows && this.arrows.step <= main.step && inBox(s.extent, ...this.arrows.from, 1) ? this.arrows : null,
+      // (after a rewind the old arrows wait for the refit; a preview shows none)
+      arrows,
       showHeight,
     };
   }
@@ -266,11 +315,52 @@ export class Landscape {
   }
 
   note() {
-    const t = this.app.main.history.plane;
+    const main = this.main();
+    if (!main) return;
+    const t = main.history.plane;
     const maxOff = this.exact ? 0 : Math.max(this.currentOff || 0, extent1d(t.cols.off)[1]);
-    const parts = planeNote(this.surface, { exact: this.exact, maxOff, leaves: this.leaves, arrows: this.arrows, error: this.error });
+    const arrows = this.drawnArrows === undefined ? this.arrows : this.drawnArrows;
+    const parts = planeNote(this.surface, { exact: this.exact, maxOff, leaves: this.leaves, arrows, error: this.error, preview: this.view.preview });
     clear(this.noteEl).append(...parts);
   }
+}
+
+/** Rows `0..cut-1` and `cut-1..` of decimated columns (the second starts where the first ends). */
+function splitRows(t, cut) {
+  const head = {};
+  const tail = {};
+  for (const [k, col] of Object.entries(t)) {
+    head[k] = col.slice(0, cut);
+    tail[k] = col.slice(cut - 1);
+  }
+  return [head, tail];
+}
+
+/**
+ * Arrows shortened (direction kept) so their heads stay inside the plot; `cut` says so.
+ * Scaled vectors (`scale` × grad / taken) are what is drawn, so that is what is cut.
+ */
+function clipArrows(arrows, extent) {
+  const [[x0, x1], [y0, y1]] = extent;
+  const from = arrows.from;
+  const fit = (vec) => {
+    if (!vec) return [vec, false];
+    const s = arrows.scale || 1;
+    let t = 1;
+    const v = [vec[0] * s, vec[1] * s];
+    for (const [p, d, lo, hi] of [
+      [from[0], v[0], x0, x1],
+      [from[1], v[1], y0, y1],
+    ]) {
+      if (p + d > hi && d > 0) t = Math.min(t, (hi - p) / d);
+      if (p + d < lo && d < 0) t = Math.min(t, (lo - p) / d);
+    }
+    t = Math.max(0, t);
+    return t < 1 ? [[vec[0] * t, vec[1] * t], true] : [vec, false];
+  };
+  const [grad, gCut] = fit(arrows.grad);
+  const [taken, tCut] = fit(arrows.taken);
+  return { ...arrows, grad, taken, cut: gCut || tCut };
 }
 
 function fillTable(table, path) {

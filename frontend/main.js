@@ -1,17 +1,23 @@
-// Wires the page: the session, its stream, the controls and every view.
+// Wires the page: the view store, the main run and its branches, compared runs, the
+// transport, stream callbacks and the URL hash. Widgets get the store and explicit
+// callbacks; none of them reaches back into this object.
 import { api } from "./api.js";
+import { BranchBar, MAX_BRANCHES } from "./branches.js";
+import { Busy } from "./busy.js";
 import { Catalog } from "./catalog.js";
 import { Charts } from "./charts.js";
+import { LockStep } from "./clock.js";
 import { ComparePanel, MAX_RUNS, colorFor, describe } from "./compare.js";
 import { SetupControls } from "./controls.js";
-import { $, h } from "./dom.js";
+import { $ } from "./dom.js";
 import { ExportPanel, downloadPng } from "./exporting.js";
 import { BackpropPanel, CurvaturePanel, setupTabs } from "./inspect.js";
 import { Landscape } from "./landscape.js";
 import { buildLayout, notice } from "./layout.js";
 import { Run } from "./run.js";
 import { stats } from "./scheduler.js";
-import { DEFAULT_CONFIG, decodeHash, encodeHash, sameRun, storage } from "./state.js";
+import { DEFAULT_CONFIG, VIEW, decodeHash, encodeHash, presetView, sameRun, storage } from "./state.js";
+import { ViewStore } from "./store.js";
 import { TrainingControls } from "./training.js";
 import { Transport } from "./transport.js";
 
@@ -19,32 +25,89 @@ class App {
   /** `catalog`: the Catalog, handed to each widget that builds lists from it. */
   constructor(catalog, view) {
     this.catalog = catalog;
-    this.view = view;
+    this.store = new ViewStore({ ...view, preview: null });
     this.main = null;
     this.compare = [];
+    this.branches = []; // [{id, label, from: [parent index, step] | null, events, step, loss}]
+    this.current = 0; // which branch is the main run
+    this.undoAction = null; // {label, run()}: the last reset or continue-from-here
+    this.pending = null; // settings typed while the run is diverged: applied after the rewind
+    this.recoveryKey = null;
+    this.hashAt = 0;
+    this.lastHash = location.hash;
+    const store = this.store;
     const ui = buildLayout((el, name) => downloadPng(el, name).catch((e) => notice(e.message)));
     this.ui = ui;
+    this.busy = new Busy($("#busy"));
+    const main = () => this.main;
+    const compare = () => this.compare;
+    const runs = () => this.runs;
+    this.clock = new LockStep({
+      runs,
+      speed: () => store.state.speed,
+      maxSteps: catalog.limits.max_steps_per_call,
+      onStop: () => this.refreshTransport(),
+    });
     this.setup = new SetupControls($("#setup"), { catalog, newRun: (config, opts) => this.newRun(config, opts) });
     this.training = new TrainingControls($("#training"), { catalog, live: (change) => this.live(change) });
-    this.transport = new Transport(this, $("#transport"), $("#banner"), catalog.limits);
-    this.landscape = new Landscape(this, { surfaceEl: ui.plot.surface, contourEl: ui.plot.contour, noteEl: ui.note.surface, toolbarEl: ui.tools.surface, catalog });
-    this.charts = new Charts(this, { lossEl: ui.plot.losscurve, normsEl: ui.plot.norms, dataEl: ui.plot.data, dataNote: ui.note.data });
-    this.buildLossToggle(ui.tools.losscurve);
-    this.backprop = new BackpropPanel(this, ui.panels.backprop);
-    this.curvature = new CurvaturePanel(this, ui.panels.curvature);
-    this.comparePanel = new ComparePanel(this, ui.panels.compare, catalog);
-    this.exportPanel = new ExportPanel(this, ui.panels.export, () => this.figures(), catalog.limits.max_steps_per_call);
-    this.hashAt = 0;
+    this.transport = new Transport({
+      root: $("#transport"),
+      banner: $("#banner"),
+      store,
+      limits: catalog.limits,
+      actions: {
+        main,
+        playing: () => this.playing,
+        rate: () => (this.clock.running ? this.clock.rate : this.main?.rate),
+        play: () => this.play(),
+        pause: () => this.pause(),
+        stepBy: (n) => this.stepBy(n),
+        reset: () => this.reset(),
+        continueFrom: (k) => this.continueFrom(k),
+        recover: (plan) => this.recover(plan),
+        refused: (text) => notice(text, "info"),
+      },
+    });
+    this.branchBar = new BranchBar($("#branches"), {
+      show: (k) => this.switchTo(k),
+      compare: (k) => this.compareBranch(k),
+      close: (k) => this.closeBranch(k),
+      undo: () => this.undo(),
+    });
+    this.landscape = new Landscape({ surfaceEl: ui.plot.surface, contourEl: ui.plot.contour, noteEl: ui.note.surface, toolbarEl: ui.tools.surface, catalog, store, main, compare, busy: this.busy });
+    this.charts = new Charts({ lossEl: ui.plot.losscurve, normsEl: ui.plot.norms, dataEl: ui.plot.data, dataNote: ui.note.data, lossTools: ui.tools.losscurve, store, main, compare });
+    this.backprop = new BackpropPanel(ui.panels.backprop, { store, main });
+    this.curvature = new CurvaturePanel(ui.panels.curvature, { store, main, busy: this.busy });
+    this.comparePanel = new ComparePanel(ui.panels.compare, {
+      catalog,
+      store,
+      main,
+      compare,
+      add: (info) => this.addCompareRun(info),
+      remove: (run) => this.removeCompareRun(run),
+      busy: this.busy,
+    });
+    this.exportPanel = new ExportPanel(ui.panels.export, { main, figures: () => this.figures(), maxPerCall: catalog.limits.max_steps_per_call });
+    // one place decides what a change of view means for the page
+    store.subscribe((changed) => {
+      if (changed.some((n) => n in VIEW)) this.saveHash(true);
+      if (changed.includes("speed") && this.playing) this.play();
+      if (changed.includes("preview")) this.refreshPanels(true);
+    });
+    addEventListener("hashchange", () => this.onHashChange());
   }
 
-  buildLossToggle(tools) {
-    const box = h("input", { type: "checkbox", name: "ylog", checked: this.view.ylog });
-    box.addEventListener("change", () => {
-      this.view.ylog = box.checked;
-      this.saveView();
-      this.charts.draw();
-    });
-    tools.append(h("label", { class: "inline" }, [box, "log scale"]));
+  /** The view settings (read-only: change them through `store.set`). */
+  get view() {
+    return this.store.state;
+  }
+
+  get runs() {
+    return this.main ? [this.main, ...this.compare] : [];
+  }
+
+  get playing() {
+    return this.clock.running || Boolean(this.main?.playing);
   }
 
   figures() {
@@ -54,43 +117,103 @@ class App {
     return out;
   }
 
-  get runs() {
-    return this.main ? [this.main, ...this.compare] : [];
-  }
-
-  /** Which session to show: the link's run, else the one in localStorage, else pass-fail. */
-  async start(run) {
+  // ---- opening a run: a link, the tab's stored session, or the chapter's example
+  /** Which session to show: the link's run (and its branches), else the stored one, else pass-fail. */
+  async start(link) {
     const storedId = storage.sessionId;
     const stored = storedId ? await api.get(storedId).catch(() => null) : null;
     let info = null;
-    if (run) {
-      if (stored && sameRun(stored, run)) info = stored;
-      else if (run.step > 0 || run.events.length) {
-        info = await api.importRun({ format_version: 1, config: run.config, events: run.events, step: run.step }).catch((e) => (notice(`Could not rebuild the linked run: ${e.message}`), null));
-      } else {
-        info = await api.create(run.config).catch((e) => (notice(`Could not start the linked run: ${e.message}`), null));
-      }
+    let tree = null;
+    if (link) {
+      if (link.presetLink) this.store.set(presetView(this.catalog, link.config.preset, link.explicit));
+      if (stored && sameRun(stored, link) && !(link.branches && link.branches.length > 1)) info = stored;
+      else if (link.branches && link.branches.length > 1) tree = await this.openTree(link);
+      else info = await this.openRun(link.config, link.events, link.step);
+      if (tree) info = tree.info;
     }
     info = info || stored || (await api.create(DEFAULT_CONFIG));
+    if (!tree) this.branches = [{ id: info.id, from: null }];
+    else this.branches = tree.branches;
+    this.current = tree ? tree.current : 0;
     this.setMain(info);
     setupTabs($("#lower"), this.view, (name) => this.showTab(name));
   }
 
+  /** A session for config + events at `step` (rebuilt bit for bit by the server), or null. */
+  async openRun(config, events, step) {
+    const rebuild = step > 0 || (events && events.length);
+    const job = rebuild
+      ? (signal) => api.importRun({ format_version: 1, config, events, step }, signal)
+      : () => api.create(config);
+    return this.busy.track(rebuild ? `Rebuilding the linked run to step ${step}` : "Starting the linked run", job).catch((e) => {
+      notice(`Could not open the linked run: ${e.message}`);
+      return null;
+    });
+  }
+
+  /** Every branch of a link (same config; each its own events and step). */
+  async openTree(link) {
+    const branches = [];
+    let info = null;
+    const current = Math.min(link.branch || 0, link.branches.length - 1);
+    for (const [k, b] of link.branches.slice(0, MAX_BRANCHES).entries()) {
+      const got = await this.openRun(link.config, b.events, b.step);
+      if (!got) return null;
+      branches.push({ id: got.id, from: b.from || null, step: got.step, loss: got.loss, label: describe(got) });
+      if (k === current) info = got;
+    }
+    return info ? { info, branches, current } : null;
+  }
+
+  /** A link pasted into an open tab: open it as a fresh page would (no reload). */
+  async onHashChange() {
+    if (location.hash === this.lastHash) return;
+    this.lastHash = location.hash;
+    const { run, view, explicit } = decodeHash(location.hash);
+    if (!run) return;
+    this.pause();
+    this.store.set({ ...view, preview: null });
+    const old = this.branches.map((b) => b.id);
+    const link = { ...run, explicit };
+    let info = null;
+    let tree = null;
+    if (link.presetLink) this.store.set(presetView(this.catalog, link.config.preset, explicit));
+    if (link.branches && link.branches.length > 1) tree = await this.openTree(link);
+    else info = await this.openRun(link.config, link.events, link.step);
+    if (tree) info = tree.info;
+    if (!info) return;
+    this.branches = tree ? tree.branches : [{ id: info.id, from: null }];
+    this.current = tree ? tree.current : 0;
+    this.undoAction = null;
+    this.setMain(info);
+    for (const id of old) if (!this.branches.some((b) => b.id === id)) api.removeWhenIdle(id).catch(() => {});
+  }
+
+  /** Show `info` as the main run; compared runs that are not branches are deleted. */
   setMain(info) {
+    this.clock.stop();
     for (const run of this.runs) run.close();
-    const old = this.runs.filter((r) => r.id !== info.id);
+    for (const r of this.runs) if (r.id !== info.id && !this.isBranch(r.id)) api.removeWhenIdle(r.id).catch(() => {});
     this.compare = [];
-    for (const r of old) api.removeWhenIdle(r.id).catch(() => {});
+    this.pending = null;
+    this.recoveryKey = null;
     this.main = this.makeRun(info, 0);
+    this.branches[this.current] = { ...this.branches[this.current], id: info.id };
     storage.sessionId = info.id;
+    this.store.set({ preview: null });
     this.setup.render(info);
     this.training.render(info);
     this.landscape.setSession(info);
     this.transport.update(this.main);
+    this.renderBranches();
     this.showTab(this.view.tab);
     this.charts.draw();
     this.charts.refreshData(true);
     this.saveHash(true);
+  }
+
+  isBranch(id) {
+    return this.branches.some((b) => b.id === id);
   }
 
   makeRun(info, index) {
@@ -110,85 +233,289 @@ class App {
   async newRun(config, { freshView = false } = {}) {
     try {
       const info = await api.create(config);
-      if (freshView) Object.assign(this.view, { plane: "auto", axes: null, zlog: false }, this.presetView(config.preset));
+      if (freshView) this.store.set({ plane: "auto", axes: null, zlog: false, ylog: null, ...presetView(this.catalog, config.preset) });
+      const old = this.branches.map((b) => b.id).filter((id) => id !== this.main?.id);
+      this.branches = [{ id: info.id, from: null }];
+      this.current = 0;
+      this.undoAction = null;
       this.setMain(info);
+      for (const id of old) api.removeWhenIdle(id).catch(() => {});
     } catch (err) {
       notice(err.message);
     }
   }
 
-  /**
-   * View defaults a preset brings with it (the first picture should be the honest one): an
-   * analytic surface spans decades of loss, so it opens in log10 loss.
-   */
-  presetView(preset) {
-    const model = this.catalog.presets[preset]?.config.model;
-    return model && model.function ? { zlog: true } : {};
+  // ---- branches: continue from a previewed step without losing the old future
+  remember() {
+    const b = this.branches[this.current];
+    const info = this.main?.info;
+    if (b && info && b.id === info.id) Object.assign(b, { events: info.events, step: info.step, loss: info.loss, label: describe(info) });
   }
 
+  branchesLeft() {
+    return MAX_BRANCHES - this.branches.length;
+  }
+
+  /** Fork the main run at step `k`: the new branch trains on from there, the old one stays. */
+  async continueFrom(k) {
+    const main = this.main;
+    if (!main) return;
+    if (this.branchesLeft() <= 0) return notice(`At most ${MAX_BRANCHES} branches: close one (×) to continue from step ${k}.`);
+    this.pause();
+    this.remember();
+    const info = main.info;
+    const events = (info.events || []).filter(([s]) => s <= k);
+    let fork;
+    try {
+      fork = await this.busy.track(`Rebuilding step ${k}`, (signal) => api.importRun({ format_version: 1, config: info.config, events, step: k }, signal));
+    } catch (err) {
+      return notice(err.name === "AbortError" ? "Cancelled." : `Could not branch: ${err.message}`);
+    }
+    const parent = this.current;
+    this.branches.push({ id: fork.id, from: [parent, k], step: k, loss: fork.loss, label: describe(fork) });
+    const keptCompare = this.compare.filter((r) => !this.isBranch(r.id));
+    this.current = this.branches.length - 1;
+    this.undoAction = {
+      label: `continue from step ${k}`,
+      run: async () => {
+        const back = this.branches.indexOf(this.branches.find((b) => b.id === info.id));
+        await this.dropBranch(this.branches.findIndex((b) => b.id === fork.id), back);
+      },
+    };
+    this.setMain(fork);
+    if (keptCompare.length) notice("Compared runs were closed: add them again from the branch", "info");
+    if (this.branchesLeft() === 1) notice(`One more branch and this run is at its ${MAX_BRANCHES}-branch limit.`, "info");
+  }
+
+  /** Show branch `k` as the main run (the others stay on the server). */
+  async switchTo(k) {
+    if (k === this.current || !this.branches[k]) return;
+    this.pause();
+    this.remember();
+    try {
+      const info = await api.get(this.branches[k].id);
+      this.current = k;
+      this.setMain(info);
+    } catch (err) {
+      notice(`That branch is gone: ${err.message}`);
+      this.branches.splice(k, 1);
+      this.renderBranches();
+    }
+  }
+
+  /** Draw branch `k` beside the main run on the same plane (it is not deleted on remove). */
+  async compareBranch(k) {
+    const b = this.branches[k];
+    if (!b || k === this.current) return;
+    const shown = this.compare.find((r) => r.id === b.id);
+    if (shown) return this.removeCompareRun(shown);
+    try {
+      this.addCompareRun(await api.get(b.id));
+    } catch (err) {
+      notice(err.message);
+    }
+  }
+
+  /** Close branch `k` (its session is deleted); the main one cannot be closed. */
+  async closeBranch(k) {
+    if (k === this.current || !this.branches[k]) return;
+    if (!window.confirm(`Close this branch (step ${this.branches[k].step ?? "?"})? Its steps are deleted.`)) return;
+    await this.dropBranch(k, this.current);
+  }
+
+  /** Delete branch `k`, then show branch `show` (indices before the deletion). */
+  async dropBranch(k, show) {
+    const gone = this.branches[k];
+    if (!gone) return;
+    const cmp = this.compare.find((r) => r.id === gone.id);
+    if (cmp) this.removeCompareRun(cmp);
+    // later branches forked from it now hang from its parent
+    for (const b of this.branches) if (b.from && b.from[0] === k) b.from = gone.from ? [gone.from[0], b.from[1]] : null;
+    this.branches.splice(k, 1);
+    for (const b of this.branches) if (b.from && b.from[0] > k) b.from = [b.from[0] - 1, b.from[1]];
+    const target = show > k ? show - 1 : show;
+    const wasMain = gone.id === this.main?.id;
+    if (wasMain) {
+      this.current = -1;
+      await this.switchToIndex(target);
+    } else {
+      if (this.current > k) this.current--;
+      if (target !== this.current) await this.switchToIndex(target);
+      else this.renderBranches();
+    }
+    api.removeWhenIdle(gone.id).catch(() => {});
+    this.saveHash(true);
+  }
+
+  async switchToIndex(k) {
+    const info = await api.get(this.branches[k].id);
+    this.current = k;
+    this.setMain(info);
+  }
+
+  async undo() {
+    const u = this.undoAction;
+    if (!u) return;
+    this.undoAction = null;
+    await u.run();
+    notice(`Undone: ${u.label}.`, "info");
+  }
+
+  renderBranches() {
+    this.remember();
+    this.branchBar.render(this.branches, this.current, this.compare.map((r) => r.id), this.undoAction);
+  }
+
+  // ---- compared runs
   addCompareRun(info) {
     if (this.compare.length + 1 >= MAX_RUNS) return;
+    const wasPlaying = this.playing;
+    if (wasPlaying) this.pause();
     this.compare.push(this.makeRun(info, this.compare.length + 1));
-    if (this.main.playing) this.compare.at(-1).send(this.playMessage());
+    if (wasPlaying) this.play();
     this.comparePanel.render();
+    this.renderBranches();
     this.landscape.request();
     this.charts.draw();
   }
 
   removeCompareRun(run) {
     run.close();
-    api.removeWhenIdle(run.id).catch(() => {});
+    if (!this.isBranch(run.id)) api.removeWhenIdle(run.id).catch(() => {});
     this.compare = this.compare.filter((r) => r !== run);
     this.compare.forEach((r, k) => (r.color = colorFor(k + 1)));
+    if (!this.compare.length && this.clock.running) {
+      this.clock.stop();
+      this.play();
+    }
     this.comparePanel.render();
+    this.renderBranches();
     this.landscape.request();
     this.charts.draw();
   }
 
-  // ---- transport: the main run and every compared run move together
+  // ---- transport: the main run and every compared run move together, on one clock
   playMessage() {
     return { type: "play", steps_per_second: this.view.speed > 0 ? this.view.speed : null };
   }
 
   play() {
-    for (const run of this.runs) if (run.status !== "diverged" && run.status !== "limit") run.send(this.playMessage());
+    if (!this.main) return;
+    this.store.set({ preview: null });
+    if (this.compare.length) {
+      for (const run of this.runs) if (run.playing) run.send({ type: "pause" });
+      this.clock.start();
+    } else if (this.main.status !== "diverged" && this.main.status !== "limit") {
+      this.main.send(this.playMessage());
+    }
+    this.refreshTransport();
   }
 
   pause() {
-    for (const run of this.runs) run.send({ type: "pause" });
+    this.clock.stop();
+    for (const run of this.runs) if (run.playing) run.send({ type: "pause" });
+    this.refreshTransport();
   }
 
   stepBy(n) {
-    if (this.main?.playing) this.pause();
-    for (const run of this.runs) if (run.status !== "diverged" && run.status !== "limit") run.send({ type: "step", steps: n });
+    if (this.playing) this.pause();
+    this.store.set({ preview: null });
+    const live = this.runs.filter((r) => r.status !== "diverged" && r.status !== "limit");
+    if (!live.length) return;
+    const target = Math.min(...live.map((r) => r.step)) + n;
+    for (const run of live) run.stepTo(target);
   }
 
-  reset() {
-    for (const run of this.runs) run.send({ type: "reset" });
+  /** Back to the initial weights with the settings in force, as a new branch (undo returns). */
+  async reset() {
+    const main = this.main;
+    if (!main) return;
+    this.pause();
+    for (const run of this.compare) if (!this.isBranch(run.id)) run.send({ type: "reset" });
+    if (this.branchesLeft() <= 0) {
+      notice(`At ${MAX_BRANCHES} branches this reset cannot be undone.`, "info");
+      main.send({ type: "reset" });
+      return;
+    }
+    this.remember();
+    const info = main.info;
+    const config = structuredClone(info.config);
+    // the settings in force become the new run's config (as the server's reset does)
+    for (const [k, v] of Object.entries(info.settings)) if (k in config) config[k] = structuredClone(v);
+    let fresh;
+    try {
+      fresh = await api.create(config);
+    } catch (err) {
+      return notice(`Could not reset: ${err.message}`);
+    }
+    const before = this.current;
+    this.branches.push({ id: fresh.id, from: [before, 0], step: 0, label: describe(fresh) });
+    this.current = this.branches.length - 1;
+    const keep = this.compare.filter((r) => !this.isBranch(r.id)).map((r) => r.info);
+    this.undoAction = {
+      label: "reset",
+      run: async () => {
+        const back = this.branches.findIndex((b) => b.id === info.id);
+        await this.dropBranch(this.branches.findIndex((b) => b.id === fresh.id), back);
+      },
+    };
+    this.setMainKeeping(fresh, keep);
   }
 
-  rewind(step) {
-    for (const run of this.runs) run.send({ type: "rewind", step: Math.min(step, run.step) });
+  /** setMain, keeping compared runs (already reset on the server) in the comparison. */
+  setMainKeeping(info, compared) {
+    const ids = compared.map((c) => c.id);
+    const saved = this.compare.filter((r) => ids.includes(r.id));
+    this.compare = this.compare.filter((r) => !ids.includes(r.id));
+    this.setMain(info);
+    for (const r of saved) r.close();
+    for (const c of compared) this.addCompareRun(c);
   }
 
-  setSpeed(speed) {
-    this.view.speed = speed;
-    this.saveView();
-    if (this.main?.playing) this.play();
+  // ---- divergence: rewind to where the loss began to climb, with the fix that fits
+  async loadRecovery(run) {
+    const key = `${run.id}@${run.step}`;
+    if (this.recoveryKey === key) return;
+    this.recoveryKey = key;
+    let plan;
+    try {
+      plan = await api.recovery(run.id);
+    } catch (err) {
+      plan = { error: err.message };
+    }
+    if (this.main !== run) return;
+    this.transport.setRecovery(key, { ...plan, pending: this.pending });
   }
 
-  preview(step) {
-    this.charts.setMarker(step);
+  /** Rewind to `plan.rewind_to`, then apply the settings typed meanwhile and the fix. */
+  recover(plan) {
+    const main = this.main;
+    const change = { ...(this.pending || {}), ...(plan.apply || {}) };
+    this.pending = null;
+    this.recoveryKey = null;
+    main.send({ type: "rewind", step: plan.rewind_to });
+    if (Object.keys(change).length) main.send({ type: "set", ...change });
   }
 
   /** A live change (lr, batch size, optimizer, schedule, clipping) for the main run. */
   live(change) {
-    const st = this.main.info.settings;
+    const main = this.main;
+    if (main.status === "diverged") {
+      // a diverged run takes no steps: the change waits for the rewind that comes next
+      const merged = { ...(this.pending || {}) };
+      for (const [k, v] of Object.entries(change)) merged[k] = k === "optimizer" && merged.optimizer ? { ...merged.optimizer, ...v } : v;
+      this.pending = merged;
+      const key = `${main.id}@${main.step}`;
+      if (this.transport.recovery && this.transport.recovery.key === key) this.transport.setRecovery(key, { ...this.transport.recovery.plan, pending: merged });
+      notice("The run diverged: this applies right after the rewind (see the banner).", "info");
+      return;
+    }
+    const st = main.info.settings;
     const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
     const diff = {};
     for (const [k, v] of Object.entries(change)) {
       if (k === "optimizer") {
-        const changed = Object.entries(v).some(([h, x]) => !same(st.optimizer[h], x));
+        const changed = Object.entries(v).some(([name, x]) => !same(st.optimizer[name], x));
         if (changed) diff.optimizer = v;
       } else if (k === "schedule") {
         if (!same(st.schedule, v)) diff.schedule = v;
@@ -199,29 +526,31 @@ class App {
         diff[k] = v;
       }
     }
-    if (Object.keys(diff).length) this.main.send({ type: "set", ...diff }); // no no-op events
+    if (Object.keys(diff).length) main.send({ type: "set", ...diff }); // no no-op events
   }
 
   // ---- stream callbacks
   onState(run, msg) {
+    run.label = describe(run.info);
     if (run !== this.main) {
-      run.label = describe(run.info);
       this.comparePanel.update();
       this.charts.draw();
       return;
     }
     const wasPlaying = this.wasPlaying;
     this.wasPlaying = run.playing;
-    run.label = describe(run.info);
-    this.transport.update(run);
+    if (run.status === "diverged") this.loadRecovery(run);
+    this.refreshTransport();
     if (msg.type === "state") this.training.update(run.info);
-    if (!run.playing) {
+    const at = this.store.state.preview;
+    if (at !== null && at > run.step) this.store.set({ preview: null }); // rewound before it
+    if (!this.playing) {
       this.landscape.request();
       this.charts.refreshData(true);
       if (wasPlaying || msg.type === "state") this.refreshPanels(true);
     }
     this.charts.draw();
-    this.saveHash(!run.playing);
+    this.saveHash(!this.playing);
   }
 
   onFrame(run, frame) {
@@ -229,45 +558,56 @@ class App {
     this.charts.draw();
     if (run !== this.main) return this.comparePanel.update();
     if (frame) this.training.onFrame(frame);
-    this.transport.update(run);
-    this.charts.refreshData(!run.playing);
-    this.refreshPanels(!run.playing);
+    if (run.status === "diverged") this.loadRecovery(run);
+    this.refreshTransport();
+    this.charts.refreshData(!this.playing);
+    this.refreshPanels(!this.playing);
     this.comparePanel.update();
     this.saveHash(false);
+  }
+
+  refreshTransport() {
+    if (this.main) this.transport.update(this.main);
   }
 
   refreshPanels(force) {
     this.backprop.refresh(force);
     this.curvature.refresh(force);
+    this.charts.refreshData(force);
+    this.comparePanel.update();
   }
 
   showTab(name) {
-    this.view.tab = name;
+    this.store.set({ tab: name });
     if (!this.main) return;
-    this.saveView();
     if (name === "compare") this.comparePanel.render();
     if (name === "export") this.exportPanel.render();
     if (name === "backprop") this.backprop.refresh(true);
     if (name === "curvature") this.curvature.refresh(true);
   }
 
-  // ---- the URL hash: the run and the view, so a copied link reproduces both
-  saveView() {
-    this.saveHash(true);
-  }
-
+  // ---- the URL hash: the run, its branches and the view, so a copied link reproduces them
   saveHash(now) {
     if (!this.main) return;
     if (!now && performance.now() - this.hashAt < 1000) return;
     this.hashAt = performance.now();
+    this.remember();
     const info = this.main.info;
-    const hash = encodeHash({ config: info.config, events: info.events, step: info.step }, this.view);
-    if (hash !== location.hash) history.replaceState(null, "", hash);
+    const run = { config: info.config, events: info.events, step: info.step };
+    if (this.branches.length > 1) {
+      run.branches = this.branches.map((b) => ({ events: b.events || [], step: b.step || 0, from: b.from }));
+      run.branch = this.current;
+    }
+    const hash = encodeHash(run, this.view);
+    if (hash !== location.hash) {
+      history.replaceState(null, "", hash);
+      this.lastHash = location.hash;
+    }
   }
 }
 
 async function boot() {
-  const { run, view } = decodeHash(location.hash);
+  const { run, view, explicit } = decodeHash(location.hash);
   let catalog;
   try {
     catalog = new Catalog(await api.catalog());
@@ -278,7 +618,7 @@ async function boot() {
   const app = new App(catalog, view);
   window.gradscape = { app, stats };
   try {
-    await app.start(run);
+    await app.start(run ? { ...run, explicit } : null);
   } catch (err) {
     notice(err.message);
   }

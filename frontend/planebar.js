@@ -19,9 +19,8 @@ export function planeToolbar(root, v, names, { modes, maxResolution }, onChange)
   const planes = [["auto", "auto", "The server's choice for this model"], ...Object.entries(modes).map(([m, text]) => [m, m, text])];
   const parts = [select("plane", planes, v.plane, (m) => change({ plane: m }))];
   if (v.plane === "axes") {
-    const opts = names.map((n, i) => [i, n]);
-    parts.push(select("x", opts, axes[0], (i) => change({ axes: [Number(i), axes[1]] })));
-    parts.push(select("y", opts, axes[1], (i) => change({ axes: [axes[0], Number(i)] })));
+    parts.push(paramSelect("x", names, axes[0], (i) => change({ axes: [i, axes[1]] })));
+    parts.push(paramSelect("y", names, axes[1], (i) => change({ axes: [axes[0], i] })));
   }
   const grids = RESOLUTIONS.filter((r) => r <= maxResolution);
   parts.push(select("grid", grids.map((r) => [r, `${r}×${r}`]), v.res, (r) => change({ res: Number(r) })));
@@ -35,8 +34,51 @@ export function planeToolbar(root, v, names, { modes, maxResolution }, onChange)
   clear(root).append(...parts);
 }
 
+/**
+ * One parameter picked by name (the session's `param_names`), grouped by layer so long
+ * lists stay readable; the select is as wide as the longest name, so x and y never read
+ * the same truncated prefix.
+ */
+function paramSelect(axis, names, value, pick) {
+  const groups = new Map();
+  names.forEach((n, i) => {
+    const dot = n.indexOf(".");
+    const group = dot > 0 ? n.slice(0, dot) : "";
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group).push(h("option", { value: i, selected: i === value }, n));
+  });
+  const children = [...groups].map(([g, opts]) => (g ? h("optgroup", { label: g }, opts) : opts)).flat();
+  const sel = h("select", { name: axis, class: "param-select", title: `${axis} axis: ${names[value]}`, onchange: (e) => pick(Number(e.target.value)) }, children);
+  return h("label", { class: "inline" }, [`${axis} `, sel]);
+}
+
+const ordinal = (k) => ["1st", "2nd"][k] || `${k + 1}th`;
+
+/** Axis titles that say what each direction is, in words, with its numbers. */
+export function axisTitles(s, exact) {
+  const ev = s.explained_variance;
+  const pct = (v) => `${(100 * v).toFixed(v > 0.99 || v < 0.01 ? 1 : 0)}%`;
+  const filtered = !(s.plane.options && s.plane.options.filter_normalized === false);
+  return [0, 1].map((k) => {
+    switch (s.mode) {
+      case "axes":
+        return exact ? s.labels[k] : `${s.labels[k]} (the others held)`;
+      case "pca":
+        return `${ordinal(k)} principal direction of the path${ev ? ` (${pct(ev[k])} of its variance)` : ""}`;
+      case "random":
+        return `random direction ${k + 1}${filtered ? " (filter-normalised)" : ""}`;
+      case "hessian": {
+        const lam = /λ = ([^)]+)/.exec(s.labels[k]);
+        return `${k ? "2nd sharpest" : "sharpest"} direction${lam ? ` (Hessian eigenvalue ${lam[1]})` : ""}`;
+      }
+      default:
+        return s.labels[k];
+    }
+  });
+}
+
 /** What the drawn plane is, and how honest the path on it is, as a list of nodes. */
-export function planeNote(s, { exact, maxOff, leaves, arrows, error }) {
+export function planeNote(s, { exact, maxOff, leaves, arrows, error, preview = null }) {
   const parts = [];
   if (error) parts.push(h("span", { class: "error" }, error));
   if (s) {
@@ -53,8 +95,10 @@ export function planeNote(s, { exact, maxOff, leaves, arrows, error }) {
     parts.push(modeText || s.mode);
     if (!exact && maxOff > 1e-9) parts.push(` The path is up to ${fmt(maxOff, 2)} off this plane: solid = its true loss, dotted = the surface under it.`);
     if (leaves) parts.push(" The path leaves this view: the loss there is far above everything drawn.");
-    if (arrows && arrows.tiny) parts.push(" The steps are too small to draw at this scale (under 1/1000 of the view).");
+    if (preview !== null) parts.push(` Previewing step ${preview}: the faint line is what came after.`);
+    else if (arrows && arrows.tiny) parts.push(" The steps are too small to draw at this scale (under 1/1000 of the view).");
     else if (arrows && arrows.scale > 1.01) parts.push(` Arrows ×${fmt(arrows.scale, 2)}.`);
+    if (preview === null && arrows && arrows.cut) parts.push(" An arrow is cut at the edge of the view (it points further).");
   }
   return parts;
 }

@@ -62,7 +62,31 @@ export class Run {
     this.stream.send(this.playedWith);
   }
 
+  /**
+   * Step on to `target` over the socket; resolves once the run is there, stopped
+   * (diverged, at the limit), refused, or after 30 s (a lock-step clock's tick).
+   */
+  stepTo(target) {
+    const n = target - this.step;
+    if (n <= 0 || this.status === "diverged" || this.status === "limit") return Promise.resolve();
+    this.settle(true);
+    return new Promise((resolve) => {
+      this.waiter = { target, resolve, timer: setTimeout(() => this.settle(true), 30000) };
+      this.send({ type: "step", steps: n });
+    });
+  }
+
+  settle(force = false) {
+    const w = this.waiter;
+    if (!w) return;
+    if (!force && this.step < w.target && this.status !== "diverged" && this.status !== "limit") return;
+    this.waiter = null;
+    clearTimeout(w.timer);
+    w.resolve();
+  }
+
   close() {
+    this.settle(true);
     document.removeEventListener("visibilitychange", this.onVisible);
     this.stream.close();
   }
@@ -84,6 +108,7 @@ export class Run {
         }
         this.on.state(this, msg);
         this.resume();
+        this.settle();
         break;
       }
       case "steps":
@@ -100,13 +125,16 @@ export class Run {
         }
         this.info.epoch = msg.epoch[msg.epoch.length - 1];
         this.on.frame(this, msg);
+        this.settle();
         break;
       case "status":
         if (msg.status) this.info = { ...this.info, status: msg.status, reason: msg.reason ?? this.info.reason };
         this.on.state(this, msg);
+        this.settle();
         break;
       case "error":
         this.on.error?.(this, msg.message);
+        this.settle(true);
         break;
       default:
         throw new Error(`unknown message type ${msg.type}`);

@@ -10,7 +10,7 @@ export const VIEW = {
   axes: ["ints", null], // parameter indices [i, j] for the axes plane
   res: ["int", 41], // surface grid resolution
   zlog: ["bool", false], // surface in log10(loss)
-  ylog: ["bool", false], // loss curve in log scale
+  ylog: ["tri", null], // loss curve in log scale: null = chosen by the data, else the user's choice
   speed: ["num", 100], // steps per second; 0 = as fast as possible
   tab: ["str", "backprop"], // lower panel
 };
@@ -20,6 +20,10 @@ const RUN = {
   config: ["json", null], // the session config
   events: ["json", []], // live changes, [[step, change], ...]
   step: ["count", 0], // how far the run had got
+  // the branch tree (same config): [{events, step, from: [parent index, step] | null}],
+  // and which branch is shown; absent with a single branch
+  branches: ["json", null],
+  branch: ["count", 0],
 };
 
 export const DEFAULT_CONFIG = { preset: "pass-fail" };
@@ -58,6 +62,8 @@ function parseValue(kind, text) {
     }
     case "bool":
       return text === "1" || text === "true";
+    case "tri":
+      return text === "1" || text === "true" ? true : text === "0" || text === "false" ? false : undefined;
     case "ints": {
       const parts = text.split(",").map((t) => Number.parseInt(t, 10));
       return parts.length === 2 && parts.every(Number.isFinite) ? parts : undefined;
@@ -70,6 +76,7 @@ function parseValue(kind, text) {
 function formatValue(kind, value) {
   switch (kind) {
     case "bool":
+    case "tri":
       return value ? "1" : "0";
     case "ints":
       return value.join(",");
@@ -97,27 +104,57 @@ export function encodeHash(run, view) {
   return `#${q.toString()}`;
 }
 
-/** The inverse of encodeHash; unknown or malformed entries fall back to defaults. */
+/**
+ * The inverse of encodeHash; unknown or malformed entries fall back to defaults.
+ * `explicit`: the view settings the hash itself gives (a preset's own view fills the rest).
+ */
 export function decodeHash(hash) {
   const q = new URLSearchParams((hash || "").replace(/^#/, ""));
   const view = defaultView();
+  const explicit = new Set();
   for (const [name, [kind]] of Object.entries(VIEW)) {
     if (!q.has(name)) continue;
     const value = parseValue(kind, q.get(name));
-    if (value !== undefined) view[name] = value;
+    if (value !== undefined) (view[name] = value), explicit.add(name);
   }
   let run = null;
   try {
     if (q.has("config")) {
       run = {};
       for (const [name, [kind, def]] of Object.entries(RUN)) run[name] = q.has(name) ? parseValue(kind, q.get(name)) : structuredClone(def);
+      if (!validTree(run.branches)) (run.branches = null), (run.branch = 0);
     } else if (q.has("preset")) {
-      run = { config: { preset: q.get("preset") }, events: [], step: 0 };
+      run = { config: { preset: q.get("preset") }, events: [], step: 0, presetLink: true };
     }
   } catch {
     run = null;
   }
-  return { run, view };
+  return { run, view, explicit };
+}
+
+/** A branch list from a hash: each {events: [...], step >= 0, from: null | [earlier index, step]}. */
+function validTree(branches) {
+  if (!Array.isArray(branches) || branches.length < 2) return false;
+  return branches.every(
+    (b, k) =>
+      b &&
+      Array.isArray(b.events) &&
+      Number.isInteger(b.step) &&
+      b.step >= 0 &&
+      (b.from === null || b.from === undefined || (Array.isArray(b.from) && Number.isInteger(b.from[0]) && b.from[0] >= 0 && b.from[0] < branches.length && b.from[0] !== k)),
+  );
+}
+
+/**
+ * The view a preset brings with it, for the settings `explicit` (a Set of names the link
+ * gives) leaves open: an analytic surface spans decades of loss, so it opens in log10 loss,
+ * whether picked from the list or opened from a `#preset=` link.
+ */
+export function presetView(catalog, preset, explicit = new Set()) {
+  const model = catalog.presets[preset]?.config.model;
+  const out = model && model.function ? { zlog: true } : {};
+  for (const name of explicit) delete out[name];
+  return out;
 }
 
 /** Does a live session already hold this run (same config, same events up to its step)? */

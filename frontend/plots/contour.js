@@ -49,11 +49,12 @@ export function createContour(el) {
         name: run.name,
         x: run.a,
         y: run.b,
-        line: { color: run.color, width: 2.4 },
-        showlegend: d.runs.length > 1,
+        line: { color: run.color, width: run.faint ? 1.6 : 2.4, dash: run.faint ? "dot" : "solid" },
+        opacity: run.faint ? 0.45 : 1,
+        showlegend: d.runs.length > 1 && !run.faint,
         hovertemplate: `${run.name}<br>%{x:.3g}, %{y:.3g}<extra></extra>`,
       });
-      if (run.a.length) {
+      if (run.a.length && !run.faint) {
         out.push({
           type: "scatter",
           mode: "markers",
@@ -75,7 +76,7 @@ export function createContour(el) {
         y: [d.current.b],
         marker: { size: 9, color: COLORS.current, line: { color: "#fff", width: 1.5 } },
         showlegend: false,
-        hovertemplate: "now<extra></extra>",
+        hovertemplate: d.current.preview ? `step ${d.current.step} (preview)<extra></extra>` : "now<extra></extra>",
       });
     }
     return out;

@@ -20,7 +20,8 @@ export function createGradNorms(el) {
         const y = d.norms.map((row) => (row && row[j] > 0 ? row[j] : null));
         data.push({
           type: "scatter",
-          mode: "lines",
+          mode: d.step.length < 40 ? "lines+markers" : "lines", // one step is one point: show it
+          marker: { size: 5 },
           name: L > 1 && j === 0 ? `${d.layers[j]} (input side)` : L > 1 && j === L - 1 ? `${d.layers[j]} (output)` : d.layers[j],
           x: d.step,
           y,
@@ -37,6 +38,10 @@ export function createGradNorms(el) {
         margin: { l: 52, r: 10, t: 22, b: 36 },
         xaxis: axis("training step"),
         yaxis: axis("gradient norm (log)", { type: "log", exponentformat: "power" }),
+        shapes:
+          d.marker === null || d.marker === undefined
+            ? []
+            : [{ type: "path", xref: "x", yref: "paper", path: `M${d.marker},0 L${d.marker},1`, line: { color: "#444", width: 1.5, dash: "dot" } }],
       });
       return react(el, data, lay);
     },

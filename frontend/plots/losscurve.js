@@ -69,9 +69,9 @@ export function createLossCurve(el) {
     return out;
   }
 
-  /** Log scale when asked, or when the loss spans more than four decades (a blow-up). */
+  /** The user's choice when made (true / false), else log when the loss spans more than four decades (a blow-up). */
   function wantsLog(d) {
-    if (d.ylog) return true;
+    if (d.ylog === true || d.ylog === false) return d.ylog;
     let lo = Infinity;
     let hi = -Infinity;
     for (const run of d.runs) {
@@ -82,14 +82,22 @@ export function createLossCurve(el) {
     return hi / lo > 1e4;
   }
 
-  return {
+  const widget = {
     el,
+    log: false, // the scale of the last drawing
     draw(d) {
       const log = wantsLog(d);
+      widget.log = log;
       const shapes = [];
+      const annotations = [];
+      for (const ev of d.events || []) {
+        // a live change: a thin line at its step, labelled at the top
+        shapes.push({ type: "path", xref: "x", yref: "paper", path: `M${ev.step},0 L${ev.step},1`, line: { color: "#b7791f", width: 1 } });
+        annotations.push({ x: ev.step, xref: "x", y: 1, yref: "paper", yanchor: "bottom", text: ev.text, showarrow: false, font: { size: 9, color: "#8a5a12" }, textangle: 0 });
+      }
       if (d.marker !== null && d.marker !== undefined) {
-        // a vertical path at the marked step, top to bottom of the plot (paper y)
-        shapes.push({ type: "path", xref: "x", yref: "paper", path: `M${d.marker},0 L${d.marker},1`, line: { color: "#888", width: 1, dash: "dot" } });
+        // a vertical path at the previewed step, top to bottom of the plot (paper y)
+        shapes.push({ type: "path", xref: "x", yref: "paper", path: `M${d.marker},0 L${d.marker},1`, line: { color: "#444", width: 1.5, dash: "dot" } });
       }
       const many = d.runs.length > 1;
       const lay = layout2d({
@@ -101,8 +109,10 @@ export function createLossCurve(el) {
         xaxis: axis("training step"),
         yaxis: axis(log ? `${d.yTitle} (log)` : d.yTitle, { type: log ? "log" : "linear", exponentformat: "power" }),
         shapes,
+        annotations,
       });
       return react(el, traces(d), lay);
     },
   };
+  return widget;
 }

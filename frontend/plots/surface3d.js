@@ -32,10 +32,11 @@ export function createSurface3d(el) {
         x: run.a,
         y: run.b,
         z: run.clipped ? run.clipped.loss : run.loss,
-        line: { color: run.color, width: 5 },
+        line: { color: run.color, width: run.faint ? 3 : 5 },
+        opacity: run.faint ? 0.35 : 1,
         hovertemplate: `${run.name}<br>loss %{z:.4g}<extra></extra>`,
       });
-      if (run.showHeight) {
+      if (run.showHeight && !run.faint) {
         out.push({
           type: "scatter3d",
           mode: "lines",

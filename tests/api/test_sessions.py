@@ -256,6 +256,21 @@ def test_data_view(client: TestClient) -> None:
     assert client.get(f"/api/sessions/{line}/data").json()["kind"] == "curve"
 
 
+def test_data_view_at_an_earlier_step_is_that_steps_model(client: TestClient) -> None:
+    sid = client.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
+    client.post(f"/api/sessions/{sid}/step", json={"steps": 250})
+    then = client.get(f"/api/sessions/{sid}/data", params={"resolution": 12, "step": 40}).json()
+    now = client.get(f"/api/sessions/{sid}/data", params={"resolution": 12}).json()
+    again = client.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
+    client.post(f"/api/sessions/{again}/step", json={"steps": 40})
+    want = client.get(f"/api/sessions/{again}/data", params={"resolution": 12}).json()
+    assert then["prediction"] == want["prediction"] != now["prediction"]
+    for bad in (251, -1, "x", 1.5):
+        r = client.get(f"/api/sessions/{sid}/data", params={"step": bad})
+        assert r.status_code == 422, bad
+    assert client.get(f"/api/sessions/{sid}").json()["step"] == 250  # nothing changed
+
+
 def test_docs_work_offline(client: TestClient) -> None:
     html = client.get("/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in html and "cdn" not in html.lower()

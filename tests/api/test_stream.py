@@ -276,3 +276,11 @@ def test_play_at_a_rate_keeps_wall_time_and_says_when_it_falls_short(client: Tes
         slow.done(min(n, 1), 0.03, i / 30)  # the machine gives one step a tick
     rate = slow.report()["rate"]
     assert rate["asked"] == 100.0 and 25 <= rate["achieved"] <= 35
+    assert (
+        rate["reason"] == "each step of this model takes 30 ms of compute here: at most ~33 steps/s"
+    )
+    shared = Pace(frame=1 / 30, cap=10_000)
+    for i in range(1, 90):
+        n = shared.due(100.0, i / 30)
+        shared.done(min(n, 1), 0.001, i / 30)  # quick steps, but one a tick: waiting for turns
+    assert shared.report()["rate"]["reason"].startswith("the server is shared")

@@ -100,8 +100,37 @@ def diverged(page: Any, base: str) -> None:
     wait_app(page, "app.main.info.settings.lr === 60")
     page.click("button[name=play]")
     wait_app(page, "app.main.status === 'diverged'")
+    page.locator("#banner button[name=banner-rewind]").wait_for()
     settle(page)
     page.screenshot(path=DOCS / "diverged.png")
+
+
+def branches(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "overshoot"}, speed=0))
+    for _ in range(4):
+        page.click("button[name=step10]")
+    wait_app(page, "app.main.step === 40")
+    page.evaluate(
+        "() => { const s = document.querySelector('input[name=scrubber]'); s.value = 6;"
+        " s.dispatchEvent(new Event('input')); }"
+    )
+    page.click("button[name=continue-here]")
+    wait_app(page, "app.branches.length === 2 && app.main.step === 6")
+    page.locator("input.lr-box").fill("0.05")
+    page.locator("input.lr-box").dispatch_event("change")
+    wait_app(page, "app.main.info.settings.lr === 0.05")
+    for _ in range(3):
+        page.click("button[name=step10]")
+    wait_app(page, "app.main.step === 36")
+    page.click("#branches li[data-branch='0'] button[name=branch-compare]")
+    wait_app(page, "app.compare.length === 1")
+    wait_app(page, "(app.landscape.surface.overlays || []).length === 1 && !app.landscape.inFlight")
+    page.evaluate(
+        "() => { const s = document.querySelector('input[name=scrubber]'); s.value = 20;"
+        " s.dispatchEvent(new Event('input')); }"
+    )
+    settle(page)
+    page.screenshot(path=DOCS / "branches.png")
 
 
 def main() -> int:
@@ -116,7 +145,7 @@ def main() -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            for shot in (overview, moons, compare, backprop, curvature, diverged):
+            for shot in (overview, moons, compare, backprop, curvature, diverged, branches):
                 ctx = browser.new_context(viewport=VIEWPORT)
                 shot(ctx.new_page(), server.url)
                 ctx.close()

@@ -66,14 +66,25 @@ class Pace:
             self.window.popleft()
 
     def report(self) -> dict[str, Any]:
-        """``{"rate": {"asked", "achieved"}}`` when the run is slower than asked, else ``{}``."""
+        """``{"rate": {"asked", "achieved", "reason"}}`` when the run is slower than asked,
+        else ``{}``. The reason says which limit it met: the model's own compute (a step's
+        measured work times the asked rate fills the time) or a server shared with others."""
         (t0, m0), (t1, m1) = self.window[0], self.window[-1]
         if self.asked is None or t1 - t0 < 1.0:
             return {}
         achieved = (m1 - m0) / (t1 - t0)
         if achieved >= SHORT * self.asked:
             return {}
-        return {"rate": {"asked": self.asked, "achieved": round(achieved, 1)}}
+        per = self.per_step
+        if per is not None and per * self.asked >= 0.8:
+            ms = 1e3 * per
+            reason = (
+                f"each step of this model takes {ms:.2g} ms of compute here: "
+                f"at most ~{1 / per:.0f} steps/s"
+            )
+        else:
+            reason = "the server is shared with other runs: this one waits for its turn"
+        return {"rate": {"asked": self.asked, "achieved": round(achieved, 1), "reason": reason}}
 
 
 def _timed_tick(run: LiveRun, n: int) -> tuple[int, float]:

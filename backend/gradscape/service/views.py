@@ -105,13 +105,16 @@ def trajectory(
     return out
 
 
-def data_view(session: TrainingSession, resolution: int) -> dict[str, Any]:
-    """The training points and the model's predictions on a grid (or a curve for 1 feature)."""
+def data_view(session: TrainingSession, resolution: int, step: int | None = None) -> dict[str, Any]:
+    """The training points and the model's predictions on a grid (or a curve for 1
+    feature), at ``step`` (default: the latest; an earlier one is rebuilt)."""
+    if step is not None and not 0 <= step <= session.step_count:
+        raise ValueError(f"step: {step} is outside the run's steps 0..{session.step_count}")
     ds = session.dataset
     model = session.model
     if ds is None or not isinstance(model, MLP):
         return {"kind": "surface", "X": [], "y": []}
-    theta = session.params
+    theta = session.params if step is None else session.params_at([step])[0]
     out: dict[str, Any] = {
         "feature_names": list(ds.feature_names),
         "target_name": ds.target_name,

@@ -179,8 +179,10 @@ async def get_data(
     entry: EntryDep,
     registry: RegistryDep,
     resolution: Annotated[int, Query(ge=2)] = 60,
+    step: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
 ) -> dict[str, Any]:
-    """The training data and the model's current predictions (decision boundary or curve)."""
+    """The training data and the model's predictions (decision boundary or curve) at
+    ``step`` (default: now; an earlier step is rebuilt from the nearest checkpoint)."""
     entry.run.check_resolution(resolution)
     async with entry.lock:
-        return await registry.run(views.data_view, entry.session, resolution)
+        return await registry.run(views.data_view, entry.session, resolution, step)

@@ -12,8 +12,9 @@ since the last frame), ``status`` (running / paused / diverged / limit) and
 reader gets fewer, larger-span frames, never a growing queue.
 
 Play at ``steps_per_second`` N makes N steps per second of wall time; when the server
-cannot keep up, ``steps`` frames carry ``"rate": {"asked": N, "achieved": M}`` (steps/s
-over the last two seconds). When no viewer has taken a frame for
+cannot keep up, ``steps`` frames carry ``"rate": {"asked": N, "achieved": M, "reason":
+...}`` (steps/s over the last two seconds; the reason names the limit: the model's
+compute per step, or a server shared with other runs). When no viewer has taken a frame for
 ``viewer_grace_seconds`` (a socket open but not read: a closed laptop lid), play pauses
 itself: the state says ``"status": "paused"``, ``"unread": true`` and the ``reason``;
 send ``play`` again to go on. So does a run whose last socket closed while it played.
