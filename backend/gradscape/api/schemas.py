@@ -449,7 +449,8 @@ class BackpropResult(BaseModel):
     targets: list[Any]
     prediction: list[Any]
     layers: list[dict[str, Any]] = Field(
-        description="per layer: inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
+        description="per layer: index (from 0), name (layer1, ... as in SessionInfo.layers), "
+        "activation, inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
     )
 
 
