@@ -98,6 +98,15 @@ def test_overlay_shares_the_plane_and_checks_the_shape(client: TestClient) -> No
     assert client.post(f"/api/sessions/{a}/surface", json={"overlay": ["nope"]}).status_code == 404
 
 
+def test_axes_are_picked_by_the_names_the_session_gives(client: TestClient) -> None:
+    sid = _stepped(client, {"preset": "pass-fail"}, 5)
+    names = client.get(f"/api/sessions/{sid}").json()["param_names"]
+    assert names == ["w_study", "w_sleep", "bias"]
+    body = {"mode": "axes", "params": ["bias", "w_study"], "resolution": 5}
+    s = client.post(f"/api/sessions/{sid}/surface", json=body).json()
+    assert s["labels"] == ["bias", "w_study"]
+
+
 def test_overlay_needs_the_same_shape_not_the_same_feature_names(client: TestClient) -> None:
     chapter = _stepped(client, {"preset": "pass-fail"}, 5)  # w_study, w_sleep, bias
     xor = _stepped(client, {"data": {"name": "xor"}, "loss": "bce"}, 5)  # w_x1, w_x2, bias

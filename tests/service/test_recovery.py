@@ -80,6 +80,17 @@ def test_line_at_lr_5_lowers_the_lr_below_two_over_lambda_max() -> None:
     assert np.isfinite(losses).all() and losses[-1] < out["loss_at"]
 
 
+@pytest.mark.parametrize("preset", ["line", "crawl", "overshoot", "minibatch-noise"])
+def test_every_regression_preset_at_lr_5_is_the_learning_rate(preset: str) -> None:
+    run = _diverged({"preset": preset, "optimizer": {"lr": 5.0}})
+    out = recovery(run)
+    lam = float(np.linalg.eigvalsh(_mse_hessian(run))[-1])
+    assert out["cause"] == "learning_rate" and out["lr"] == 5.0
+    assert out["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    assert 0.45 / lam <= out["fix"]["lr"] <= 1.0 / lam  # 0.5 x 2 / lambda_max, 2 figures down
+    assert math.isfinite(out["loss_at"]) and out["rewind_to"] <= out["smoothing_steps"]
+
+
 def test_overshoot_just_past_the_edge() -> None:
     run = _diverged({"preset": "overshoot"})  # lr 1.02 x lambda_max 2.0087 = 2.05
     out = recovery(run)
