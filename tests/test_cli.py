@@ -38,7 +38,9 @@ def test_run_writes_json_and_csv(tmp_path: Path) -> None:
     assert len(lines) == 7 and lines[0].startswith("step,epoch,loss")
 
 
-def test_run_diverged_writes_nulls_not_nan(tmp_path: Path) -> None:
+def test_run_diverged_writes_nulls_not_nan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "run.json"
     assert (
         main(["run", "--preset", "line", "--set", "lr=1e6", "--steps", "100", "--out", str(out)])
@@ -47,6 +49,9 @@ def test_run_diverged_writes_nulls_not_nan(tmp_path: Path) -> None:
     text = out.read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text)["status"] == "diverged"
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1].startswith("recovery: The loss began to climb after step 0")
+    assert "rewind to step 0 and lower lr to 0.49" in printed[-1]
 
 
 def test_bad_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

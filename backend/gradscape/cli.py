@@ -17,6 +17,7 @@ from typing import Any
 from gradscape.service.errors import ConflictError, PayloadTooLargeError
 from gradscape.service.exporting import export_csv, export_json
 from gradscape.service.live import LiveRun
+from gradscape.service.recovery import recovery
 
 
 def demo(steps: int = 2000, every: int = 500) -> str:
@@ -104,6 +105,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(
         f"{session.status}: step {int(final['step'][0])}, loss {final['loss'][0]:.6g} -> {args.out}"
     )
+    if session.status == "diverged":
+        print(f"recovery: {recovery(run)['message']}")
     return 0
 
 

@@ -98,6 +98,25 @@ def test_overlay_shares_the_plane_and_checks_the_shape(client: TestClient) -> No
     assert client.post(f"/api/sessions/{a}/surface", json={"overlay": ["nope"]}).status_code == 404
 
 
+def test_axes_are_picked_by_the_names_the_session_gives(client: TestClient) -> None:
+    sid = _stepped(client, {"preset": "pass-fail"}, 5)
+    names = client.get(f"/api/sessions/{sid}").json()["param_names"]
+    assert names == ["w_study", "w_sleep", "bias"]
+    body = {"mode": "axes", "params": ["bias", "w_study"], "resolution": 5}
+    s = client.post(f"/api/sessions/{sid}/surface", json=body).json()
+    assert s["labels"] == ["bias", "w_study"]
+
+
+def test_overlay_needs_the_same_shape_not_the_same_feature_names(client: TestClient) -> None:
+    chapter = _stepped(client, {"preset": "pass-fail"}, 5)  # w_study, w_sleep, bias
+    xor = _stepped(client, {"data": {"name": "xor"}, "loss": "bce"}, 5)  # w_x1, w_x2, bias
+    r = client.post(f"/api/sessions/{chapter}/surface", json={"overlay": [xor], "resolution": 5})
+    assert r.status_code == 200 and r.json()["overlays"][0]["id"] == xor
+    deeper = _stepped(client, {"data": {"name": "xor"}, "model": {"hidden": [2]}}, 5)
+    r = client.post(f"/api/sessions/{chapter}/surface", json={"overlay": [deeper]})
+    assert r.status_code == 422 and "same model shape" in r.text
+
+
 def test_surface_limits_and_bad_input(client: TestClient) -> None:
     sid = _stepped(client, {"preset": "line"}, 3)
     assert client.post(f"/api/sessions/{sid}/surface", json={"resolution": 1}).status_code == 422
@@ -160,6 +179,12 @@ def test_backprop_view(client: TestClient) -> None:
     b = client.get(f"/api/sessions/{sid}/backprop", params={"step": 5, "samples": 4}).json()
     assert b["step"] == 5 and b["n"] == 32 and len(b["layers"]) == 7
     assert len(b["layers"][0]["delta"]) == 4
+    info = client.get(f"/api/sessions/{sid}").json()
+    assert (
+        [layer["name"] for layer in b["layers"]]
+        == info["layers"]
+        == [f"layer{i}" for i in range(1, 8)]
+    )
     deltas = [layer["mean_abs_delta"] for layer in b["layers"]]
     assert deltas[0] < deltas[-2] / 10  # the signal fades toward the input
     rosen = _stepped(client, {"preset": "rosenbrock"}, 2)

@@ -112,6 +112,23 @@ def test_a_diverged_run_refuses_steps_alike(small: TestClient) -> None:
     assert "diverged" in _rest_message(resp)
 
 
+def test_a_diverged_run_refuses_live_changes_alike(small: TestClient) -> None:
+    # a change logged at a step that never comes: a rewind would drop it and a replay of
+    # the log would train past the divergence (the run came back "paused" at T + 2)
+    config = {"preset": "line", "optimizer": {"lr": 1e6}}
+    a, b = _session(small, config, 50), _session(small, config, 50)
+    before_a, before_b = _state(small, a), _state(small, b)
+    assert before_a["status"] == "diverged"
+    resp = small.patch(f"/api/sessions/{a}", json={"lr": 0.1})
+    assert resp.status_code == 409
+    assert _socket_error(small, b, {"type": "set", "lr": 0.1}) == _rest_message(resp)
+    assert "diverged" in _rest_message(resp) and "rewind" in _rest_message(resp)
+    assert _state(small, a) == before_a and _state(small, b) == before_b
+    # rewound, the same change is taken
+    small.post(f"/api/sessions/{a}/rewind", json={"step": 0})
+    assert small.patch(f"/api/sessions/{a}", json={"lr": 0.1}).status_code == 200
+
+
 def test_the_event_budget_holds_for_rest_and_socket(small: TestClient) -> None:
     a, b = _session(small, {"preset": "line"}), _session(small, {"preset": "line"})
     for sid in (a, b):

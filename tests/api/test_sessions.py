@@ -44,7 +44,8 @@ def test_create_defaults_to_the_chapter(client: TestClient) -> None:
     assert body["loss"] == pytest.approx(0.6330, abs=5e-5)
     assert body["params"] == [0.4967141530112327, -0.13826430117118466, 0.0]
     assert len(body["id"]) >= 22
-    assert body["param_names"] == ["layer0.W[0,0]", "layer0.W[1,0]", "layer0.b[0]"]
+    assert body["param_names"] == ["w_study", "w_sleep", "bias"]
+    assert body["layers"] == ["layer1"]
 
 
 def test_step_returns_records_as_columns(client: TestClient) -> None:

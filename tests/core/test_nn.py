@@ -47,7 +47,7 @@ def test_single_neuron_layout_and_chapter_gradient() -> None:
     y = np.array([1, 0, 1, 0], dtype=float)
     model = MLP(2, [], 1, "tanh", "bce")
     assert model.n_params == 3
-    assert model.param_names == ("layer0.W[0,0]", "layer0.W[1,0]", "layer0.b[0]")
+    assert model.param_names == ("w_x1", "w_x2", "bias")
     theta = np.array([0.3, -0.2, 0.1])
     _, grad = model.loss_and_grad(theta, X, y)
     # The chapter: error = pred - y; grad_w = X.T @ error / n; grad_b = mean(error).
@@ -63,8 +63,12 @@ def test_parameter_order_is_layer_by_layer_w_then_b() -> None:
     np.testing.assert_array_equal(b0, [6.0, 7.0, 8.0])
     np.testing.assert_array_equal(W1.ravel(), [9.0, 10.0, 11.0])
     np.testing.assert_array_equal(b1, [12.0])
-    assert model.param_names[4] == "layer0.W[1,1]"
-    assert [name for name, _ in model.layer_slices] == ["layer0", "layer1"]
+    assert model.param_names[4] == "layer1.W[1,1]"  # W[input unit, output unit]
+    assert model.param_names[6:9] == ("layer1.b[0]", "layer1.b[1]", "layer1.b[2]")
+    assert model.param_names[9:] == (
+        "layer2.W[0,0]", "layer2.W[1,0]", "layer2.W[2,0]", "layer2.b[0]"
+    )  # fmt: skip
+    assert [name for name, _ in model.layer_slices] == ["layer1", "layer2"]
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))

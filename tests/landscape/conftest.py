@@ -49,7 +49,7 @@ def mlp_case() -> Case:
 
 def neuron_case() -> Case:
     """The chapter's single neuron on the pass/fail data, 200 steps at lr 0.1."""
-    model = MLP(2, [], 1, [], "bce")
+    model = MLP(2, [], 1, [], "bce", feature_names=("study", "sleep"))
     traj = descend(model, PASS_FAIL_X, PASS_FAIL_Y, CHAPTER_THETA0, 0.1, 200)
     return Case("neuron", model, PASS_FAIL_X, PASS_FAIL_Y, traj)
 

@@ -25,7 +25,7 @@ def test_axes_default_to_the_first_two_parameters(neuron: Case) -> None:
     plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory)
     np.testing.assert_array_equal(plane.d1, [1.0, 0.0, 0.0])
     np.testing.assert_array_equal(plane.d2, [0.0, 1.0, 0.0])
-    assert plane.labels == ("layer0.W[0,0]", "layer0.W[1,0]")
+    assert plane.labels == ("w_study", "w_sleep")
     np.testing.assert_array_equal(plane.center, neuron.trajectory[-1])
     assert plane.offset == tuple(neuron.trajectory[-1][:2])
     assert plane.explained_variance is None
@@ -33,9 +33,9 @@ def test_axes_default_to_the_first_two_parameters(neuron: Case) -> None:
 
 def test_axes_by_name_or_index(neuron: Case) -> None:
     by_name = make_plane(
-        "axes", neuron.model, neuron.X, neuron.y, neuron.trajectory, params=("layer0.b[0]", 0)
+        "axes", neuron.model, neuron.X, neuron.y, neuron.trajectory, params=("bias", 0)
     )
-    assert by_name.labels == ("layer0.b[0]", "layer0.W[0,0]")
+    assert by_name.labels == ("bias", "w_study")
     assert by_name.options["params"] == [2, 0]
     np.testing.assert_array_equal(by_name.point(5.0, 6.0), [6.0, neuron.trajectory[-1][1], 5.0])
     for params, match in [((0, 0), "differ"), (("nope", 1), "unknown"), ((0, 9), "range")]:

@@ -389,6 +389,40 @@ class CurvatureResult(BaseModel):
     series: SharpnessSeries | None = None
 
 
+class RecoveryResult(BaseModel):
+    """How a diverged run recovers: the step to rewind to, why it diverged, and the fix,
+    a live change ready to send (PATCH or the socket's ``set``) after the rewind."""
+
+    step: int = Field(description="where the run stopped (its last finite point)")
+    reason: str | None
+    rewind_to: int = Field(
+        description="the last step before the loss began to climb (smoothed over one "
+        "epoch with mini-batches); at an lr raise the climb followed, the raise's step"
+    )
+    loss_at: float | None = Field(description="the full-data loss at rewind_to")
+    cause: Literal["learning_rate", "exploding_gradients"]
+    fix: dict[str, float] | None = Field(
+        description='the live change that fits the cause: {"lr": x} or {"clip_norm": c}; '
+        "null when no change can help (reset)"
+    )
+    lr: float = Field(description="the learning rate the climb ran at")
+    lambda_max: float | None = Field(
+        description="learning_rate: the top Hessian eigenvalue at rewind_to"
+    )
+    lr_limit: float | None = Field(description="learning_rate: 2 / lambda_max")
+    curvature_note: str | None = Field(
+        description="why lambda_max was not computed (over max_call_seconds, or no edge); "
+        "the lr fix is then halved from the lr that climbed"
+    )
+    grad_norm_healthy: float | None = Field(
+        description="median gradient norm of the steps up to rewind_to"
+    )
+    grad_norm_peak: float | None = Field(description="largest gradient norm on the climb")
+    lr_raised_at: int | None = Field(description="the step of the lr raise the climb followed")
+    smoothing_steps: int = Field(description="steps the loss was smoothed over (1: none)")
+    message: str = Field(description="one sentence for the student, with the numbers")
+
+
 class CsvSummary(BaseModel):
     """A checked CSV upload and the ``data`` object to put in a session config."""
 
@@ -449,7 +483,8 @@ class BackpropResult(BaseModel):
     targets: list[Any]
     prediction: list[Any]
     layers: list[dict[str, Any]] = Field(
-        description="per layer: inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
+        description="per layer: index (from 0), name (layer1, ... as in SessionInfo.layers), "
+        "activation, inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
     )
 
 

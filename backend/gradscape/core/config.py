@@ -265,7 +265,10 @@ def _build_model(
     if merged.preset is not None and tuple(sizes) == _preset_sizes(merged.preset):
         _accept(cfg, merged.offer)
     spec.setdefault("init", init_for(spec["activation"]))
-    model = MLP(sizes[0], sizes[1:-1], sizes[-1], spec["activation"], cfg["loss"], spec["init"])
+    model = MLP(
+        sizes[0], sizes[1:-1], sizes[-1], spec["activation"], cfg["loss"], spec["init"],
+        feature_names=ds.feature_names,
+    )  # fmt: skip
     if model.n_params > limits.max_params:
         raise ValueError(f"model has {model.n_params} parameters; the limit is {limits.max_params}")
     return model, ds

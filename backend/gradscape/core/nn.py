@@ -17,6 +17,7 @@ import numpy as np
 from gradscape.core.activations import Activation, get_activation
 from gradscape.core.init import init_layer, normalize_init
 from gradscape.core.losses import Loss, accuracy, get_loss
+from gradscape.core.names import layer_name, parameter_names
 from gradscape.core.types import FloatArray
 
 #: Budget for one chunk of the batched forward: K * n * width floats.
@@ -57,7 +58,10 @@ def _require_data(X: FloatArray | None, y: FloatArray | None) -> tuple[FloatArra
 
 
 class MLP:
-    """A multi-layer perceptron (a single neuron or linear regression when no hidden layer)."""
+    """A multi-layer perceptron (a single neuron or linear regression when no hidden layer).
+
+    ``feature_names`` (the data's) name the weights of a model without a hidden layer.
+    """
 
     def __init__(
         self,
@@ -67,6 +71,7 @@ class MLP:
         activation: str | Sequence[str],
         loss: str,
         init: str | Mapping[str, Any] | None = "xavier",
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         self.loss_fn: Loss = get_loss(loss)
         self.init_spec = normalize_init(init)
@@ -85,6 +90,7 @@ class MLP:
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.sizes = tuple(sizes)
         self._n_params = offset
+        self._names = parameter_names(self.sizes, feature_names)
 
     # -- Model protocol -------------------------------------------------------------
     @property
@@ -99,19 +105,14 @@ class MLP:
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        """Labels such as ``"layer0.W[1,0]"`` and ``"layer0.b[0]"``, in ``theta`` order."""
-        names: list[str] = []
-        for L in self.layers:
-            names += [
-                f"layer{L.index}.W[{r},{c}]" for r in range(L.fan_in) for c in range(L.fan_out)
-            ]
-            names += [f"layer{L.index}.b[{c}]" for c in range(L.fan_out)]
-        return tuple(names)
+        """Unique labels in ``theta`` order (``core.names``): ``"w_study"``, ``"bias"`` without
+        a hidden layer, else ``"layer1.W[3,0]"`` (input unit 3 -> unit 0), ``"layer1.b[0]"``."""
+        return self._names
 
     @property
     def layer_slices(self) -> tuple[tuple[str, slice], ...]:
-        """``("layer0", slice)`` pairs covering each layer's ``W`` and ``b``."""
-        return tuple((f"layer{L.index}", L.params) for L in self.layers)
+        """``("layer1", slice)`` pairs covering each layer's ``W`` and ``b`` (from 1)."""
+        return tuple((layer_name(L.index), L.params) for L in self.layers)
 
     def unpack(self, theta: FloatArray) -> list[tuple[FloatArray, FloatArray]]:
         """Views ``(W, b)`` per layer; ``(..., P)`` gives ``W`` ``(..., fan_in, fan_out)``."""

@@ -26,7 +26,7 @@ class Model(Protocol):
 
     @property
     def param_names(self) -> tuple[str, ...]:
-        """One label per parameter, e.g. ``"layer0.W[1,0]"`` or ``"x"``."""
+        """One unique label per parameter, e.g. ``"w_study"``, ``"layer1.W[1,0]"`` or ``"x"``."""
         ...
 
     @property

@@ -84,11 +84,16 @@ def check_surface(run: LiveRun, resolution: int, mode: str, precision: str) -> N
     )
 
 
+def curvature_seconds(run: LiveRun, points: int) -> float:
+    """What ``lambda_max`` at ``points`` steps of this run would typically take."""
+    return points * _eigen_seconds(run)
+
+
 def check_curvature(run: LiveRun, points: int) -> None:
     """Refuse a curvature at ``points`` steps that would take longer than the budget."""
     budget = run.budgets.max_call_seconds
     one = _eigen_seconds(run)
-    estimate = points * one
+    estimate = curvature_seconds(run, points)
     if estimate <= budget:
         return
     fits = int(budget // one)

@@ -177,7 +177,17 @@ class LiveRun:
         return steps
 
     def set(self, change: Mapping[str, Any]) -> dict[str, Any]:
-        """A live change (lr, batch size, optimizer, schedule, clipping) from the next step."""
+        """A live change (lr, batch size, optimizer, schedule, clipping) from the next step.
+
+        Refused on a diverged run: its next step never comes, a rewind would drop the
+        change, and a replay of its log would train past where it stopped. Rewind first
+        (``service.recovery`` says where), then change.
+        """
+        if self.status == "diverged":
+            raise ConflictError(
+                "the session diverged: rewind or reset it before a live change "
+                "(GET .../recovery suggests the step and the change)"
+            )
         if len(self.session.events) >= self.budgets.max_events:
             raise ConflictError(
                 f"the session has max_events={self.budgets.max_events} live changes; "

@@ -12,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from gradscape.core.names import layer_name
 from gradscape.core.nn import MLP
 from gradscape.core.session import TrainingSession
+from gradscape.core.types import Model
 from gradscape.landscape import (
     Plane,
     center_at_step,
@@ -44,6 +46,14 @@ def path_steps(run: LiveRun) -> np.ndarray:
     if T <= DENSE_PATH:
         return thin(np.arange(T + 1), MAX_PATH)
     return thin(np.array(sorted(run.kept_steps())), MAX_PATH)
+
+
+def model_shape(model: Model) -> tuple[str, tuple[int, ...]]:
+    """What must match for runs to share a plane: a network's layer widths, or a surface's
+    two parameters (names are not the shape: they follow the data's feature names)."""
+    if isinstance(model, MLP):
+        return ("network", model.sizes)
+    return ("surface", (model.n_params,))
 
 
 def _center(spec: Any, s: TrainingSession) -> Any:
@@ -103,7 +113,7 @@ def surface_view(
     plane = build_plane(run, body, traj)
     overlay_trajs, overlay_steps = [], []
     for other in others:
-        if other.session.model.param_names != s.model.param_names:
+        if model_shape(other.session.model) != model_shape(s.model):
             raise ValueError("overlay: sessions must have the same model shape to share a plane")
         o_steps = path_steps(other)
         overlay_steps.append(o_steps)
@@ -223,6 +233,7 @@ def backprop_view(run: LiveRun, step: int | None, samples: int) -> dict[str, Any
     layers = [
         {
             "index": L.index,
+            "name": layer_name(L.index),
             "activation": L.activation,
             "inputs": L.inputs[rows],
             "z": L.z[rows],

@@ -11,6 +11,7 @@ from gradscape.api.registry import Entry, Registry
 from gradscape.api.schemas import (
     DataView,
     LiveChange,
+    RecoveryResult,
     RewindRequest,
     SessionConfig,
     SessionInfo,
@@ -19,7 +20,7 @@ from gradscape.api.schemas import (
     Trajectory,
 )
 from gradscape.core.records import ALL_FIELDS
-from gradscape.service import views
+from gradscape.service import recovery, views
 from gradscape.service.jsonsafe import dumps
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
@@ -135,6 +136,19 @@ async def rewind_session(
     async with entry.lock:
         await registry.run(entry.run.rewind, body.step)
     return await changed(registry, entry)
+
+
+@router.get(
+    "/{session_id}/recovery",
+    response_model=RecoveryResult,
+    responses={404: ERRORS[404], 409: {"description": "The session has not diverged"}},
+)
+async def get_recovery(entry: EntryDep, registry: RegistryDep) -> dict[str, Any]:
+    """For a diverged run: the step to rewind to (the last before the loss began to climb),
+    the cause (learning_rate or exploding_gradients) and the fix with its number (an lr
+    below 2 / lambda_max, or a clip_norm), ready to send as a live change after the rewind."""
+    async with entry.lock:
+        return await registry.run(recovery.recovery, entry.run)
 
 
 def parse_fields(fields: str | None, default: tuple[str, ...]) -> list[str]:

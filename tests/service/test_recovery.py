@@ -1,0 +1,268 @@
+"""Recovery of a diverged run, against references: the Hessian written out by hand, the
+history's own numbers, and the run itself trained on after the fix."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradscape.service.errors import ConflictError
+from gradscape.service.live import Budgets, LiveRun
+from gradscape.service.recovery import (
+    climb,
+    climb_start,
+    diagnose,
+    number,
+    recovery,
+    smoothed,
+    two_figures,
+)
+
+
+def _diverged(config: dict[str, Any], budgets: Budgets | None = None) -> LiveRun:
+    run = LiveRun.create(config, budgets)
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    return run
+
+
+def _raised(config: dict[str, Any], steps: int, lr: float, **kw: Any) -> LiveRun:
+    """``steps`` good steps, then the lr raised live, then on to the divergence."""
+    run = LiveRun.create(config, **kw)
+    run.step(steps, evaluate="none")
+    assert run.status == "paused"
+    run.set({"lr": lr})
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    return run
+
+
+def _mse_hessian(run: LiveRun) -> np.ndarray:
+    """Linear regression's Hessian by hand: L = mean((w x + b - y)^2), H = (2 / n) A^T A."""
+    ds = run.session.dataset
+    assert ds is not None
+    A = np.column_stack([ds.X[:, 0], np.ones(ds.n_samples)])
+    return 2.0 / ds.n_samples * A.T @ A
+
+
+def _train_on(run: LiveRun, out: dict[str, Any], steps: int) -> np.ndarray:
+    """Rewind, send the fix as a live change, train on: the full-data losses after."""
+    run.rewind(out["rewind_to"])
+    run.set(out["fix"])
+    run.step(steps, evaluate="none")
+    k = out["rewind_to"]
+    return run.session.trajectory(start=k + 1, fields=["loss"])["loss"]
+
+
+# -- learning rate too large -------------------------------------------------------------
+
+
+def test_line_at_lr_5_lowers_the_lr_below_two_over_lambda_max() -> None:
+    run = _diverged({"preset": "line", "optimizer": {"lr": 5.0}})
+    out = recovery(run)
+    lam = float(np.linalg.eigvalsh(_mse_hessian(run))[-1])
+    assert out["cause"] == "learning_rate"
+    assert out["rewind_to"] == 0  # it climbed from the first step
+    assert out["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    assert out["lr_limit"] == pytest.approx(2.0 / lam, rel=1e-6)
+    assert out["fix"] == {"lr": 0.49}  # 0.5 x 2 / 2.0087, two figures, down
+    assert out["lr"] == 5.0 and out["fix"]["lr"] < out["lr_limit"]
+    ds = run.session.dataset
+    assert ds is not None
+    start = np.array([-1.5, -1.0])  # the preset's init_params (w, b)
+    assert out["loss_at"] == pytest.approx(np.mean((ds.X[:, 0] * start[0] + start[1] - ds.y) ** 2))
+    assert "0.49" in out["message"] and "0.996" in out["message"] and "step 0" in out["message"]
+    losses = _train_on(run, out, 300)
+    assert run.status == "paused" and run.session.settings["lr"] == 0.49
+    assert np.isfinite(losses).all() and losses[-1] < out["loss_at"]
+
+
+@pytest.mark.parametrize("preset", ["line", "crawl", "overshoot", "minibatch-noise"])
+def test_every_regression_preset_at_lr_5_is_the_learning_rate(preset: str) -> None:
+    run = _diverged({"preset": preset, "optimizer": {"lr": 5.0}})
+    out = recovery(run)
+    lam = float(np.linalg.eigvalsh(_mse_hessian(run))[-1])
+    assert out["cause"] == "learning_rate" and out["lr"] == 5.0
+    assert out["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    assert 0.45 / lam <= out["fix"]["lr"] <= 1.0 / lam  # 0.5 x 2 / lambda_max, 2 figures down
+    assert math.isfinite(out["loss_at"]) and out["rewind_to"] <= out["smoothing_steps"]
+
+
+def test_overshoot_just_past_the_edge() -> None:
+    run = _diverged({"preset": "overshoot"})  # lr 1.02 x lambda_max 2.0087 = 2.05
+    out = recovery(run)
+    lam = float(np.linalg.eigvalsh(_mse_hessian(run))[-1])
+    assert out["cause"] == "learning_rate"
+    assert out["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    # the first step still lowered the loss (0.491 -> 0.434): the climb began after it
+    assert out["rewind_to"] == 1
+    losses = _train_on(run, out, 300)
+    assert np.isfinite(losses).all() and losses[-1] < out["loss_at"]
+
+
+def test_an_ill_conditioned_quadratic_at_a_too_large_lr() -> None:
+    config = {"model": {"function": "quadratic", "condition": 10, "angle": 30}}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 2.5}})
+    out = recovery(run)
+    a = math.radians(30)
+    R = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+    H = R @ np.diag([1 / 10, 1.0]) @ R.T  # the documented 0.5 p^T H p
+    lam = float(np.linalg.eigvalsh(H)[-1])
+    assert out["cause"] == "learning_rate" and out["rewind_to"] == 0
+    assert out["lambda_max"] == pytest.approx(lam, rel=1e-12)
+    assert out["lr_limit"] == pytest.approx(2.0, rel=1e-12)
+    assert out["fix"] == {"lr": 1.0} and out["smoothing_steps"] == 1
+    losses = _train_on(run, out, 200)
+    assert np.isfinite(losses).all() and losses[-1] < 1e-3 * out["loss_at"]
+
+
+def test_rosenbrock_diverging_from_the_first_step() -> None:
+    run = _diverged({"preset": "rosenbrock", "optimizer": {"lr": 0.01}})
+    out = recovery(run)
+    x, y = -1.2, 1.0  # Rosenbrock's start; H = [[1200x^2 - 400y + 2, -400x], [-400x, 200]]
+    H = np.array([[1200 * x * x - 400 * y + 2, -400 * x], [-400 * x, 200.0]])
+    assert out["rewind_to"] == 0 and out["loss_at"] == pytest.approx(
+        (1 - x) ** 2 + 100 * (y - x * x) ** 2
+    )
+    assert out["lambda_max"] == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-12)
+    assert out["fix"]["lr"] < out["lr_limit"]
+    losses = _train_on(run, out, 500)
+    assert np.isfinite(losses).all() and losses[-1] < out["loss_at"]
+
+
+def test_a_run_that_trained_well_then_had_its_lr_raised_rewinds_to_the_raise() -> None:
+    run = _raised({"preset": "line"}, 1000, 5.0)
+    out = recovery(run)
+    assert out["rewind_to"] == 1000 and out["lr_raised_at"] == 1000
+    assert out["cause"] == "learning_rate" and out["lr"] == 5.0 and out["fix"] == {"lr": 0.49}
+    assert out["loss_at"] == pytest.approx(run.session.trajectory(start=999, stop=1000)["loss"][0])
+    losses = _train_on(run, out, 200)
+    assert run.session.settings["lr"] == 0.49  # the fix wins over the raise kept at 1000
+    assert np.isfinite(losses).all() and losses.max() <= out["loss_at"] * (1 + 1e-9)
+
+
+def test_mini_batches_are_smoothed_over_an_epoch() -> None:
+    # batch 4 of 100 points: 25 steps an epoch, each batch loss noisy
+    run = _raised({"preset": "minibatch-noise"}, 1000, 2.0)
+    out = recovery(run)
+    assert out["smoothing_steps"] == 25
+    assert 1000 - 25 <= out["rewind_to"] <= 1000
+    assert out["cause"] == "learning_rate" and out["lr"] == 2.0
+    assert out["fix"]["lr"] <= 0.5 * out["lr_limit"]
+    losses = _train_on(run, out, 500)
+    assert np.isfinite(losses).all()
+
+
+def test_when_lambda_max_costs_too_much_the_lr_is_halved_to_one_that_was_stable() -> None:
+    tight = Budgets(max_call_seconds=1e-9)
+    out = recovery(_raised({"preset": "line"}, 1000, 5.0, budgets=tight))
+    assert out["lambda_max"] is None and out["lr_limit"] is None
+    assert "max_call_seconds" in out["curvature_note"]
+    assert out["fix"] == {"lr": 0.078}  # 5 / 2^6 = 0.078125 <= 0.1, the lr that fell
+    assert "not computed" in out["message"] and "0.1" in out["message"]
+    fresh = recovery(_diverged({"preset": "line", "optimizer": {"lr": 5.0}}, tight))
+    assert fresh["fix"] == {"lr": 2.5}  # nothing lower was tried: halve
+
+
+# -- exploding gradients -----------------------------------------------------------------
+
+
+def test_exploding_is_clipped_at_the_healthy_median_gradient_norm() -> None:
+    run = _diverged({"preset": "exploding"})
+    out = recovery(run)
+    assert out["cause"] == "exploding_gradients"
+    k = out["rewind_to"]
+    norms = run.session.trajectory(fields=["grad_norm"])["grad_norm"]
+    median = float(np.median(norms[1 : k + 2]))  # the gradients at theta_0 .. theta_k
+    assert out["grad_norm_healthy"] == pytest.approx(median)
+    assert out["fix"] == {"clip_norm": float(f"{median:.2g}")}
+    assert out["grad_norm_peak"] >= 100 * median and out["lr"] == 0.002
+    assert out["lambda_max"] is None and "clip" in out["message"]
+    losses = _train_on(run, out, 500)
+    assert run.status == "paused" and run.session.settings["clip_norm"] == out["fix"]["clip_norm"]
+    assert np.isfinite(losses).all() and losses[-1] < out["loss_at"]
+
+
+def test_a_gradient_that_overflows_is_exploding() -> None:
+    config = {"preset": "exploding", "model": {"init": {"name": "normal", "std": 5}}}
+    run = _diverged({**config, "optimizer": {"lr": 1e3}})
+    out = recovery(run)
+    assert run.session.reason is not None and run.session.reason.startswith("gradient")
+    assert out["cause"] == "exploding_gradients" and out["fix"] == {"clip_norm": 1e6}
+    assert "largest clip_norm" in out["message"]
+
+
+def test_a_run_that_diverged_at_once_rewinds_to_zero() -> None:
+    config = {"preset": "exploding", "model": {"init": {"name": "normal", "std": 100}}}
+    run = _diverged({**config, "optimizer": {"lr": 1e6}})
+    assert run.session.step_count == 0
+    out = recovery(run)
+    assert out["rewind_to"] == 0 and out["step"] == 0 and math.isfinite(out["loss_at"])
+    assert out["cause"] == "learning_rate" and 0 < out["fix"]["lr"] < out["lr_limit"]
+
+
+def test_a_run_that_did_not_diverge_is_a_conflict() -> None:
+    run = LiveRun.create({"preset": "line"})
+    run.step(10)
+    with pytest.raises(ConflictError, match="not diverged"):
+        recovery(run)
+
+
+# -- the rules on their own --------------------------------------------------------------
+
+
+def test_climb_start_walks_back_while_the_loss_falls() -> None:
+    assert climb_start(np.array([5.0, 4, 3, 2, 3, 4, 9])) == 3
+    assert climb_start(np.array([1.0, 2, 4, 8])) == 0  # climbing from the first step
+    assert climb_start(np.array([7.0])) == 0  # a single point
+    assert climb_start(np.array([3.0, 2, 1])) == 2  # still falling: the last point
+    # non-finite points count as +inf: the walk goes through them
+    levels = smoothed(np.array([3.0, 2, 1, np.inf, np.nan]), 1)
+    assert climb_start(levels) == 2
+    assert climb_start(smoothed(np.array([5.0, np.nan, 3, 2, 4, 8]), 1)) == 3
+
+
+def test_smoothing_is_a_centred_geometric_mean_and_keeps_infinities() -> None:
+    x = np.array([1.0, 100, 1, 100, 1e300, np.inf])
+    out = smoothed(x, 3)  # one point either side
+    np.testing.assert_allclose(out[:3], [10.0, 100 ** (1 / 3), 1e4 ** (1 / 3)])
+    assert out[3] == pytest.approx(math.exp(np.mean(np.log([1.0, 100, 1e300]))))
+    assert np.isinf(out[4:]).all()
+
+
+def test_noisy_batches_find_the_bottom_within_a_window() -> None:
+    rng = np.random.default_rng(0)
+    k = np.arange(400)
+    truth = np.where(k < 300, np.exp(-k / 100), np.exp(-3) * 1.1 ** (k - 300))
+    noisy = truth * np.exp(0.5 * rng.standard_normal(k.size))
+    found = climb(noisy, np.full(400, 0.1), 25)
+    assert 300 - 25 <= found.rewind_to <= 300 + 12 and found.raised_at is None
+    assert climb_start(noisy) > 300 + 12  # unsmoothed, the first uptick of noise stops the walk
+
+
+def test_the_layer_norms_growing_toward_the_input_mean_exploding_only_with_depth() -> None:
+    T = 5
+    cols = {
+        "grad_norm": np.r_[np.nan, np.full(T, 3.0)],
+        "lr": np.full(T + 1, 0.01),
+        "layer_grad_norms": np.tile([300.0, 30.0, 3.0], (T + 1, 1)),
+    }
+    assert diagnose(cols, 2, "loss became non-finite", deep=True).cause == "exploding_gradients"
+    assert diagnose(cols, 2, "loss became non-finite", deep=False).cause == "learning_rate"
+    cols["lr"][4:] = 0.1  # raised on the climb: that is the cause
+    assert diagnose(cols, 2, "loss became non-finite", deep=True).cause == "learning_rate"
+    assert diagnose(cols, 2, "gradient became non-finite", deep=False).cause == (
+        "exploding_gradients"
+    )
+
+
+def test_numbers_for_people() -> None:
+    assert two_figures(0.4978, down=True) == 0.49 and two_figures(0.5, down=True) == 0.5
+    assert two_figures(5266.67) == 5300.0 and two_figures(2.38e17) == 2.4e17
+    assert two_figures(1 / 64 * 5, down=True) == 0.078
+    assert [number(v) for v in (5266.67, 0.99567, 1.0556e11, 4.29e-33, 2.0, 1e6)] == [
+        "5270", "0.996", "1.06e11", "4.29e-33", "2", "1e6",
+    ]  # fmt: skip
