@@ -27,7 +27,17 @@ class Refresher {
   }
 
   due(force) {
+    if (this.busy && force) this.again = true; // asked while busy: once more when it ends
     return !this.busy && (force || performance.now() - this.at > this.gap);
+  }
+
+  /** The request ended: true when a forced refresh came in meanwhile. */
+  done() {
+    this.busy = false;
+    this.at = performance.now();
+    const again = Boolean(this.again);
+    this.again = false;
+    return again;
   }
 }
 
@@ -84,8 +94,7 @@ export class BackpropPanel {
     } catch (err) {
       clear(this.out).append(h("p", { class: "caption" }, err.status === 404 || err.status === 405 ? "The server has no backprop endpoint yet." : err.message));
     } finally {
-      this.r.busy = false;
-      this.r.at = performance.now();
+      if (this.r.done()) this.refresh(true);
     }
   }
 }
@@ -135,8 +144,7 @@ export class CurvaturePanel {
       this.readout.className = "curv-readout";
       this.readout.textContent = err.name === "AbortError" ? "Cancelled." : err.status === 404 || err.status === 405 ? "The server has no curvature endpoint yet." : err.message;
     } finally {
-      this.r.busy = false;
-      this.r.at = performance.now();
+      if (this.r.done()) this.refresh(true);
     }
   }
 }

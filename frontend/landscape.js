@@ -45,6 +45,8 @@ export class Landscape {
     this.fitAt = -1e9;
     this.fitStep = 0;
     this.currentOff = 0;
+    this.insane = false; // the last fit spans astronomical weights: not drawable
+    this.calmTried = false;
   }
 
   get view() {
@@ -75,6 +77,11 @@ export class Landscape {
       const n = main.info.n_params;
       body.params = v.axes && v.axes.every((i) => i < n) ? v.axes : [0, Math.min(1, n - 1)];
     }
+    if (main.status === "diverged") {
+      // a blown-up current point is no place to centre a plane: take the best step seen
+      const best = bestStep(main.history.evals);
+      if (best !== null) body.center = best;
+    }
     const overlay = this.compare().map((r) => r.id);
     if (overlay.length) body.overlay = overlay;
     const calm = this.surface && (main.status === "diverged" || this.exploded()) ? calmExtent(main.history.plane.cols, this.view.zlog) : null;
@@ -103,13 +110,15 @@ export class Landscape {
       const label = `Computing the loss surface (${body.resolution}×${body.resolution}, ${main.info.n_params} parameters)`;
       const res = await this.busy.track(label, (signal) => api.surface(main.id, body, signal));
       if (this.main() === main) this.apply(res, main);
-      this.error = null;
+      this.error = this.insane && this.calmTried ? "The weights blew up beyond anything a plane can draw: rewind or reset (see the banner)." : null;
     } catch (err) {
       if (err.name === "AbortError") this.error = "Surface cancelled: ↻ computes it again (a smaller grid is faster).";
       else this.error = err.status === 404 || err.status === 405 ? "The server has no surface endpoint yet." : err.message;
     } finally {
       this.inFlight = false;
       this.fitAt = performance.now();
+      // a blown-up fit: ask once more, framed on the part of the path that was still sane
+      if (this.insane && !this.calmTried) (this.calmTried = true), (this.again = true);
       if (this.again) {
         this.again = false;
         this.request();
@@ -119,6 +128,10 @@ export class Landscape {
   }
 
   apply(res, main) {
+    const [[x0, x1], [y0, y1]] = res.extent;
+    const span = Math.max(x1 - x0, y1 - y0);
+    this.insane = !(Number.isFinite(span) && span < 1e12 && res.z.some((row) => row.some((v) => v !== null)));
+    if (!this.insane) this.calmTried = false;
     this.surface = res;
     this.math = new PlaneMath(res.plane);
     this.exact = res.mode === "axes" && main.info.n_params === 2;
@@ -308,8 +321,8 @@ export class Landscape {
 
   draw() {
     this.note();
-    if (!this.surface) return;
-    const drawIf = (widget) => () => this.surface && widget.draw(this.drawData());
+    if (!this.surface || this.insane) return;
+    const drawIf = (widget) => () => this.surface && !this.insane && widget.draw(this.drawData());
     invalidate("surface3d", drawIf(this.surface3d), { adaptive: true, throttle: 120 });
     invalidate("contour", drawIf(this.contour), { adaptive: true, throttle: 40 });
   }
@@ -323,6 +336,15 @@ export class Landscape {
     const parts = planeNote(this.surface, { exact: this.exact, maxOff, leaves: this.leaves, arrows, error: this.error, preview: this.view.preview });
     clear(this.noteEl).append(...parts);
   }
+}
+
+/** The step with the lowest finite full-data loss in an evals table, or null. */
+function bestStep(evals) {
+  let best = null;
+  let low = Infinity;
+  const loss = evals.cols.loss;
+  for (let i = 0; i < loss.length; i++) if (Number.isFinite(loss[i]) && loss[i] < low) (low = loss[i]), (best = evals.steps[i]);
+  return best;
 }
 
 /** Rows `0..cut-1` and `cut-1..` of decimated columns (the second starts where the first ends). */

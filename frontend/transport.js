@@ -199,6 +199,9 @@ export class Transport {
 
   showBanner(run) {
     const info = run.info;
+    const key = JSON.stringify([run.id, info.step, info.status, info.reason, this.recovery]);
+    if (key === this.bannerKey) return; // unchanged: a rebuild mid-click would lose the click
+    this.bannerKey = key;
     clear(this.banner);
     this.banner.hidden = !(info.status === "diverged" || info.status === "limit");
     if (this.banner.hidden) return;
@@ -206,8 +209,8 @@ export class Transport {
       this.banner.append(h("b", {}, "Step limit reached. "), "Preview an earlier step and continue from there, or reset.");
       return;
     }
-    const key = `${run.id}@${info.step}`;
-    const plan = this.recovery && this.recovery.key === key ? this.recovery.plan : null;
+    const planKey = `${run.id}@${info.step}`;
+    const plan = this.recovery && this.recovery.key === planKey ? this.recovery.plan : null;
     const a = this.actions;
     const button = (name, text, onclick) => h("button", { class: "small", name, onclick }, text);
     this.banner.append(h("b", {}, `Diverged at step ${info.step}. `), `${info.reason || "The loss is no longer finite."} `);

@@ -22,7 +22,7 @@ function layerCard(layer, stats, range, selected, onPick) {
   const fanOut = layer.grad_b.length;
   const sat = layer.saturated_fraction;
   return h("div", { class: `bp-layer${selected ? " selected" : ""}`, onclick: () => onPick(layer.index) }, [
-    h("div", { class: "bp-title" }, [`layer ${layer.index}`, h("small", {}, ` ${layer.activation} · ${fanIn}→${fanOut}`)]),
+    h("div", { class: "bp-title" }, [layer.name ?? `layer ${layer.index + 1}`, h("small", {}, ` ${layer.activation} · ${fanIn}→${fanOut}`)]),
     h("div", { class: "bp-row" }, ["|a| forward", h("b", {}, fmt(stats.a, 3))]),
     h("div", { class: "bp-row" }, ["da/dz", h("b", {}, fmt(stats.slope, 3))]),
     h("div", { class: `bp-row${sat > 0.25 ? " warn" : ""}` }, ["saturated", h("b", {}, `${Math.round(100 * sat)}%`)]),
@@ -104,9 +104,9 @@ export function createBackprop(root, onChange) {
         `Step ${trace.step}: loss ${fmt(trace.loss)} (${trace.loss_name}, ${trace.output_activation} output) on a batch of ${trace.n}. `,
         ratio && trace.layers.length > 1
           ? ratio > 10
-            ? `The backward signal |δ| shrinks ${fmt(ratio, 2)}× from the output back to layer 0: vanishing gradients.`
+            ? `The backward signal |δ| shrinks ${fmt(ratio, 2)}× from the output back to the first layer: vanishing gradients.`
             : ratio < 0.1
-              ? `The backward signal |δ| grows ${fmt(1 / ratio, 2)}× from the output back to layer 0: exploding gradients.`
+              ? `The backward signal |δ| grows ${fmt(1 / ratio, 2)}× from the output back to the first layer: exploding gradients.`
               : "The backward signal keeps its size from layer to layer."
           : "",
       ]),
@@ -132,7 +132,7 @@ export function createBackprop(root, onChange) {
             { "aria-label": "unit j", onchange: (e) => pick({ j: Number(e.target.value) }) },
             layer.grad_b.map((_, k) => h("option", { value: k, selected: k === j }, String(k))),
           ),
-          `] of layer ${L}: dL/dw = dL/da × da/dz × dz/dw`,
+          `] of ${layer.name ?? `layer ${L + 1}`}: dL/dw = dL/da × da/dz × dz/dw`,
         ]),
         h("div", { class: "bp-chain-row" }, [
           chainTable(trace, layer, i, j),

@@ -124,7 +124,7 @@ def test_plane_mode_switch(page: Any, server: str) -> None:
     page.select_option("select[name=plane]", "axes")
     wait_app(page, "app.landscape.surface.mode === 'axes'")
     page.select_option("select[name=y]", "2")  # weight 1 against the bias
-    wait_app(page, "app.landscape.surface.labels[1] === 'layer0.b[0]'")
+    wait_app(page, "app.landscape.surface.labels[1] === 'bias'")
     assert "plane=axes" in page.evaluate("location.hash")
 
 
