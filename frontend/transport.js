@@ -220,9 +220,7 @@ export class Transport {
       this.banner.append(`${plan.error} `, button("banner-reset", "reset", () => a.reset()));
     } else {
       const pending = plan.pending && Object.keys(plan.pending).length ? plan.pending : null;
-      this.banner.append(`${plan.message} `);
-      const ev = evidence(plan);
-      if (ev) this.banner.append(h("span", { class: "evidence" }, `${ev} `));
+      this.banner.append(`${plan.message} `); // the cause with its numbers (λmax and 2 / λmax, or the gradient's growth)
       const fixText = plan.fix ? Object.entries(plan.fix).map(([k, v]) => `${k === "clip_norm" ? "clip at" : k} ${fmt(v, 3)}`).join(", ") : null;
       if (fixText) this.banner.append(button("banner-fix", `Rewind to step ${plan.rewind_to} with ${fixText}`, () => a.recover({ ...plan, apply: plan.fix })));
       const typed = pending ? Object.entries(pending).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : fmt(v, 3)}`).join(", ") : null;
@@ -232,13 +230,3 @@ export class Transport {
   }
 }
 
-/** The numbers behind a recovery plan, in one sentence. */
-function evidence(plan) {
-  if (plan.cause === "learning_rate" && finite(plan.lambda_max) && finite(plan.lr_limit)) {
-    return `(λmax = ${fmt(plan.lambda_max, 3)} at step ${plan.rewind_to}: plain steps are stable below 2 / λmax = ${fmt(plan.lr_limit, 3)}; the run climbed at lr ${fmt(plan.lr, 3)}.)`;
-  }
-  if (plan.cause === "exploding_gradients" && finite(plan.grad_norm_healthy) && finite(plan.grad_norm_peak)) {
-    return `(the gradient norm grew from about ${fmt(plan.grad_norm_healthy, 2)} to ${fmt(plan.grad_norm_peak, 2)}: clipping caps each step's size.)`;
-  }
-  return null;
-}

@@ -36,7 +36,8 @@ def test_a_too_large_lr_recovers_with_the_lr_typed_while_diverged(page: Any, ser
     plan = api_get(server, f"/api/sessions/{app(page, 'app.main.id')}/recovery")
     assert plan["cause"] == "learning_rate" and plan["lr_limit"] > 0
     assert plan["fix"]["lr"] < plan["lr_limit"]  # the fix is below 2 / lambda_max
-    assert "2 / λmax" in banner.inner_text()  # the evidence, with its numbers
+    text = banner.inner_text()  # the evidence, with its numbers
+    assert "2 / lambda_max" in text and f"{plan['lr_limit']:.3g}" in text
     # the student types lr 0.1 while the run is diverged: it waits for the rewind
     set_number(page, "input.lr-box", "0.1")
     page.locator("#banner button[name=banner-rewind]", has_text="lr 0.1").wait_for()
