@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,3 +26,37 @@ def central_difference(
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     """``||a - b|| / max(||a||, ||b||, 1e-12)``."""
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-12))
+
+
+def run_snippet(code: str) -> tuple[dict[str, Any], str]:
+    """Execute a generated snippet in a fresh namespace: its variables and what it printed.
+
+    A PyTorch snippet sets torch's default dtype; it is put back afterwards.
+    """
+    torch = sys.modules.get("torch")
+    dtype = None if torch is None else torch.get_default_dtype()
+    namespace: dict[str, Any] = {"__name__": "__snippet__"}
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "<snippet>", "exec"), namespace)
+    finally:
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_default_dtype(torch.float32 if dtype is None else dtype)
+    return namespace, out.getvalue()
+
+
+def assert_retraces(session: Any, namespace: dict[str, Any], steps_per_epoch: int) -> None:
+    """A snippet's printed losses (``losses``: epoch -> loss) and final ``theta`` are the
+    server's after as many steps: loss to 1e-9, parameters to 1e-8."""
+    epochs = sorted(namespace["losses"])
+    assert epochs, "the snippet printed no loss"
+    steps = [e * steps_per_epoch for e in epochs]
+    server = session.trajectory(fields=["loss"])["loss"][steps]
+    mine = np.array([float(namespace["losses"][e]) for e in epochs])
+    np.testing.assert_allclose(mine, server, rtol=1e-9, atol=1e-9)
+    theta = namespace["theta"]
+    if hasattr(theta, "detach"):  # a torch tensor
+        theta = theta.detach().numpy()
+    np.testing.assert_allclose(np.asarray(theta, dtype=float), session.params, rtol=1e-8, atol=1e-8)

@@ -1,0 +1,341 @@
+"""service.code: the NumPy and PyTorch snippets, executed, retrace the server's run (loss
+to 1e-9 at every printed epoch, parameters to 1e-8); Keras parses; omissions are named."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradscape.service.code import code
+from gradscape.service.errors import PayloadTooLargeError
+from gradscape.service.live import Budgets, LiveRun
+from tests.helpers import assert_retraces, run_snippet
+
+CHAPTER_PRINTOUT = [
+    "epoch    0 loss 0.6330",
+    "epoch  500 loss 0.1919",
+    "epoch 1000 loss 0.1146",
+    "epoch 1500 loss 0.0813",
+]
+
+
+def _retraced(config: dict[str, Any], language: str, epochs: int) -> tuple[dict[str, Any], str]:
+    """Run the snippet and the server the same number of steps; compare; return the snippet's
+    namespace and printout."""
+    run = LiveRun.create(config)
+    out = code(run, language, epochs)
+    assert out["exact"] is True and out["omits"] == [] and out["epochs"] == epochs
+    namespace, printed = run_snippet(out["code"])
+    steps = run.steps_for(None, epochs)
+    run.step(steps, evaluate="none")
+    assert_retraces(run.session, namespace, steps // epochs)
+    return namespace, printed
+
+
+def _chapter_loop(epochs: int) -> tuple[np.ndarray, float, list[float]]:
+    """The chapter's own loop, as printed in the chapter (its + 1e-9 loss included)."""
+    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
+    y = np.array([1, 0, 1, 0], dtype=float)
+    np.random.seed(42)  # noqa: NPY002 (the chapter's own line)
+    weights = np.random.randn(2)  # noqa: NPY002
+    bias = 0.0
+    losses = []
+    for _ in range(epochs):
+        z = X @ weights + bias
+        pred = 1 / (1 + np.exp(-z))
+        losses.append(-np.mean(y * np.log(pred + 1e-9) + (1 - y) * np.log(1 - pred + 1e-9)))
+        error = pred - y
+        weights -= 0.1 * (X.T @ error / len(X))
+        bias -= 0.1 * np.mean(error)
+    return weights, bias, losses
+
+
+# -- pass-fail: the chapter's loop ---------------------------------------------------
+
+
+def test_pass_fail_numpy_is_the_chapters_loop_and_prints_its_numbers() -> None:
+    namespace, printed = _retraced({"preset": "pass-fail"}, "numpy", 2000)
+    assert printed.splitlines()[:4] == CHAPTER_PRINTOUT
+    assert printed.splitlines()[4].startswith("final weights: [1.402812")
+    weights, bias, chapter = _chapter_loop(2000)
+    np.testing.assert_allclose(namespace["weights"], weights, rtol=1e-12)
+    assert namespace["bias"] == pytest.approx(bias, rel=1e-12)
+    # the chapter's + 1e-9 moves the loss, by at most 2.1e-9 over the run
+    shifts = [abs(chapter[e] - loss) for e, loss in namespace["losses"].items()]
+    assert 1e-10 < max(shifts) < 2.2e-9
+
+
+def test_pass_fail_numpy_reads_like_the_chapter() -> None:
+    text = code(LiveRun.create({"preset": "pass-fail"}), "numpy", 2000)["code"]
+    for line in (
+        "X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)",
+        "y = np.array([1, 0, 1, 0], dtype=float)",
+        "weights = np.array([0.4967141530112327, -0.13826430117118466])",
+        "bias = 0.0",
+        "error = pred - y  # dL/dz for sigmoid + cross-entropy",
+        "weights -= learning_rate * grad_w",
+        "bias -= learning_rate * grad_b",
+        'print(f"epoch {epoch:4d} loss {losses[epoch]:.4f}")',
+    ):
+        assert line in text
+    exact = text.index("loss = np.mean(np.logaddexp(0.0, z) - y * z)")
+    chapter = text.index("np.log(pred + 1e-9)")
+    assert 0 < chapter - exact < 120  # the chapter's line is the comment right below
+    assert "2.1e-9" in text
+
+
+def test_the_numpy_snippet_runs_as_a_script() -> None:
+    text = code(LiveRun.create({"preset": "pass-fail"}), "numpy", 2000)["code"]
+    done = subprocess.run(
+        [sys.executable, "-c", text], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.splitlines()[:4] == CHAPTER_PRINTOUT and done.stderr == ""
+
+
+def test_pass_fail_pytorch() -> None:
+    pytest.importorskip("torch")
+    _, printed = _retraced({"preset": "pass-fail"}, "pytorch", 2000)
+    assert printed.splitlines()[:4] == CHAPTER_PRINTOUT
+
+
+# -- networks, optimizers, batches ---------------------------------------------------
+
+MOONS = {"preset": "moons-mlp"}  # 200 samples, batch 32 (7 steps an epoch), adam
+NETWORKS = {
+    "moons-mlp": (MOONS, 40),
+    "line": ({"preset": "line"}, 200),
+    "minibatch-noise": ({"preset": "minibatch-noise"}, 10),
+    "blobs-relu-nesterov": (
+        {
+            "data": {"name": "blobs", "classes": 3, "n_samples": 90},
+            "model": {"hidden": [6], "activation": "relu"},
+            "loss": "cross_entropy",
+            "batch_size": 16,
+            "optimizer": {
+                "name": "sgd",
+                "lr": 0.1,
+                "momentum": 0.9,
+                "nesterov": True,
+                "weight_decay": 0.01,
+            },
+        },
+        15,
+    ),
+    "sine-mixed-activations": (
+        {
+            "data": {"name": "sine", "n_samples": 60, "standardize": True},
+            "model": {"hidden": [8, 8, 4], "activation": ["softplus", "leaky_relu", "sigmoid"]},
+            "batch_size": 7,
+            "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.5, "dampening": 0.3},
+        },
+        12,
+    ),
+    "pass-fail-adamw-amsgrad": (
+        {"preset": "pass-fail", "optimizer": {"name": "adamw", "lr": 0.05, "amsgrad": True}},
+        200,
+    ),
+    "pass-fail-adam-l2": (
+        {"preset": "pass-fail", "optimizer": {"name": "adam", "lr": 0.05, "weight_decay": 0.1}},
+        200,
+    ),
+    "xor-rmsprop-centered": (
+        {
+            "data": {"name": "xor", "n_samples": 40},
+            "model": {"hidden": [5], "activation": "tanh"},
+            "optimizer": {"name": "rmsprop", "lr": 0.01, "centered": True, "momentum": 0.5},
+        },
+        60,
+    ),
+    "pass-fail-adagrad": (
+        {
+            "preset": "pass-fail",
+            "optimizer": {
+                "name": "adagrad",
+                "lr": 0.1,
+                "lr_decay": 0.01,
+                "initial_accumulator_value": 0.1,
+                "weight_decay": 0.01,
+            },
+        },
+        200,
+    ),
+    "pass-fail-sgd-maximize": (
+        {"preset": "pass-fail", "optimizer": {"name": "sgd", "lr": 0.01, "maximize": True}},
+        20,
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["numpy", "pytorch"])
+@pytest.mark.parametrize("case", list(NETWORKS))
+def test_networks_retrace_the_server(case: str, language: str) -> None:
+    if language == "pytorch":
+        pytest.importorskip("torch")
+    config, epochs = NETWORKS[case]
+    _retraced(config, language, epochs)
+
+
+@pytest.mark.parametrize("language", ["numpy", "pytorch"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"function": "rosenbrock"},
+        {"function": "beale"},
+        {"function": "himmelblau"},
+        {"function": "saddle", "scale": 0.5},
+        {"function": "quadratic", "condition": 30, "angle": 25},
+        {"function": "rastrigin", "A": 3},
+    ],
+)
+def test_surfaces_retrace_the_server(model: dict[str, Any], language: str) -> None:
+    if language == "pytorch":
+        pytest.importorskip("torch")
+    config = {"preset": "rosenbrock", "model": model, "optimizer": {"lr": 0.0005}}
+    _, printed = _retraced(config, language, 400)
+    assert printed.startswith("step    0 loss ")
+
+
+def test_moons_numpy_names_every_layer_and_the_batch_order() -> None:
+    text = code(LiveRun.create(MOONS), "numpy", 40)["code"]
+    for line in (
+        "order = np.random.default_rng([seed, epoch]).permutation(len(X))",
+        "delta2 = delta3 @ W3.T * (1 - a2**2)  # tanh'(z) = 1 - a^2",
+        "error = pred - yb  # dL/dz for sigmoid + cross-entropy",
+        "denom = np.sqrt(v_p) / (1 - beta2**t) ** 0.5 + eps",
+        "batch_size = 32",
+    ):
+        assert line in text
+    assert text.count("np.array(") == 2 + 6  # X, y and three (W, b) pairs
+
+
+# -- Keras ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"preset": "pass-fail"}, MOONS, NETWORKS["blobs-relu-nesterov"][0]],
+    ids=["pass-fail", "moons-mlp", "blobs"],
+)
+def test_keras_compiles_and_fits_like_the_chapter(config: dict[str, Any]) -> None:
+    run = LiveRun.create(config)
+    out = code(run, "keras", 2000)
+    tree = ast.parse(out["code"])
+    assert out["exact"] is False and out["filename"].endswith("_keras.py")
+    assert "model.compile(" in out["code"] and "model.fit(" in out["code"]
+    assert "model.set_weights(" in out["code"]
+    fit = next(
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "model.fit"
+    )
+    keywords = {k.arg: ast.literal_eval(k.value) for k in fit.keywords if k.arg != "verbose"}
+    batch_size = run.session.config["batch_size"] or run.session.n_samples
+    assert keywords == {"epochs": 2000, "batch_size": batch_size}
+
+
+def test_keras_notes_name_adams_epsilon_and_its_shuffling() -> None:
+    out = code(LiveRun.create(MOONS), "keras", 10)
+    notes = " ".join(out["notes"])
+    assert "1e-7" in notes and "epsilon=1e-08" in out["code"]
+    assert "shuffles" in notes and "float32" in notes
+    assert out["omits"] == []
+
+
+def test_keras_names_what_it_cannot_express() -> None:
+    config = {"preset": "pass-fail", "optimizer": {"momentum": 0.9, "dampening": 0.5}}
+    out = code(LiveRun.create(config), "keras", 10)
+    assert any("dampening" in o for o in out["omits"])
+    assert "dampening" in out["code"].split("import numpy")[0]
+
+
+def test_keras_refuses_a_surface() -> None:
+    with pytest.raises(ValueError, match=r"^language: Keras code export covers layer models"):
+        code(LiveRun.create({"preset": "rosenbrock"}), "keras", 10)
+
+
+# -- what a snippet leaves out -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"schedule": {"name": "step", "step_size": 5}}, "learning-rate schedule (step"),
+        ({"clip_norm": 1.0}, "clip_norm 1.0"),
+        ({"data": {"name": "moons", "validation_split": 0.25}}, "50 held-out validation rows"),
+    ],
+)
+@pytest.mark.parametrize("language", ["numpy", "pytorch", "keras"])
+def test_config_a_snippet_cannot_express_is_named(
+    extra: dict[str, Any], named: str, language: str
+) -> None:
+    out = code(LiveRun.create({"preset": "moons-mlp", **extra}), language, 3)
+    assert out["exact"] is False
+    assert any(named in o for o in out["omits"])
+    opening = out["code"].split("\nimport ")[0]
+    assert "Left out" in opening and named in opening.replace("\n#     ", " ")
+    ast.parse(out["code"])
+
+
+def test_a_live_change_is_named_and_the_config_is_what_runs() -> None:
+    run = LiveRun.create({"preset": "pass-fail"})
+    run.step(5)
+    run.set({"lr": 0.5})
+    out = code(run, "numpy", 2000)
+    assert out["exact"] is False
+    assert out["omits"] == [
+        '1 live change from the event log (at step 5: {"lr": 0.5}): the code runs the config '
+        "as created."
+    ]
+    _, printed = run_snippet(out["code"])
+    assert printed.splitlines()[:4] == CHAPTER_PRINTOUT  # lr 0.1, as configured
+
+
+def test_standardized_data_is_embedded_as_the_server_holds_it() -> None:
+    config = {"data": {"name": "line", "n_samples": 30, "standardize": True}, "seed": 3}
+    _retraced(config, "numpy", 50)
+    text = code(LiveRun.create(config), "numpy", 50)["code"]
+    assert "X is standardised as gradscape holds it" in text
+
+
+# -- the request ---------------------------------------------------------------------
+
+
+def test_default_epochs_are_the_sessions_so_far() -> None:
+    run = LiveRun.create(MOONS)
+    assert code(run, "numpy")["epochs"] == 1
+    run.step(7 * 3 + 2)
+    assert code(run, "numpy")["epochs"] == 3
+    assert code(run, "numpy", 5)["epochs"] == 5
+
+
+@pytest.mark.parametrize("epochs", [0, -1, 100_001, True, 2.5])
+def test_epochs_out_of_range_are_refused(epochs: Any) -> None:
+    with pytest.raises(ValueError, match=r"^epochs: must be an integer in"):
+        code(LiveRun.create({}), "numpy", epochs)
+
+
+def test_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^language: must be one of numpy, pytorch, keras"):
+        code(LiveRun.create({}), "julia")
+
+
+def test_data_too_big_to_embed_is_refused() -> None:
+    run = LiveRun.create(MOONS, Budgets(max_response_floats=500))
+    with pytest.raises(PayloadTooLargeError, match="max_response_floats=500"):
+        code(run, "numpy")
+
+
+@pytest.mark.parametrize(
+    ("config", "language", "filename"),
+    [
+        ({"preset": "pass-fail"}, "numpy", "gradscape_pass_fail.py"),
+        ({"preset": "moons-mlp"}, "pytorch", "gradscape_moons_mlp_pytorch.py"),
+        ({"data": {"name": "moons"}, "model": {"hidden": [4, 3]}}, "numpy", "gradscape_mlp_4x3.py"),
+        ({"data": {"name": "line"}}, "keras", "gradscape_neuron_keras.py"),
+    ],
+)
+def test_filename(config: dict[str, Any], language: str, filename: str) -> None:
+    assert code(LiveRun.create(config), language, 1)["filename"] == filename
