@@ -23,7 +23,16 @@ from gradscape.api import errors
 from gradscape.api.deps import reject_unknown_query
 from gradscape.api.limits import BodySizeLimit
 from gradscape.api.registry import Registry
-from gradscape.api.routes import catalog, datasets, exports, health, landscape, sessions, stream
+from gradscape.api.routes import (
+    catalog,
+    code,
+    datasets,
+    exports,
+    health,
+    landscape,
+    sessions,
+    stream,
+)
 from gradscape.api.schemas import publish_bounds
 from gradscape.api.settings import Settings
 
@@ -79,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, catalog, sessions, exports, datasets, landscape):
+    for module in (health, catalog, sessions, exports, code, datasets, landscape):
         app.include_router(module.router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(stream.router)
     _mount_static(app, Path(settings.frontend) if settings.frontend else FRONTEND)

@@ -21,6 +21,7 @@ from gradscape.core.optim import OPTIMIZERS
 from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS
 from gradscape.core.schedules import INTERVALS, SCHEDULES
+from gradscape.service.code import LANGUAGES
 
 if TYPE_CHECKING:  # the names come from the core's registries at import time
     PresetName = str
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # the names come from the core's registries at import time
     ScheduleName = str
     IntervalName = str
     FieldName = str
+    LanguageName = str
 else:
     PresetName = Literal[tuple(PRESETS)]
     DatasetName = Literal[tuple(DATASETS)]
@@ -44,6 +46,7 @@ else:
     ScheduleName = Literal[tuple(SCHEDULES)]
     IntervalName = Literal[tuple(INTERVALS)]
     FieldName = Literal[tuple(ALL_FIELDS)]
+    LanguageName = Literal[tuple(LANGUAGES)]
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Unit = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
@@ -538,3 +541,18 @@ class Export(BaseModel):
     reason: str | None
     param_names: list[str]
     trajectory: dict[str, list[Any]]
+
+
+class CodeResult(BaseModel):
+    """Standalone code that runs the session's config (not its live changes)."""
+
+    language: LanguageName
+    code: str = Field(description="a Python script; it opens with a comment naming what it omits")
+    filename: str = Field(description="gradscape_<preset or model>[_pytorch|_keras].py")
+    epochs: int = Field(description="epochs the code trains for (steps for a surface)")
+    exact: bool = Field(
+        description="the code retraces the server's run: same start, data, batches and "
+        "updates (false when something is omitted, and always for Keras)"
+    )
+    omits: list[str] = Field(description="sentences: what the code leaves out")
+    notes: list[str] = Field(description="sentences: where the framework differs from gradscape")
