@@ -1,4 +1,5 @@
-"""The ``gradscape`` command: ``demo`` (the chapter's run), ``run`` (headless) and ``serve``."""
+"""The ``gradscape`` command: ``demo`` (the chapter's run), ``run`` (headless), ``code``
+(the config as standalone NumPy, PyTorch or Keras) and ``serve``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from gradscape.core.presets import PRESETS
+from gradscape.service.code import LANGUAGES, code
 from gradscape.service.errors import ConflictError, PayloadTooLargeError
 from gradscape.service.exporting import export_csv, export_json
 from gradscape.service.live import LiveRun
@@ -110,6 +113,55 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def code_config(source: str, assignments: Sequence[str]) -> dict[str, Any]:
+    """A config from a preset name, inline JSON or a JSON file, with ``--set`` over it."""
+    if source in PRESETS:
+        return run_config(source, assignments)
+    text = source
+    if not source.lstrip().startswith("{"):
+        try:
+            with open(source, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            known = ", ".join(PRESETS)
+            raise ValueError(
+                f"config: {source!r} is not a preset ({known}), JSON or a readable file: "
+                f"{exc.strerror}"
+            ) from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"config: not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise ValueError("config: must be a JSON object")
+    return _merged(config, run_config(None, assignments))
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` deep-merged into ``base`` (``--set`` values win)."""
+    out = dict(base)
+    for key, value in over.items():
+        old = out.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            value = _merged(old, value)
+        out[key] = value
+    return out
+
+
+def _cmd_code(args: argparse.Namespace) -> int:
+    run = LiveRun.create(code_config(args.config, args.set))
+    out = code(run, args.language, args.epochs)
+    if args.out is None:
+        sys.stdout.write(out["code"])
+    else:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(out["code"])
+        print(f"{out['language']} code for {out['epochs']} epochs -> {args.out}", file=sys.stderr)
+    for note in out["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 #: glibc ``mallopt`` parameters: ``M_MMAP_THRESHOLD`` and ``M_ARENA_MAX``.
 _M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8
 
@@ -198,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--steps", type=int, default=2000)
     p_run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p_run.add_argument("--out", required=True, help="run.html (report), run.json or run.csv")
+    p_code = sub.add_parser(
+        "code", help="print a config as standalone NumPy, PyTorch or Keras code"
+    )
+    p_code.add_argument("config", help="a preset name, a JSON config or a JSON file")
+    p_code.add_argument("--language", choices=LANGUAGES, default="numpy")
+    p_code.add_argument(
+        "--epochs", type=int, default=2000, help="epochs to train for (default 2000, the chapter's)"
+    )
+    p_code.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p_code.add_argument("--out", default=None, help="write the code here (default: stdout)")
     p_serve = sub.add_parser("serve", help="start the web app and API")
     p_serve.add_argument("--host", default=None, help="default 127.0.0.1 (GRADSCAPE_HOST)")
     p_serve.add_argument("--port", type=int, default=None, help="default 8000 (GRADSCAPE_PORT)")
@@ -215,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "serve":
             return _cmd_serve(args)
+        if args.command == "code":
+            return _cmd_code(args)
         return _cmd_run(args)
     except (ValueError, ConflictError, PayloadTooLargeError) as exc:
         print(f"gradscape: {exc}", file=sys.stderr)
