@@ -4,6 +4,7 @@ to 1e-9 at every printed epoch, parameters to 1e-8); Keras parses; omissions are
 from __future__ import annotations
 
 import ast
+import dataclasses
 import subprocess
 import sys
 from typing import Any
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 
 from gradscape.service.code import code
+from gradscape.service.codegen import numpy_code, torch_code
+from gradscape.service.codegen.recipe import make_recipe
 from gradscape.service.errors import PayloadTooLargeError
 from gradscape.service.live import Budgets, LiveRun
 from tests.helpers import assert_retraces, run_snippet
@@ -339,3 +342,19 @@ def test_data_too_big_to_embed_is_refused() -> None:
 )
 def test_filename(config: dict[str, Any], language: str, filename: str) -> None:
     assert code(LiveRun.create(config), language, 1)["filename"] == filename
+
+
+@pytest.mark.parametrize("hidden", [[], [4]], ids=["neuron", "hidden"])
+def test_sigmoid_output_with_mse_agrees_with_torch(hidden: list[int]) -> None:
+    """``model.output: "sigmoid"`` with mse (MSE of sigmoid(z)), written ahead of the server
+    taking it: the NumPy chain rule against torch's autograd on the same recipe."""
+    pytest.importorskip("torch")
+    config = {"preset": "pass-fail", "loss": "mse", "model": {"hidden": hidden}}
+    base = make_recipe(LiveRun.create(config).session, 300)
+    recipe = dataclasses.replace(base, output="sigmoid")
+    mine, _ = run_snippet(numpy_code.render(recipe)[0])
+    ref, _ = run_snippet(torch_code.render(recipe)[0])
+    for e, loss in ref["losses"].items():
+        assert mine["losses"][e] == pytest.approx(loss, rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(mine["theta"], ref["theta"].numpy(), rtol=1e-8, atol=1e-10)
+    assert mine["losses"][0] < 0.5 and mine["losses"][0] > mine["losses"][max(mine["losses"])]
