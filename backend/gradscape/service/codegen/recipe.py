@@ -27,6 +27,9 @@ from gradscape.core.types import FloatArray
 MAX_EPOCHS = 100_000
 #: The chapter prints every 500 epochs of its 2000.
 CHAPTER_EVERY = 500
+#: The losses and extra output activations the snippets write out.
+LOSSES = ("mse", "bce", "cross_entropy")
+OUTPUTS = ("identity", "sigmoid")
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,6 @@ class Recipe:
     standardized: tuple[FloatArray, FloatArray] | None = None  # (mean, std) already applied
     # an analytic surface
     function: str | None = None
-    function_options: dict[str, Any] = field(default_factory=dict)
     surface: AnalyticFunction | None = None
 
     @property
@@ -88,11 +90,6 @@ class Recipe:
     def single_neuron(self) -> bool:
         """One layer with one output: the chapter's ``weights`` and ``bias``."""
         return len(self.layers) == 1 and self.layers[0].fan_out == 1
-
-    @property
-    def checkpoints(self) -> list[int]:
-        """The epochs whose loss a snippet prints (and keeps in ``losses``)."""
-        return list(range(0, self.epochs, self.every))
 
 
 def print_every(epochs: int) -> int:
@@ -133,17 +130,19 @@ def make_recipe(session: TrainingSession, epochs: int | None = None) -> Recipe:
     }
     model = session.model
     if isinstance(model, AnalyticFunction):
-        options = {k: v for k, v in config["model"].items() if k != "function"}
         name = model.name
         title = f"the {name} surface"
         if config.get("preset"):
             title = f"preset {config['preset']}, {title}"
         return Recipe(
-            title, stem(config, name), function=name, function_options=options,
-            surface=model, **common,
+            title, stem(config, name), function=name, surface=model, **common,
         )  # fmt: skip
     if not isinstance(model, MLP) or session.dataset is None:
         raise ValueError("model: code export covers layer models and analytic surfaces")
+    if model.loss_fn.name not in LOSSES or output_activation(config) not in OUTPUTS:
+        raise ValueError(
+            f"loss: code export covers {', '.join(LOSSES)} with an output of {' or '.join(OUTPUTS)}"
+        )
     return _network(session, model, session.dataset, common)
 
 
