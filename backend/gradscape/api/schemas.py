@@ -488,6 +488,74 @@ class BackpropResult(BaseModel):
     )
 
 
+class UpdateOptimizer(BaseModel):
+    """The optimizer as it made the update."""
+
+    name: OptimizerName
+    hyper: dict[str, Any] = Field(description="its hyperparameters in force, lr aside")
+    lr: float = Field(description="the learning rate this update used (after any schedule)")
+    base_lr: float = Field(description="the lr a schedule starts from (PATCH {lr} sets it)")
+    t: int = Field(description="the optimizer's step count after this update")
+
+
+class UpdateBatch(BaseModel):
+    """The mini-batch the update's gradient was taken on."""
+
+    size: int | None = Field(description="rows in the mini-batch; null for an analytic surface")
+    full: bool = Field(description="the whole training set (batch gradient descent)")
+
+
+class UpdateClip(BaseModel):
+    """Gradient clipping at this update."""
+
+    norm: float | None = Field(description="clip_norm in force; null when off")
+    grad_norm: float | None = Field(description="L2 norm of the raw gradient")
+    scale: float | None = Field(description="the factor clipping applied (1 when none)")
+
+
+class UpdateRow(BaseModel):
+    """One parameter at the update: old weight, gradient, steps, new weight, optimizer state."""
+
+    index: int
+    name: str
+    before: float | None = Field(description="theta_{k-1}[i], the old weight")
+    grad: float | None = Field(description="the gradient the optimizer was given (clipped)")
+    grad_raw: float | None = Field(description="the gradient before clipping")
+    plain_step: float | None = Field(description="-lr x grad: the chapter's plain step")
+    taken: float | None = Field(description="theta_k[i] - theta_{k-1}[i]: the step taken")
+    after: float | None = Field(description="theta_k[i], the new weight")
+    state_before: dict[str, float | None] = Field(
+        description="the optimizer's buffers for this weight before the update (torch.optim's "
+        "names: momentum_buffer, exp_avg, exp_avg_sq, square_avg, sum ...); null where the "
+        "buffer is created by this update"
+    )
+    state_after: dict[str, float | None]
+    m_hat: float | None = Field(None, description="adam / adamw: exp_avg / (1 - beta1^t)")
+    v_hat: float | None = Field(None, description="adam / adamw: exp_avg_sq / (1 - beta2^t)")
+    denominator: float | None = Field(
+        None,
+        description="adaptive optimizers: what the step divides by (adam: sqrt(v_hat) + eps)",
+    )
+
+
+class UpdateResult(BaseModel):
+    """What the optimizer did at step k: new_weight = old_weight - lr x gradient, or not."""
+
+    step: int
+    optimizer: UpdateOptimizer
+    batch: UpdateBatch
+    loss_before: float | None = Field(description="the mini-batch loss at theta_{k-1}")
+    clip: UpdateClip
+    n_params: int
+    offset: int
+    limit: int
+    match: str = Field(description="the name filter (case-insensitive substring; '' = all)")
+    total: int = Field(description="parameters whose name matches")
+    buffers: list[str] = Field(description="the optimizer's state buffers after the update")
+    rows: list[UpdateRow] = Field(description="the matching parameters[offset:offset + limit]")
+    explain: str = Field(description="one sentence: how taken differs from plain_step here")
+
+
 class DataView(BaseModel):
     """The training data and the model's predictions: a boundary, a curve or just a table."""
 
