@@ -16,7 +16,7 @@ from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.data import DATASETS
 from gradscape.core.functions import FUNCTIONS
 from gradscape.core.init import INITS
-from gradscape.core.losses import LOSSES
+from gradscape.core.losses import LOSSES, OUTPUT_TEXT
 from gradscape.core.optim import OPTIMIZERS
 from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the names come from the core's registries at import time
     ActivationName = str
     InitName = str
     LossName = str
+    OutputName = str
     OptimizerName = str
     ScheduleName = str
     IntervalName = str
@@ -40,6 +41,7 @@ else:
     ActivationName = Literal[tuple(ACTIVATIONS)]
     InitName = Literal[tuple(INITS)]
     LossName = Literal[tuple(LOSSES)]
+    OutputName = Literal[tuple(OUTPUT_TEXT)]
     OptimizerName = Literal[tuple(OPTIMIZERS)]
     ScheduleName = Literal[tuple(SCHEDULES)]
     IntervalName = Literal[tuple(INTERVALS)]
@@ -94,6 +96,11 @@ class ModelSpec(Strict):
     hidden: list[Width] | None = None
     activation: ActivationName | list[ActivationName] | None = None
     init: InitName | InitSpec | None = None
+    output: OutputName | None = Field(
+        None,
+        description="the output activation, for loss mse only (bce and cross_entropy fix "
+        "theirs): identity (the default) or sigmoid, on targets in [0, 1]",
+    )
     function: FunctionName | None = None
     a: Finite | None = None
     b: Finite | None = None
@@ -586,6 +593,7 @@ class Catalog(BaseModel):
     activations: dict[str, str]
     initialisers: dict[str, Any]
     losses: dict[str, Any]
+    outputs: dict[str, Any]
     optimizers: dict[str, Any]
     schedules: dict[str, Any]
     surface_modes: dict[str, str]
