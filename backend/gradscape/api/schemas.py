@@ -479,6 +479,16 @@ class SurfaceResult(BaseModel):
     )
 
 
+class Pairing(BaseModel):
+    """An output activation with its loss, and the dL/dz at the output they make."""
+
+    output: str
+    loss: str
+    rule: str = Field(description="dL/dz per sample, e.g. 'dL/dz = pred - y' (before the 1/n)")
+    why: str = Field(description="one sentence: why this pairing gives this rule")
+    scale: float = Field(description="1 / n: each sample's share of the mean loss")
+
+
 class BackpropResult(BaseModel):
     """The chain rule of one step, layer by layer (the first ``samples`` rows of the batch)."""
 
@@ -486,12 +496,22 @@ class BackpropResult(BaseModel):
     loss: float | None
     loss_name: str
     output_activation: str
-    n: int
+    n: int = Field(description="rows in the step's mini-batch")
     targets: list[Any]
-    prediction: list[Any]
+    prediction: list[Any] = Field(description="(samples, m): after the output activation")
+    residual: list[Any] = Field(description="(samples, m): pred - y (y one-hot for classes)")
+    error: list[Any] = Field(
+        description="(samples, m): dL/dz at the output, the delta the backward sweep starts "
+        "from; the gradient of the mean loss, so each row is pairing.rule x pairing.scale "
+        "(sigmoid + bce: (pred - y) / n, the chapter's error = pred - y over n)"
+    )
+    pairing: Pairing
     layers: list[dict[str, Any]] = Field(
         description="per layer: index (from 0), name (layer1, ... as in SessionInfo.layers), "
-        "activation, inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
+        "activation, inputs, z, a, slope, dloss_da, delta (dL/dz, per sample), delta_mean "
+        "(per unit, over the samples shown), passed_down (delta . W^T per sample: the dL/da "
+        "handed to the layer below, computed once; layer 0: dL/dX), grad_w (inputs^T . delta "
+        "summed over the batch), grad_b (delta summed), norms"
     )
 
 
