@@ -243,6 +243,7 @@ def test_the_output_choice_is_mse_s_and_the_normalised_config_carries_it() -> No
         ({"data": {"name": "blobs"}, "loss": "mse", "model": {"output": "sigmoid"}}, "0 to 2"),
         ({"preset": "pass-fail", "loss": "mse", "model": {"output": "softmax"}}, "one of"),
         ({"preset": "pass-fail", "loss": "mse", "model": {"output": 1}}, "one of"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": ["sigmoid"]}}, "one of"),
     ],
 )
 def test_an_output_the_loss_cannot_take_is_refused_naming_model_output(

@@ -204,10 +204,14 @@ def test_momentum_step_follows_the_velocity() -> None:
 def test_explain_names_weight_decay_and_the_rule() -> None:
     def sentence(optimizer: dict[str, Any]) -> str:
         run = _run({"preset": "pass-fail", "optimizer": optimizer}, 2)
-        return str(update_view(run, 2)["explain"])
+        return str(update_view(run, 1)["explain"])
 
     assert "nesterov momentum 0.9" in sentence({"momentum": 0.9, "nesterov": True})
-    assert "weight decay adds 0.01 x weight" in sentence({"weight_decay": 0.01})
+    decayed = sentence({"weight_decay": 0.01})
+    assert decayed.startswith("sgd without momentum: the step taken is -lr x the adjusted")
+    assert "weight decay adds 0.01 x weight" in decayed
+    assert "they agree" in sentence({"momentum": 0.5})  # b starts as the gradient
+    assert "they agree" not in sentence({"momentum": 0.5, "weight_decay": 0.1})
     assert "decoupled weight decay" in sentence({"name": "adamw", "lr": 0.01})
     assert sentence({"name": "rmsprop"}).startswith("rmsprop: each weight's step is lr x")
     assert sentence({"name": "adagrad"}).startswith("adagrad: each weight's step is lr x")

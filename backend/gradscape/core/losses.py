@@ -187,7 +187,7 @@ def get_loss(name: str, output: str | None = None) -> Loss:
             f"model.output: only loss 'mse' takes an output choice; {name}'s output is "
             f"fixed ({loss.output_activation}), so leave model.output out"
         )
-    if output not in choices:
+    if not isinstance(output, str) or output not in choices:
         raise ValueError(f"model.output: must be one of {', '.join(choices)}, got {output!r}")
     return choices[output]
 

@@ -153,8 +153,10 @@ def _rule(tr: UpdateTrace) -> str:
     h, lr = tr.hyper, f"{tr.lr:.4g}"
     if tr.optimizer == "sgd":
         mu = h["momentum"]
+        plain = not h["weight_decay"] and not h["maximize"]  # nothing adjusts the gradient
         if mu == 0:
-            return f"sgd without momentum: the step taken is exactly -lr x gradient (lr {lr})"
+            exactly = "exactly -lr x gradient" if plain else "-lr x the adjusted gradient"
+            return f"sgd without momentum: the step taken is {exactly} (lr {lr})"
         if h["nesterov"]:
             return (
                 f"nesterov momentum {mu:g}: the step is -lr x (gradient + {mu:g} x velocity), "
@@ -164,7 +166,7 @@ def _rule(tr: UpdateTrace) -> str:
         return (
             f"momentum {mu:g}: the step follows the velocity buffer b = {mu:g} b + "
             f"{1 - h['dampening']:g} x gradient, taken = -lr x b, so past gradients keep "
-            f"pushing the weight{first if tr.t == 1 else ''}"
+            f"pushing the weight{first if tr.t == 1 and plain else ''}"
         )
     if tr.optimizer in ("adam", "adamw"):
         amsgrad = " (v_hat from the running maximum of v, amsgrad)" if h["amsgrad"] else ""
