@@ -177,7 +177,18 @@ def main() -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            for shot in (overview, moons, compare, backprop, curvature, diverged, branches, update, sweep):
+            shots = (
+                overview,
+                moons,
+                compare,
+                backprop,
+                curvature,
+                diverged,
+                branches,
+                update,
+                sweep,
+            )
+            for shot in shots:
                 ctx = browser.new_context(viewport=VIEWPORT)
                 shot(ctx.new_page(), server.url)
                 ctx.close()
