@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { RUN_COLORS, fmt } from "./plots/common.js";
+import { createContour } from "./plots/contour.js";
 
 export const MAX_RUNS = 7; // the main run and up to 6 compared runs (the surface overlays at most 6)
 
@@ -90,6 +91,51 @@ export class ComparePanel {
       ]),
       this.rowsEl,
       full ? h("p", { class: "caption" }, `At most ${MAX_RUNS - 1} runs to compare at once.`) : "",
+      this.lossesSection(main),
+    );
+  }
+
+  /** Binary targets: the same start trained with cross-entropy and with MSE of a sigmoid. */
+  lossesSection(main) {
+    const cfg = main.info.config;
+    const binary = this.catalog.outputOf(cfg.loss) === "sigmoid" && !(cfg.model && cfg.model.function);
+    if (!binary) return "";
+    this.lossBox = h("div", { class: "loss-pair" });
+    const go = h("button", { class: "small", name: "compare-losses", onclick: () => this.compareLosses().catch((e) => (this.lossBox.textContent = e.message)) }, "Compare losses");
+    return h("section", { class: "losses" }, [
+      h("p", { class: "caption" }, [
+        h("b", {}, "Cross-entropy or MSE? "),
+        "Both runs start from the same weights with a sigmoid output; only the loss differs. ",
+        go,
+      ]),
+      this.lossBox,
+    ]);
+  }
+
+  async compareLosses() {
+    const main = this.main();
+    const cfg = structuredClone(main.info.config);
+    const other = structuredClone(cfg);
+    other.loss = "mse";
+    other.model = { ...(other.model || {}), output: "sigmoid" };
+    delete other.preset; // a tweak of the preset: its start weights stay (init_params)
+    const info = await api.create(other);
+    this.onAdd(info);
+    const plane = { mode: "axes", params: [0, 1], center: "initial", resolution: 41 };
+    const a = await api.surface(main.id, plane);
+    const b = await api.surface(info.id, { ...plane, extent: a.extent });
+    const pair = [
+      [a, `${cfg.loss} (cross-entropy)`, "Steep walls where the prediction is confidently wrong: the gradient stays large until the point is classified, so descent keeps moving."],
+      [b, "mse of a sigmoid", "Flat tails where the sigmoid saturates: a confidently wrong prediction barely changes the loss, so its gradient vanishes and descent crawls."],
+    ];
+    clear(this.lossBox).append(
+      ...pair.map(([s, title, text]) => {
+        const el = h("div", { class: "plot short" });
+        const box = h("figure", {}, [h("figcaption", {}, [h("b", {}, title), ` — ${text}`]), el]);
+        const path = { name: title, color: RUN_COLORS[0], a: s.path.a, b: s.path.b };
+        queueMicrotask(() => createContour(el).draw({ x: s.x, y: s.y, z: s.z, labels: s.labels, runs: [path], current: null, arrows: null }));
+        return box;
+      }),
     );
   }
 

@@ -56,9 +56,18 @@ export class SetupControls {
    * (another dataset, model kind or layer shape) drops the preset and the start weights,
    * which belong to the old shape.
    */
-  restart(mutate, { leaves = false, redraw = leaves } = {}) {
+  restart(mutate, { leaves = false, redraw = leaves, keepStart = false } = {}) {
     const c = clone(this.config);
     mutate(c);
+    if (keepStart && c.init_params) {
+      // the same start weights when they still fit the model (a loss change, bce -> mse):
+      // a fair comparison starts from one point; if they do not fit, fresh ones are drawn
+      const fresh = clone(c);
+      fresh.init_params = null;
+      if (JSON.stringify(c) === JSON.stringify(this.config)) return;
+      this.newRun(c, { fallback: fresh });
+      return;
+    }
     // zeros suits the chapter's single neuron; hidden layers need symmetry broken
     const m = c.model || {};
     if (m.hidden && m.hidden.length && m.init === "zeros" && !this.pickedZeros) m.init = "xavier";
@@ -238,13 +247,14 @@ export class SetupControls {
     });
     out.push(
       field("hidden layers", hidden, "Widths of the hidden layers, e.g. 16, 16 (empty: one neuron, like the chapter)"),
-      sizes.length ? this.activationField(cat, model) : this.outputField(cat, c.loss),
+      sizes.length ? this.activationField(cat, model) : this.outputField(cat, c),
       this.initField(cat, c),
       field(
         "loss function",
-        selectInput("loss-function", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => (cfg.loss = l), { redraw: true })),
+        selectInput("loss-function", Object.keys(cat.losses).map((l) => [l, l]), c.loss, (l) => this.restart((cfg) => this.setLoss(cfg, l), { keepStart: true })),
         cat.losses[c.loss]?.description,
       ),
+      this.outputChoice(cat, c),
       field("seed", numberInput("seed", { type: "int", min: 0, max: 4294967295 }, c.seed ?? 0, (v) => this.restart((cfg) => (cfg.seed = v), { redraw: true })), "Drives the initial weights and the shuffling"),
     );
     return out;
@@ -260,9 +270,29 @@ export class SetupControls {
     );
   }
 
+  /** Another loss; an output choice the new loss does not take is dropped (mse's sigmoid). */
+  setLoss(cfg, loss) {
+    cfg.loss = loss;
+    const options = this.catalog.losses[loss]?.output_options || [];
+    if (cfg.model && "output" in cfg.model && !options.includes(cfg.model.output)) delete cfg.model.output;
+  }
+
+  /** A loss that lets the output activation be chosen (mse: identity or sigmoid on 0/1 targets). */
+  outputChoice(cat, c) {
+    const options = cat.losses[c.loss]?.output_options || [];
+    if (options.length < 2) return "";
+    const now = (c.model && c.model.output) || cat.outputOf(c.loss) || options[0];
+    return field(
+      "output",
+      selectInput("model-output-choice", options.map((o) => [o, o]), now, (o) => this.restart((cfg) => (cfg.model = { ...(cfg.model || {}), output: o }), { keepStart: true })),
+      cat.outputs?.[now]?.description,
+    );
+  }
+
   /** No hidden layer: the one neuron's activation is the output's, which the loss decides. */
-  outputField(cat, loss) {
-    const output = cat.outputOf(loss);
+  outputField(cat, c) {
+    const loss = c.loss;
+    const output = (c.model && c.model.output) || cat.outputOf(loss);
     const text = output ? `${output} output` : "no output activation";
     const el = h("output", { name: "model-output", class: "model-output" }, text);
     return field("activation", el, `No hidden layer: the neuron's activation is the output's, set by the loss (${loss} → ${output}). Add hidden layers to choose theirs.`);

@@ -103,6 +103,21 @@ export function pythonScript(info, origin, maxPerCall) {
 }
 
 export class ExportPanel {
+  /** Fetch the run's config as code in `language` and show it with what it leaves out. */
+  async showCode(language, show, notes) {
+    const main = this.main();
+    try {
+      const c = await api.code(main.id, { language });
+      show(c.code);
+      const items = [...(c.omits || []).map((t) => `Leaves out: ${t}`), ...(c.notes || [])];
+      clear(notes).append(...items.map((t) => h("li", {}, t)));
+      if (c.exact) notes.prepend(h("li", {}, "Runs this config exactly: its numbers match the server's."));
+    } catch (err) {
+      show("");
+      clear(notes).append(h("li", { class: "error" }, err.message));
+    }
+  }
+
   /** `main()`: the main run; `figures()`: [{el, title}] of the page's figures; `maxPerCall`: the server's steps per call. */
   constructor(root, { main, figures, maxPerCall }) {
     this.main = main;
@@ -141,6 +156,7 @@ export class ExportPanel {
       "copy",
     );
     code.hidden = true;
+    const notes = h("ul", { class: "caption code-notes" });
     const link = (format, text) => h("a", { class: "button small", href: api.exportUrl(main.id, format), download: `gradscape-${main.id.slice(0, 8)}.${format}`, name: `export-${format}` }, text);
     clear(this.root).append(
       h("p", { class: "caption" }, "Everything here is also the REST API: the trajectory, the session's config and its live changes reproduce the run exactly."),
@@ -153,6 +169,13 @@ export class ExportPanel {
         h("button", { class: "small", name: "copy-link", onclick: () => show(location.href) }, "link"),
       ]),
       h("p", { class: "caption" }, "PNG: the ⤓ button on each plot."),
+      h("p", { class: "caption" }, "Code to take away: this run's config as a standalone script, the chapter's loop in plain NumPy, or PyTorch, or Keras' compile() and fit()."),
+      h("div", { class: "panel-bar" }, [
+        ...["numpy", "pytorch", "keras"].map((lang) =>
+          h("button", { class: "small", name: `code-${lang}`, onclick: () => this.showCode(lang, show, notes) }, { numpy: "NumPy", pytorch: "PyTorch", keras: "Keras" }[lang]),
+        ),
+      ]),
+      notes,
       code,
       copy,
     );

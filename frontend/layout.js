@@ -29,6 +29,7 @@ export const CARDS = [
 
 export const TABS = [
   ["backprop", "Backprop"],
+  ["epochs", "Epochs & fit()"],
   ["curvature", "Curvature"],
   ["compare", "Compare"],
   ["export", "Export & share"],

@@ -10,6 +10,7 @@ import { LockStep } from "./clock.js";
 import { ComparePanel, MAX_RUNS, colorFor, describe } from "./compare.js";
 import { SetupControls } from "./controls.js";
 import { $ } from "./dom.js";
+import { EpochPanel } from "./epochs.js";
 import { ExportPanel, downloadPng } from "./exporting.js";
 import { BackpropPanel, CurvaturePanel, setupTabs } from "./inspect.js";
 import { Landscape } from "./landscape.js";
@@ -20,6 +21,7 @@ import { DEFAULT_CONFIG, VIEW, decodeHash, encodeHash, presetView, sameRun, stor
 import { ViewStore } from "./store.js";
 import { TrainingControls } from "./training.js";
 import { Transport } from "./transport.js";
+import { UpdatePanel } from "./update.js";
 
 class App {
   /** `catalog`: the Catalog, handed to each widget that builds lists from it. */
@@ -76,6 +78,14 @@ class App {
     });
     this.landscape = new Landscape({ surfaceEl: ui.plot.surface, contourEl: ui.plot.contour, noteEl: ui.note.surface, toolbarEl: ui.tools.surface, catalog, store, main, compare, busy: this.busy });
     this.charts = new Charts({ lossEl: ui.plot.losscurve, normsEl: ui.plot.norms, dataEl: ui.plot.data, dataNote: ui.note.data, lossTools: ui.tools.losscurve, store, main, compare });
+    this.update = new UpdatePanel($("#update"), { store, main });
+    this.epochs = new EpochPanel(ui.panels.epochs, {
+      main,
+      busy: this.busy,
+      catalog,
+      maxPerCall: catalog.limits.max_steps_per_call,
+      actions: { preview: (k) => this.transport.preview(k), pause: () => this.pause() },
+    });
     this.backprop = new BackpropPanel(ui.panels.backprop, { store, main });
     this.curvature = new CurvaturePanel(ui.panels.curvature, { store, main, busy: this.busy });
     this.comparePanel = new ComparePanel(ui.panels.compare, {
@@ -230,9 +240,12 @@ class App {
   }
 
   /** Start a session from `config`; `freshView`: a preset picked anew, so its own view too. */
-  async newRun(config, { freshView = false } = {}) {
+  async newRun(config, { freshView = false, fallback = null } = {}) {
     try {
-      const info = await api.create(config);
+      const info = await api.create(config).catch((err) => {
+        if (fallback && err.status === 422) return api.create(fallback); // e.g. start weights that no longer fit
+        throw err;
+      });
       if (freshView) this.store.set({ plane: "auto", axes: null, zlog: false, ylog: null, ...presetView(this.catalog, config.preset) });
       const old = this.branches.map((b) => b.id).filter((id) => id !== this.main?.id);
       this.branches = [{ id: info.id, from: null }];
@@ -571,6 +584,8 @@ class App {
   }
 
   refreshPanels(force) {
+    this.update.refresh(force);
+    this.epochs.fill(force);
     this.backprop.refresh(force);
     this.curvature.refresh(force);
     this.charts.refreshData(force);
@@ -582,6 +597,7 @@ class App {
     if (!this.main) return;
     if (name === "compare") this.comparePanel.render();
     if (name === "export") this.exportPanel.render();
+    if (name === "epochs") this.epochs.render();
     if (name === "backprop") this.backprop.refresh(true);
     if (name === "curvature") this.curvature.refresh(true);
   }

@@ -72,8 +72,68 @@ function chainTable(trace, layer, i, j) {
         h("td", {}, fmt(sum)),
       ]),
       h("tr", {}, [h("td", { colspan: 4 }, `dL/dW[${i},${j}] for the whole batch`), h("td", {}, h("b", {}, fmt(grad)))]),
+      h("tr", { class: "bias-row" }, [
+        h("td", { colspan: 4 }, `bias b[${j}]: dz/db = 1, so dL/db = Σ dL/da × da/dz = Σ δ`),
+        h("td", {}, h("b", {}, fmt(layer.grad_b[j]))),
+      ]),
     ]),
   ]);
+}
+
+/** Per sample of the shown rows: prediction, target and the output error that starts the backward pass. */
+function errorTable(trace) {
+  const p = trace.pairing || {};
+  const errs = trace.error || null;
+  const rows = trace.prediction.map((pred, s) => {
+    const y = trace.targets[s];
+    const pv = Array.isArray(pred) ? pred : [pred];
+    const yv = Array.isArray(y) ? y : [y];
+    const diff = pv.map((v, k) => v - (yv.length === pv.length ? yv[k] : Number(yv[0]) === k ? 1 : 0));
+    const e = errs ? [].concat(errs[s]) : null;
+    return h("tr", {}, [
+      h("td", {}, String(s + 1)),
+      h("td", {}, pv.map((v) => fmt(v, 4)).join(", ")),
+      h("td", {}, yv.map((v) => fmt(v, 4)).join(", ")),
+      h("td", {}, diff.map((v) => fmt(v, 4)).join(", ")),
+      h("td", {}, e ? e.map((v) => fmt(v, 4)).join(", ") : "—"),
+    ]);
+  });
+  return h("div", { class: "bp-error" }, [
+    h("p", { class: "caption" }, [
+      h("b", {}, "error = pred − y. "),
+      p.rule ? `${p.output} output + ${p.loss} loss: ${p.rule}. ` : "",
+      p.why || "",
+    ]),
+    h("table", { class: "chain" }, [
+      h("thead", {}, h("tr", {}, ["sample", "pred", "y", "pred − y", "dL/dz (δ at the output)"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows),
+    ]),
+  ]);
+}
+
+/**
+ * The backward sweep: each layer's δ is computed once, used for all of its weights
+ * (dL/dW = inputsᵀ δ, dL/db = Σ δ) and handed to the layer below as δ Wᵀ.
+ */
+function sweep(trace, stats) {
+  const items = [h("div", { class: "sw-box sw-loss" }, [h("b", {}, "L"), h("small", {}, fmt(trace.loss, 4))])];
+  for (let k = trace.layers.length - 1; k >= 0; k--) {
+    const L = trace.layers[k];
+    const fanIn = L.grad_w.length;
+    const fanOut = L.grad_b.length;
+    const down = L.passed_down ? meanAbs(L.passed_down) : k > 0 ? meanAbs(trace.layers[k - 1].dloss_da) : null;
+    items.push(h("div", { class: "sw-arrow", "aria-hidden": "true" }, [h("span", {}, k === trace.layers.length - 1 ? "δ = dL/dz" : "dL/da"), "←"]));
+    items.push(
+      h("div", { class: "sw-box" }, [
+        h("b", {}, L.name ?? `layer ${k + 1}`),
+        h("small", {}, `δ computed once: mean |δ| ${fmt(stats[k].delta, 3)}`),
+        h("small", {}, `used for all ${fanIn * fanOut} weights (inputsᵀ δ) and ${fanOut} biases (Σ δ)`),
+        k > 0 && down !== null ? h("small", {}, `passed down as δ Wᵀ: mean |·| ${fmt(down, 3)}`) : h("small", {}, "first layer: nothing below"),
+      ]),
+    );
+  }
+  // drawn as the network is, first layer on the left: the backward sweep runs right to left
+  return h("div", { class: "bp-sweep", role: "img", "aria-label": "the backward sweep from the loss to the first layer" }, items.reverse());
 }
 
 /** render(trace, {layer, i, j}) into `root`; `onChange(selection)` when a weight is picked. */
@@ -110,6 +170,9 @@ export function createBackprop(root, onChange) {
               : "The backward signal keeps its size from layer to layer."
           : "",
       ]),
+      errorTable(trace),
+      h("p", { class: "caption" }, "The backward sweep, right to left: every layer's δ is computed once and reused, which is why backpropagation is fast."),
+      sweep(trace, stats),
       h("div", { class: "bp-flow" }, [
         h("span", { class: "bp-dir" }, "forward →  ·  ← backward"),
       ]),

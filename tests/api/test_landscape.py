@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from gradscape.core.session import TrainingSession
 from gradscape.landscape import lambda_max
+from tests.chapter_loop import chapter_loop
 
 
 def _stepped(client: TestClient, config: dict, steps: int) -> str:
@@ -189,6 +190,52 @@ def test_backprop_view(client: TestClient) -> None:
     assert deltas[0] < deltas[-2] / 10  # the signal fades toward the input
     rosen = _stepped(client, {"preset": "rosenbrock"}, 2)
     assert client.get(f"/api/sessions/{rosen}/backprop").status_code == 422
+
+
+def test_backprop_error_is_the_chapters_and_its_rows_add_up(client: TestClient) -> None:
+    sid = _stepped(client, {"preset": "pass-fail"}, 1)
+    b = client.get(f"/api/sessions/{sid}/backprop", params={"step": 1}).json()
+    loop = chapter_loop(1)[0]
+    assert b["pairing"] == {
+        "output": "sigmoid",
+        "loss": "bce",
+        "rule": "dL/dz = pred - y",
+        "why": b["pairing"]["why"],
+        "scale": 0.25,
+    }
+    np.testing.assert_allclose(np.array(b["residual"])[:, 0], loop.error, rtol=1e-12)
+    np.testing.assert_allclose(np.array(b["error"])[:, 0] / 0.25, loop.error, rtol=1e-12)
+    out = b["layers"][-1]
+    assert out["delta"] == b["error"] and len(out["passed_down"]) == 4
+    np.testing.assert_allclose(out["grad_w"], [[g] for g in loop.grad[:2]], rtol=1e-12)
+    assert out["grad_b"][0] == pytest.approx(loop.grad[2], rel=1e-12)
+    mse = _stepped(
+        client, {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}}, 1
+    )
+    pairing = client.get(f"/api/sessions/{mse}/backprop").json()["pairing"]
+    assert pairing["rule"] == "dL/dz = 2 (pred - y) pred (1 - pred)"
+    assert "vanishes" in pairing["why"]
+
+
+def test_backprop_rows_of_the_whole_batch_reproduce_the_gradient(client: TestClient) -> None:
+    sid = _stepped(client, {"preset": "moons-mlp"}, 9)
+    b = client.get(f"/api/sessions/{sid}/backprop", params={"step": 9, "samples": 32}).json()
+    assert b["n"] == 32 and len(b["error"]) == 32
+    grads = client.get(
+        f"/api/sessions/{sid}/trajectory", params={"fields": "grad", "start": 9, "stop": 10}
+    ).json()["columns"]["grad"][0]
+    flat = []
+    for layer in b["layers"]:
+        inputs, delta = np.array(layer["inputs"]), np.array(layer["delta"])
+        per_sample = np.einsum("ni,nj->nij", inputs, delta)  # each sample's share of dL/dW
+        np.testing.assert_allclose(per_sample.sum(axis=0), layer["grad_w"], rtol=1e-10)
+        np.testing.assert_allclose(delta.sum(axis=0), layer["grad_b"], rtol=1e-10, atol=1e-17)
+        np.testing.assert_allclose(layer["delta_mean"], delta.mean(axis=0), rtol=1e-12)
+        assert np.array(layer["passed_down"]).shape == inputs.shape
+        flat += [*np.ravel(layer["grad_w"]), *layer["grad_b"]]
+    np.testing.assert_allclose(flat, grads, rtol=1e-10, atol=1e-17)
+    for upper, lower in zip(b["layers"][1:], b["layers"][:-1], strict=True):
+        assert upper["passed_down"] == lower["dloss_da"]
 
 
 def test_last_update_arrows_and_overlay_frames(client: TestClient) -> None:

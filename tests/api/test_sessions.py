@@ -331,3 +331,35 @@ def test_loading_uses_the_snapshot_and_replays_only_what_came_after(
     store = Registry(Settings(db=":memory:"))
     back = store._from_stored(stored)
     assert back.step_count == 320 and np.array_equal(back.params, live.params)
+
+
+def test_mse_with_a_sigmoid_output_over_http(client: TestClient) -> None:
+    cat = client.get("/api/catalog").json()
+    assert cat["losses"]["mse"]["output_options"] == ["identity", "sigmoid"]
+    assert cat["losses"]["bce"]["output_options"] == [] and cat["losses"]["bce"]["output"] == (
+        "sigmoid"
+    )
+    assert set(cat["outputs"]) == {"identity", "sigmoid"}
+    assert cat["outputs"]["sigmoid"]["losses"] == ["mse"]
+    config = {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}}
+    r = client.post("/api/sessions", json=config)
+    assert r.status_code == 201 and r.json()["config"]["model"]["output"] == "sigmoid"
+    sid = r.json()["id"]
+    client.post(f"/api/sessions/{sid}/step", json={"steps": 30})
+    client.patch(f"/api/sessions/{sid}", json={"lr": 0.3})
+    client.post(f"/api/sessions/{sid}/step", json={"steps": 30})
+    export = client.get(f"/api/sessions/{sid}/export").json()
+    assert export["config"]["model"]["output"] == "sigmoid"
+    again = client.post("/api/sessions/import", json=export)
+    assert again.status_code == 201
+    assert again.json()["params"] == client.get(f"/api/sessions/{sid}").json()["params"]
+    assert again.json()["config"] == export["config"]
+    for bad, where in (
+        ({"preset": "pass-fail", "model": {"output": "sigmoid"}}, "only loss 'mse'"),
+        ({"preset": "line", "model": {"output": "sigmoid"}}, "targets in [0, 1]"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": "softmax"}}, "'sigmoid'"),
+    ):
+        r = client.post("/api/sessions", json=bad)
+        assert r.status_code == 422
+        detail = r.json()["detail"][0]
+        assert detail["loc"] == ["body", "model", "output"] and where in detail["msg"]

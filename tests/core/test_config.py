@@ -44,8 +44,11 @@ OTHERS: list[dict[str, Any]] = [
     {"preset": "line", "data": {"name": "sine"}},
     {"preset": "moons-mlp", "data": {"name": "blobs", "classes": 4}},
     {"preset": "rosenbrock", "model": {"hidden": [3]}},
+    {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}},
+    {"data": {"name": "circles"}, "loss": "mse", "model": {"hidden": [4], "output": "sigmoid"}},
     *LEARNS.values(),
 ]
+MSE_SIGMOID = {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}}
 
 
 def _loss_at(session: TrainingSession, k: int) -> float:
@@ -212,3 +215,39 @@ def test_the_normalised_config_rebuilds_itself_exactly(config: dict[str, Any]) -
     assert again.config == first.config
     np.testing.assert_array_equal(again.theta0, first.theta0)
     assert build(again.config).config == first.config
+
+
+def test_the_output_choice_is_mse_s_and_the_normalised_config_carries_it() -> None:
+    sigmoid = build(MSE_SIGMOID)
+    assert sigmoid.config["model"] == {
+        "hidden": [], "activation": "tanh", "output": "sigmoid", "init": "zeros"
+    }  # fmt: skip
+    assert sigmoid.config["init_params"] == [*CHAPTER_WEIGHTS, 0.0]  # the chapter's start
+    assert sigmoid.model.loss_fn.output_activation == "sigmoid"
+    assert build({"preset": "pass-fail", "loss": "mse"}).config["model"]["output"] == "identity"
+    assert build({"preset": "line"}).config["model"]["output"] == "identity"
+    for fixed in ({}, {"preset": "moons-mlp"}, {"loss": "cross_entropy"}):
+        assert "output" not in build(fixed).config["model"]  # bce, cross_entropy: fixed
+    assert "output" not in build({"preset": "rosenbrock"}).config["model"]
+    explicit_null = build({"preset": "pass-fail", "model": {"output": None}}).config
+    assert explicit_null == build({"preset": "pass-fail"}).config
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"preset": "pass-fail", "model": {"output": "sigmoid"}}, "only loss 'mse'"),
+        ({"preset": "moons-mlp", "model": {"output": "identity"}}, "only loss 'mse'"),
+        ({"loss": "cross_entropy", "model": {"output": "sigmoid"}}, r"fixed \(softmax\)"),
+        ({"preset": "line", "model": {"output": "sigmoid"}}, r"targets in \[0, 1\]"),
+        ({"data": {"name": "blobs"}, "loss": "mse", "model": {"output": "sigmoid"}}, "0 to 2"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": "softmax"}}, "one of"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": 1}}, "one of"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": ["sigmoid"]}}, "one of"),
+    ],
+)
+def test_an_output_the_loss_cannot_take_is_refused_naming_model_output(
+    config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"^model\.output: .*{message}"):
+        build(config)

@@ -7,10 +7,12 @@ import pytest
 
 from gradscape.core.losses import (
     LOSSES,
+    OUTPUTS,
     accuracy,
     batch_accuracy,
     bce_with_logits,
     get_loss,
+    output_options,
     softmax_cross_entropy,
 )
 from tests.helpers import central_difference, rel_error
@@ -71,3 +73,56 @@ def test_accuracy() -> None:
     acc = batch_accuracy("cross_entropy", logits, np.array([0.0, 1.0]))
     assert acc is not None
     np.testing.assert_allclose(acc, [1.0, 0.0])
+
+
+def test_mse_of_a_sigmoid_output_gradient_matches_central_differences() -> None:
+    rng = np.random.default_rng(4)
+    z = rng.normal(scale=2.0, size=(9, 1))
+    y = rng.random(9)  # targets in [0, 1], not only 0/1
+    loss = get_loss("mse", "sigmoid")
+    value, grad = loss.value_and_grad(z, y)
+    fd = central_difference(lambda flat: float(loss.value(flat.reshape(z.shape), y)), z.ravel())
+    p = 1 / (1 + np.exp(-z[:, 0]))
+    assert value == pytest.approx(np.mean((p - y) ** 2), rel=1e-14)
+    assert rel_error(grad.ravel(), fd) < 1e-7
+    # dL/dz = 2 (pred - y) pred (1 - pred) / n: the error times the sigmoid's slope.
+    np.testing.assert_allclose(grad[:, 0], 2 * (p - y) * p * (1 - p) / 9, rtol=1e-13)
+
+
+def test_mse_of_a_sigmoid_output_matches_torch_autograd() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    z = rng.normal(scale=3.0, size=(12, 1))
+    y = (rng.random(12) > 0.5).astype(float)
+    value, grad = get_loss("mse", "sigmoid").value_and_grad(z, y)
+    t = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.mse_loss(torch.sigmoid(t[:, 0]), torch.tensor(y))
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-13)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-12, atol=1e-300)
+
+
+def test_mse_of_a_sigmoid_output_vanishes_in_the_flat_tails_without_warnings() -> None:
+    z = np.array([[-1e4], [1e4], [-40.0], [0.0]])
+    y = np.array([1.0, 0.0, 1.0, 1.0])
+    value, grad = get_loss("mse", "sigmoid").value_and_grad(z, y)
+    assert value == pytest.approx((1 + 1 + 1 + 0.25) / 4)
+    # Confidently wrong, yet almost no gradient (cross-entropy's would be -1/4 and 1/4).
+    assert np.abs(grad[:3]).max() < 1e-16 and grad[3, 0] == pytest.approx(-0.0625)
+    assert float(get_loss("mse", "sigmoid").value(z[None].astype(np.float32), y)[0]) > 0.8
+
+
+def test_output_choices_belong_to_mse_only() -> None:
+    assert output_options("mse") == ["identity", "sigmoid"] == list(OUTPUTS["mse"])
+    assert output_options("bce") == output_options("cross_entropy") == []
+    assert get_loss("mse", "identity") is get_loss("mse") is LOSSES["mse"]
+    assert get_loss("mse", "sigmoid").output_activation == "sigmoid"
+    with pytest.raises(ValueError, match=r"^model\.output: only loss 'mse'.*fixed \(sigmoid\)"):
+        get_loss("bce", "sigmoid")
+    with pytest.raises(ValueError, match=r"^model\.output: only loss 'mse'.*fixed \(softmax\)"):
+        get_loss("cross_entropy", "identity")
+    with pytest.raises(ValueError, match=r"^model\.output: must be one of identity, sigmoid"):
+        get_loss("mse", "softmax")
+    z = np.array([[2.0], [-1.0], [0.5]])
+    assert accuracy("sigmoid", z, np.array([1.0, 1.0, 1.0])) == pytest.approx(2 / 3)
+    assert accuracy("identity", z, np.ones(3)) is None

@@ -149,3 +149,24 @@ def test_gradient_matches_torch_autograd(loss: str) -> None:
     ref.backward()
     assert value == pytest.approx(ref.item(), rel=1e-12)
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_a_sigmoid_output_with_mse_matches_central_differences_and_torch() -> None:
+    X, y, _ = _data("bce", n=13)
+    model = MLP(3, [5], 1, "tanh", "mse", init={"name": "normal", "std": 0.9}, output="sigmoid")
+    theta = model.init_params(np.random.default_rng(6))
+    value, grad = model.loss_and_grad(theta, X, y)
+    fd = central_difference(lambda t: model.loss(t, X, y), theta)
+    assert rel_error(grad, fd) < 1e-7
+    pred = model.predict(theta, X)[:, 0]
+    assert value == pytest.approx(np.mean((pred - y) ** 2), rel=1e-13)
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(theta, requires_grad=True)
+    (W0, b0), (W1, b1) = ((t[L.w_slice].reshape(L.fan_in, L.fan_out), t[L.b_slice])
+                          for L in model.layers)  # fmt: skip
+    out = torch.sigmoid(torch.tanh(torch.tensor(X) @ W0 + b0) @ W1 + b1)
+    ref = torch.nn.functional.mse_loss(out[:, 0], torch.tensor(y))
+    ref.backward()
+    assert value == pytest.approx(ref.item(), rel=1e-13)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-11, atol=1e-15)
+    assert model.accuracy(theta, X, y) == pytest.approx(np.mean((pred > 0.5) == (y > 0.5)))

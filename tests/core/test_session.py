@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
+from gradscape.core.presets import CHAPTER_WEIGHTS
 from gradscape.core.session import TrainingSession
 
 CHAPTER_X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
@@ -384,3 +386,35 @@ def test_last_update_is_the_step_just_taken() -> None:
     again = s.last_update()
     assert again is not None
     np.testing.assert_array_equal(again[0], s.params_at([3])[0])
+
+
+def test_pass_fail_with_mse_needs_a_sigmoid_output_to_train() -> None:
+    identity = TrainingSession({"preset": "pass-fail", "loss": "mse"})
+    identity.step(2000, evaluate="none")
+    assert identity.status == "diverged" and identity.step_count == 157  # a test fact
+    s = TrainingSession({"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}})
+    np.testing.assert_array_equal(s.params, [*CHAPTER_WEIGHTS, 0.0])
+    s.step(2000)
+    assert s.status == "active" and s.step_count == 2000
+    t = s.trajectory(fields=["loss", "accuracy"])
+    assert np.isfinite(t["loss"]).all() and np.all(np.diff(t["loss"]) < 0)
+    assert t["loss"][-1] < 0.03 and t["loss"][0] > 0.2 and t["accuracy"][-1] == 1.0
+    # The loss is the MSE of the sigmoid's prediction, the chapter's formula.
+    pred = s.model.predict(s.params, s.dataset.X)[:, 0]
+    assert t["loss"][-1] == pytest.approx(np.mean((s.dataset.y - pred) ** 2), rel=1e-12)
+
+
+def test_a_sigmoid_output_replays_and_restores_bit_for_bit() -> None:
+    config = {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}}
+    live = TrainingSession(config)
+    live.step(120, evaluate="none")
+    live.set(lr=0.5, optimizer={"name": "adam"})
+    live.step(90, evaluate="none")
+    stored = json.loads(json.dumps(live.config))
+    again = TrainingSession.replay(stored, live.events, live.step_count)
+    assert again.config == live.config and again.config["model"]["output"] == "sigmoid"
+    np.testing.assert_array_equal(
+        again.params_at(range(0, 211, 10)), live.params_at(range(0, 211, 10))
+    )
+    restored = TrainingSession.restore(live.snapshot(), stored)
+    np.testing.assert_array_equal(restored.params, live.params)

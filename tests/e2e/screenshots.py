@@ -82,6 +82,38 @@ def backprop(page: Any, base: str) -> None:
     page.screenshot(path=DOCS / "backprop.png")
 
 
+def update(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "pass-fail"}, tab="epochs"))
+    page.click("button[name=step1]")
+    wait_app(page, "app.main.step === 1")
+    page.locator("#update tr[data-name='w_study']").wait_for()
+    page.fill("input[name=goto-epoch]", "1500")
+    page.click("button[name=goto-epoch-go]")
+    wait_app(page, "app.main.step === 1500", timeout=60_000)
+    page.evaluate(
+        "() => { const s = document.querySelector('input[name=scrubber]'); s.value = 1;"
+        " s.dispatchEvent(new Event('input')); }"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#update .update-head').textContent.includes('Update 1 ')"
+    )
+    settle(page, 1500)
+    page.locator("#update").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=DOCS / "update.png")
+
+
+def sweep(page: Any, base: str) -> None:
+    open_app(page, base, hash_for({"preset": "moons-mlp"}, tab="backprop"))
+    page.click("button[name=step10]")
+    wait_app(page, "app.main.step === 10")
+    page.wait_for_selector(".bp-sweep .sw-box")
+    settle(page, 1500)
+    page.locator(".bp-error").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=DOCS / "sweep.png")
+
+
 def curvature(page: Any, base: str) -> None:
     open_app(page, base, hash_for({"preset": "overshoot"}, tab="curvature", speed=30))
     run_to(page, 40)
@@ -145,7 +177,18 @@ def main() -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            for shot in (overview, moons, compare, backprop, curvature, diverged, branches):
+            shots = (
+                overview,
+                moons,
+                compare,
+                backprop,
+                curvature,
+                diverged,
+                branches,
+                update,
+                sweep,
+            )
+            for shot in shots:
                 ctx = browser.new_context(viewport=VIEWPORT)
                 shot(ctx.new_page(), server.url)
                 ctx.close()

@@ -16,7 +16,7 @@ from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.data import DATASETS
 from gradscape.core.functions import FUNCTIONS
 from gradscape.core.init import INITS
-from gradscape.core.losses import LOSSES
+from gradscape.core.losses import LOSSES, OUTPUT_TEXT
 from gradscape.core.optim import OPTIMIZERS
 from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the names come from the core's registries at import time
     ActivationName = str
     InitName = str
     LossName = str
+    OutputName = str
     OptimizerName = str
     ScheduleName = str
     IntervalName = str
@@ -42,6 +43,7 @@ else:
     ActivationName = Literal[tuple(ACTIVATIONS)]
     InitName = Literal[tuple(INITS)]
     LossName = Literal[tuple(LOSSES)]
+    OutputName = Literal[tuple(OUTPUT_TEXT)]
     OptimizerName = Literal[tuple(OPTIMIZERS)]
     ScheduleName = Literal[tuple(SCHEDULES)]
     IntervalName = Literal[tuple(INTERVALS)]
@@ -97,6 +99,11 @@ class ModelSpec(Strict):
     hidden: list[Width] | None = None
     activation: ActivationName | list[ActivationName] | None = None
     init: InitName | InitSpec | None = None
+    output: OutputName | None = Field(
+        None,
+        description="the output activation, for loss mse only (bce and cross_entropy fix "
+        "theirs): identity (the default) or sigmoid, on targets in [0, 1]",
+    )
     function: FunctionName | None = None
     a: Finite | None = None
     b: Finite | None = None
@@ -475,6 +482,16 @@ class SurfaceResult(BaseModel):
     )
 
 
+class Pairing(BaseModel):
+    """An output activation with its loss, and the dL/dz at the output they make."""
+
+    output: str
+    loss: str
+    rule: str = Field(description="dL/dz per sample, e.g. 'dL/dz = pred - y' (before the 1/n)")
+    why: str = Field(description="one sentence: why this pairing gives this rule")
+    scale: float = Field(description="1 / n: each sample's share of the mean loss")
+
+
 class BackpropResult(BaseModel):
     """The chain rule of one step, layer by layer (the first ``samples`` rows of the batch)."""
 
@@ -482,13 +499,91 @@ class BackpropResult(BaseModel):
     loss: float | None
     loss_name: str
     output_activation: str
-    n: int
+    n: int = Field(description="rows in the step's mini-batch")
     targets: list[Any]
-    prediction: list[Any]
+    prediction: list[Any] = Field(description="(samples, m): after the output activation")
+    residual: list[Any] = Field(description="(samples, m): pred - y (y one-hot for classes)")
+    error: list[Any] = Field(
+        description="(samples, m): dL/dz at the output, the delta the backward sweep starts "
+        "from; the gradient of the mean loss, so each row is pairing.rule x pairing.scale "
+        "(sigmoid + bce: (pred - y) / n, the chapter's error = pred - y over n)"
+    )
+    pairing: Pairing
     layers: list[dict[str, Any]] = Field(
         description="per layer: index (from 0), name (layer1, ... as in SessionInfo.layers), "
-        "activation, inputs, z, a, slope, dloss_da, delta, grad_w, grad_b, norms"
+        "activation, inputs, z, a, slope, dloss_da, delta (dL/dz, per sample), delta_mean "
+        "(per unit, over the samples shown), passed_down (delta . W^T per sample: the dL/da "
+        "handed to the layer below, computed once; layer 0: dL/dX), grad_w (inputs^T . delta "
+        "summed over the batch), grad_b (delta summed), norms"
     )
+
+
+class UpdateOptimizer(BaseModel):
+    """The optimizer as it made the update."""
+
+    name: OptimizerName
+    hyper: dict[str, Any] = Field(description="its hyperparameters in force, lr aside")
+    lr: float = Field(description="the learning rate this update used (after any schedule)")
+    base_lr: float = Field(description="the lr a schedule starts from (PATCH {lr} sets it)")
+    t: int = Field(description="the optimizer's step count after this update")
+
+
+class UpdateBatch(BaseModel):
+    """The mini-batch the update's gradient was taken on."""
+
+    size: int | None = Field(description="rows in the mini-batch; null for an analytic surface")
+    full: bool = Field(description="the whole training set (batch gradient descent)")
+
+
+class UpdateClip(BaseModel):
+    """Gradient clipping at this update."""
+
+    norm: float | None = Field(description="clip_norm in force; null when off")
+    grad_norm: float | None = Field(description="L2 norm of the raw gradient")
+    scale: float | None = Field(description="the factor clipping applied (1 when none)")
+
+
+class UpdateRow(BaseModel):
+    """One parameter at the update: old weight, gradient, steps, new weight, optimizer state."""
+
+    index: int
+    name: str
+    before: float | None = Field(description="theta_{k-1}[i], the old weight")
+    grad: float | None = Field(description="the gradient the optimizer was given (clipped)")
+    grad_raw: float | None = Field(description="the gradient before clipping")
+    plain_step: float | None = Field(description="-lr x grad: the chapter's plain step")
+    taken: float | None = Field(description="theta_k[i] - theta_{k-1}[i]: the step taken")
+    after: float | None = Field(description="theta_k[i], the new weight")
+    state_before: dict[str, float | None] = Field(
+        description="the optimizer's buffers for this weight before the update (torch.optim's "
+        "names: momentum_buffer, exp_avg, exp_avg_sq, square_avg, sum ...); null where the "
+        "buffer is created by this update"
+    )
+    state_after: dict[str, float | None]
+    m_hat: float | None = Field(None, description="adam / adamw: exp_avg / (1 - beta1^t)")
+    v_hat: float | None = Field(None, description="adam / adamw: exp_avg_sq / (1 - beta2^t)")
+    denominator: float | None = Field(
+        None,
+        description="adaptive optimizers: what the step divides by (adam: sqrt(v_hat) + eps)",
+    )
+
+
+class UpdateResult(BaseModel):
+    """What the optimizer did at step k: new_weight = old_weight - lr x gradient, or not."""
+
+    step: int
+    optimizer: UpdateOptimizer
+    batch: UpdateBatch
+    loss_before: float | None = Field(description="the mini-batch loss at theta_{k-1}")
+    clip: UpdateClip
+    n_params: int
+    offset: int
+    limit: int
+    match: str = Field(description="the name filter (case-insensitive substring; '' = all)")
+    total: int = Field(description="parameters whose name matches")
+    buffers: list[str] = Field(description="the optimizer's state buffers after the update")
+    rows: list[UpdateRow] = Field(description="the matching parameters[offset:offset + limit]")
+    explain: str = Field(description="one sentence: how taken differs from plain_step here")
 
 
 class DataView(BaseModel):
@@ -521,6 +616,7 @@ class Catalog(BaseModel):
     activations: dict[str, str]
     initialisers: dict[str, Any]
     losses: dict[str, Any]
+    outputs: dict[str, Any]
     optimizers: dict[str, Any]
     schedules: dict[str, Any]
     surface_modes: dict[str, str]

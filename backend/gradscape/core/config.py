@@ -21,7 +21,7 @@ from gradscape.core.checkpoints import CHECKPOINT_BYTES
 from gradscape.core.data import Dataset, make_dataset
 from gradscape.core.functions import make_function
 from gradscape.core.init import init_for
-from gradscape.core.losses import get_loss
+from gradscape.core.losses import OUTPUTS, get_loss
 from gradscape.core.nn import MLP
 from gradscape.core.optim import make_optimizer, validate_schedule
 from gradscape.core.presets import DEFAULT_DATASET, DEFAULT_PRESET, neutral_config, preset_config
@@ -188,7 +188,7 @@ def check_float(value: Any, name: str, lo: float, hi: float, *, open_lo: bool = 
 
 def _layer_sizes(spec: Mapping[str, Any], ds: Dataset, loss: str, limits: Limits) -> list[int]:
     """``[inputs, *hidden, outputs]`` of the network ``spec`` describes on ``ds`` with ``loss``."""
-    unknown = sorted(set(spec) - {"hidden", "activation", "init"})
+    unknown = sorted(set(spec) - {"hidden", "activation", "init", "output"})
     if unknown:
         raise ValueError(f"model.{unknown[0]}: unknown model option")
     hidden = spec.get("hidden", [])
@@ -220,6 +220,27 @@ def _check_task(ds: Dataset, loss: str) -> int:
     if classes is None or classes < 2:
         raise ValueError("loss: 'cross_entropy' needs class labels 0..k-1 (k >= 2)")
     return classes
+
+
+def _check_output(spec: dict[str, Any], loss: str, ds: Dataset) -> str | None:
+    """``model.output``: filled in ("identity") for MSE, its only loss with a choice; a
+    sigmoid output needs targets in [0, 1]. Other losses fix their output: left out."""
+    if spec.get("output") is None:
+        spec.pop("output", None)
+        if loss not in OUTPUTS:
+            return None
+        spec["output"] = "identity"
+    out = spec["output"]
+    get_loss(loss, out)  # refuses a choice the loss does not have, naming model.output
+    if out == "sigmoid":
+        ys = [ds.y] if ds.y_val is None else [ds.y, ds.y_val]
+        lo, hi = min(float(v.min()) for v in ys), max(float(v.max()) for v in ys)
+        if lo < 0 or hi > 1:
+            raise ValueError(
+                "model.output: 'sigmoid' predicts in (0, 1), so it needs targets in [0, 1]; "
+                f"these go from {lo:g} to {hi:g} (use output 'identity')"
+            )
+    return str(out)
 
 
 def _normalize_model_spec(spec: Any) -> dict[str, Any]:
@@ -265,9 +286,10 @@ def _build_model(
     if merged.preset is not None and tuple(sizes) == _preset_sizes(merged.preset):
         _accept(cfg, merged.offer)
     spec.setdefault("init", init_for(spec["activation"]))
+    output = _check_output(spec, cfg["loss"], ds)
     model = MLP(
         sizes[0], sizes[1:-1], sizes[-1], spec["activation"], cfg["loss"], spec["init"],
-        feature_names=ds.feature_names,
+        feature_names=ds.feature_names, output=output,
     )  # fmt: skip
     if model.n_params > limits.max_params:
         raise ValueError(f"model has {model.n_params} parameters; the limit is {limits.max_params}")

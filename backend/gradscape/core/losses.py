@@ -4,7 +4,9 @@ Every function takes ``z`` of shape ``(..., n, m)`` (any leading batch of parame
 vectors) and targets ``y`` of shape ``(n,)``, and returns the mean loss ``(...)``.
 The output activation pairs with the loss: identity + MSE, sigmoid + binary
 cross-entropy (so ``dL/dz = (sigmoid(z) - y) / n``, the chapter's ``pred - y``) and
-softmax + cross-entropy.
+softmax + cross-entropy. MSE alone has a choice (``OUTPUTS``): MSE of ``sigmoid(z)`` on
+targets in [0, 1], whose ``dL/dz = 2 (pred - y) pred (1 - pred) / n`` fades where the
+sigmoid is flat — the fair comparison with cross-entropy the chapter's pairing invites.
 """
 
 from __future__ import annotations
@@ -41,6 +43,27 @@ def mse_and_grad(z: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
     """MSE and ``dL/dz = 2 (z - y) / (n m)``."""
     diff = z - y[:, None]
     return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+
+def _sigmoid(z: FloatArray) -> FloatArray:
+    """``sigmoid(z) = exp(z - softplus(z))``: no overflow in any precision (the grid's float32)."""
+    out: FloatArray = np.exp(z - np.logaddexp(0.0, z))
+    return out
+
+
+def mse_sigmoid(z: FloatArray, y: FloatArray) -> FloatArray:
+    """Mean squared error of a sigmoid output: ``mean((sigmoid(z) - y)^2)``."""
+    diff = _sigmoid(z) - y[:, None]
+    out: FloatArray = np.mean(diff * diff, axis=(-2, -1))
+    return out
+
+
+def mse_sigmoid_and_grad(z: FloatArray, y: FloatArray) -> tuple[float, FloatArray]:
+    """MSE of ``p = sigmoid(z)`` and ``dL/dz = 2 (p - y) p (1 - p) / (n m)``: the error
+    times the sigmoid's slope, which vanishes in its flat tails."""
+    pred = _sigmoid(z)
+    diff = pred - y[:, None]
+    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff * (pred * (1.0 - pred))
 
 
 def bce_with_logits(z: FloatArray, y: FloatArray) -> FloatArray:
@@ -122,29 +145,77 @@ LOSSES: dict[str, Loss] = {
 }
 
 
-def get_loss(name: str) -> Loss:
-    """Look up a loss by name, with a ``ValueError`` naming the field if unknown."""
+#: ``model.output`` choices: the output activations a loss may take other than its own.
+#: Only MSE has a choice; bce and cross_entropy fix theirs (sigmoid, softmax).
+OUTPUTS: dict[str, dict[str, Loss]] = {
+    "mse": {
+        "identity": LOSSES["mse"],
+        "sigmoid": Loss(
+            "mse",
+            "Mean squared error of a sigmoid output, for targets in [0, 1]: its gradient "
+            "carries the sigmoid's slope, so it fades where the prediction saturates.",
+            "classification",
+            "sigmoid",
+            mse_sigmoid,
+            mse_sigmoid_and_grad,
+        ),
+    }
+}
+OUTPUT_TEXT = {
+    "identity": "No output activation: the prediction is z itself (mse's default).",
+    "sigmoid": "sigmoid(z), a prediction in (0, 1): with mse, for targets in [0, 1].",
+}
+
+
+def output_options(loss: str) -> list[str]:
+    """The ``model.output`` values ``loss`` takes (empty: its output is fixed)."""
+    return list(OUTPUTS.get(loss, {}))
+
+
+def get_loss(name: str, output: str | None = None) -> Loss:
+    """Look up a loss by name (and output activation, for MSE), with a ``ValueError``
+    naming the field if unknown or not allowed."""
     try:
-        return LOSSES[name]
+        loss = LOSSES[name]
     except (KeyError, TypeError):
         raise ValueError(f"loss: unknown loss {name!r}; known: {', '.join(LOSSES)}") from None
+    if output is None:
+        return loss
+    choices = OUTPUTS.get(name)
+    if choices is None:
+        raise ValueError(
+            f"model.output: only loss 'mse' takes an output choice; {name}'s output is "
+            f"fixed ({loss.output_activation}), so leave model.output out"
+        )
+    if not isinstance(output, str) or output not in choices:
+        raise ValueError(f"model.output: must be one of {', '.join(choices)}, got {output!r}")
+    return choices[output]
 
 
-def accuracy(loss_name: str, z: FloatArray, y: FloatArray) -> float | None:
-    """Fraction of samples classified correctly from logits ``(n, m)``; None for MSE."""
-    if loss_name == "bce":
+#: What accuracy means for an output: a sigmoid is class 1 where z > 0, softmax the argmax.
+_CLASSES = {
+    "bce": "sigmoid", "cross_entropy": "softmax", "sigmoid": "sigmoid", "softmax": "softmax"
+}  # fmt: skip
+
+
+def accuracy(kind: str, z: FloatArray, y: FloatArray) -> float | None:
+    """Fraction of samples classified correctly from logits ``(n, m)``; None for an identity
+    output. ``kind`` is the output activation (or the loss that fixes it: bce, cross_entropy)."""
+    rule = _CLASSES.get(kind)
+    if rule == "sigmoid":
         return float(np.mean((z[:, 0] > 0) == (y > 0.5)))
-    if loss_name == "cross_entropy":
+    if rule == "softmax":
         return float(np.mean(np.argmax(z, axis=1) == y.astype(np.intp)))
     return None
 
 
-def batch_accuracy(loss_name: str, z: FloatArray, y: FloatArray) -> FloatArray | None:
-    """Accuracies ``(K,)`` from logits ``(K, n, m)``; None for MSE."""
-    if loss_name == "bce":
+def batch_accuracy(kind: str, z: FloatArray, y: FloatArray) -> FloatArray | None:
+    """Accuracies ``(K,)`` from logits ``(K, n, m)``; None for an identity output."""
+    rule = _CLASSES.get(kind)
+    if rule == "sigmoid":
         out: FloatArray = np.mean((z[..., 0] > 0) == (y > 0.5), axis=-1)
         return out
-    if loss_name == "cross_entropy":
+    if rule == "softmax":
         out = np.mean(np.argmax(z, axis=-1) == y.astype(np.intp), axis=-1)
         return out
     return None

@@ -60,7 +60,8 @@ def _require_data(X: FloatArray | None, y: FloatArray | None) -> tuple[FloatArra
 class MLP:
     """A multi-layer perceptron (a single neuron or linear regression when no hidden layer).
 
-    ``feature_names`` (the data's) name the weights of a model without a hidden layer.
+    ``feature_names`` (the data's) name the weights of a model without a hidden layer;
+    ``output`` is MSE's choice of output activation (``losses.OUTPUTS``: identity, sigmoid).
     """
 
     def __init__(
@@ -72,8 +73,9 @@ class MLP:
         loss: str,
         init: str | Mapping[str, Any] | None = "xavier",
         feature_names: Sequence[str] | None = None,
+        output: str | None = None,
     ) -> None:
-        self.loss_fn: Loss = get_loss(loss)
+        self.loss_fn: Loss = get_loss(loss, output)
         self.init_spec = normalize_init(init)
         acts = [activation] * len(hidden) if isinstance(activation, str) else list(activation)
         if len(acts) != len(hidden):
@@ -235,7 +237,7 @@ class MLP:
         """Fraction classified correctly, or None for regression."""
         X, y = _require_data(X, y)
         logits, _ = self.forward(theta, X)
-        return accuracy(self.loss_fn.name, logits, y)
+        return accuracy(self.loss_fn.output_activation, logits, y)
 
     def predict(self, theta: FloatArray, X: FloatArray) -> FloatArray:
         """Outputs after the output activation: values, probabilities ``(n, m)``."""

@@ -34,6 +34,7 @@ __all__ = [
     "AdamW",
     "Optimizer",
     "RMSprop",
+    "clip_coefficient",
     "clip_grad_norm",
     "hyperparameter_specs",
     "make_optimizer",
@@ -427,10 +428,13 @@ def hyperparameter_specs(name: str) -> dict[str, dict[str, Any]]:
 _MAX_NORM = _Field("float", 1.0, "Largest allowed gradient norm.", 0.0, math.inf, low_open=True)
 
 
+def clip_coefficient(grad: FloatArray, max_norm: float) -> float:
+    """``min(1, max_norm / (||grad||_2 + 1e-6))``: the factor ``clip_grad_norm`` applies."""
+    limit = _MAX_NORM._check_float("max_norm", max_norm)
+    total_norm = float(np.linalg.norm(np.asarray(grad, dtype=np.float64)))
+    return min(limit / (total_norm + 1e-6), 1.0)
+
+
 def clip_grad_norm(grad: FloatArray, max_norm: float) -> FloatArray:
     """``grad * min(1, max_norm / (||grad||_2 + 1e-6))``, a new array (torch's clip_grad_norm_)."""
-    limit = _MAX_NORM._check_float("max_norm", max_norm)
-    g = np.asarray(grad, dtype=np.float64)
-    total_norm = float(np.linalg.norm(g))
-    clip_coef = min(limit / (total_norm + 1e-6), 1.0)
-    return g * clip_coef
+    return np.asarray(grad, dtype=np.float64) * clip_coefficient(grad, max_norm)

@@ -28,6 +28,7 @@ from gradscape.core.snapshot import Snapshot, dumps, loads
 from gradscape.core.state import Event
 from gradscape.core.trainer import Trainer
 from gradscape.core.types import FloatArray, Model
+from gradscape.core.update import UpdateTrace, trace_update
 
 EVALUATED = ("loss", "accuracy", "val_loss", "val_accuracy")
 
@@ -394,6 +395,12 @@ class TrainingSession:
         if Xb is None or yb is None:  # pragma: no cover - a network always has data
             raise RuntimeError("a network session without data")
         return trace(self.model, theta, Xb, yb)
+
+    def update_at(self, k: int) -> UpdateTrace:
+        """Update k (1 <= k <= T) laid out, replayed on copies: the run does not change."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.step_count:
+            raise ValueError(f"step must be an integer in [1, {self.step_count}], got {k!r}")
+        return trace_update(self._trainer, k)
 
     def memory_bytes(self) -> int:
         """Bytes held by this session's history and checkpoints (data excluded)."""

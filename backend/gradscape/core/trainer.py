@@ -357,7 +357,7 @@ class Trainer:
         out = np.empty(thetas.shape[0])
         for start in range(0, thetas.shape[0], chunk):
             logits = model.batch_forward(thetas[start : start + chunk], X)
-            acc = batch_accuracy(model.loss_fn.name, logits, y)
+            acc = batch_accuracy(model.loss_fn.output_activation, logits, y)
             out[start : start + chunk] = np.inf if acc is None else acc
         return out
 

@@ -223,13 +223,19 @@ def curvature_view(run: LiveRun, step: int | None, series_every: int | None) -> 
 
 
 def backprop_view(run: LiveRun, step: int | None, samples: int) -> dict[str, Any]:
-    """``GET .../backprop``: the chain rule of one step, layer by layer (first rows shown)."""
+    """``GET .../backprop``: the chain rule of one step, layer by layer (first rows shown).
+
+    ``error`` is dL/dz at the output, the delta the sweep starts from: the gradient of the
+    mean loss, so each row is the pairing's rule times 1/n (``pairing.scale``).
+    """
     s = run.session
     if not isinstance(s.model, MLP):
         raise ValueError("backprop: an analytic surface has no layers to propagate through")
     k = max(1, s.step_count) if step is None else step
     tr = s.backprop(k)
     rows = slice(0, samples)
+    n = int(tr.targets.shape[0])
+    pairing = tr.pairing
     layers = [
         {
             "index": L.index,
@@ -241,6 +247,8 @@ def backprop_view(run: LiveRun, step: int | None, samples: int) -> dict[str, Any
             "slope": L.slope[rows],
             "dloss_da": L.dloss_da[rows],
             "delta": L.delta[rows],
+            "delta_mean": L.delta[rows].mean(axis=0),
+            "passed_down": L.passed_down[rows],
             "grad_w": L.grad_w,
             "grad_b": L.grad_b,
             "saturated_fraction": L.saturated_fraction,
@@ -255,9 +263,18 @@ def backprop_view(run: LiveRun, step: int | None, samples: int) -> dict[str, Any
             "loss": tr.loss,
             "loss_name": tr.loss_name,
             "output_activation": tr.output_activation,
-            "n": int(tr.targets.shape[0]),
+            "n": n,
             "targets": tr.targets[rows],
             "prediction": tr.prediction[rows],
+            "residual": tr.residual[rows],
+            "error": tr.error[rows],
+            "pairing": {
+                "output": pairing.output,
+                "loss": pairing.loss,
+                "rule": pairing.rule,
+                "why": pairing.why,
+                "scale": 1.0 / n,
+            },
             "layers": layers,
         }
     )

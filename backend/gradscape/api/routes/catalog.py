@@ -12,7 +12,7 @@ from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.data import dataset_specs
 from gradscape.core.functions import function_specs
 from gradscape.core.init import INITS
-from gradscape.core.losses import LOSSES
+from gradscape.core.losses import LOSSES, OUTPUT_TEXT, output_options
 from gradscape.core.optim import OPTIMIZERS, hyperparameter_specs
 from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS, FIELD_GROUPS
@@ -31,7 +31,8 @@ SURFACE_MODES = {
 
 
 def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
-    """Datasets, presets, models, losses, optimizers, schedules, surface modes and limits."""
+    """Datasets, presets, models, losses (and model.output choices), optimizers, schedules,
+    surface modes and limits."""
     out: dict[str, Any] = clean(
         {
             "presets": {
@@ -47,8 +48,16 @@ def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
                     "description": loss.description,
                     "task": loss.task,
                     "output": loss.output_activation,
+                    "output_options": output_options(name),
                 }
                 for name, loss in LOSSES.items()
+            },
+            "outputs": {
+                name: {
+                    "description": text,
+                    "losses": [loss for loss in LOSSES if name in output_options(loss)],
+                }
+                for name, text in OUTPUT_TEXT.items()
             },
             "optimizers": {name: hyperparameter_specs(name) for name in OPTIMIZERS},
             "schedules": schedule_specs(),

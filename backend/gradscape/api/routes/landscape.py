@@ -13,14 +13,18 @@ from gradscape.api.schemas import (
     SliceResult,
     SurfaceRequest,
     SurfaceResult,
+    UpdateResult,
 )
-from gradscape.service import surfaces
+from gradscape.service import surfaces, updates
 from gradscape.service.jsonsafe import dumps
 
 router = APIRouter(prefix="/api/sessions", tags=["landscape"])
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No session with that id"},
     422: {"description": "Invalid input; the field is named"},
+}
+NO_UPDATE: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The session has made no update yet (step 0)"}
 }
 
 
@@ -86,3 +90,24 @@ async def get_backprop(
     and the gradients they multiply into (the first ``samples`` rows of the batch)."""
     async with entry.lock:
         return await registry.run(surfaces.backprop_view, entry.run, step, samples)
+
+
+@router.get(
+    "/{session_id}/update",
+    response_model=None,
+    responses={200: {"model": UpdateResult}, **ERRORS, **NO_UPDATE},
+)
+async def get_update(
+    entry: EntryDep,
+    registry: RegistryDep,
+    step: Annotated[int | None, Query(ge=1, le=10_000_000)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=updates.MAX_LIMIT)] = 200,
+    match: Annotated[str | None, Query(max_length=updates.MAX_MATCH)] = None,
+) -> dict[str, Any]:
+    """What the optimizer did at update k (default: the last): per parameter theta_{k-1},
+    the gradient, -lr x gradient, the optimizer's state before and after, the step taken and
+    theta_k (rows whose name contains ``match``, ``offset``/``limit`` paged), rebuilt on
+    copies: the session does not change."""
+    async with entry.lock:
+        return await registry.run(updates.update_view, entry.run, step, offset, limit, match)

@@ -1,0 +1,95 @@
+"""The backward sweep laid out: the output error against the chapter's ``pred - y`` and
+central differences, and each layer's delta passed down as the layer below's dL/da."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradscape.core.backprop import PAIRINGS, trace
+from gradscape.core.losses import LOSSES, OUTPUTS
+from gradscape.core.nn import MLP
+from gradscape.core.session import TrainingSession
+from tests.chapter_loop import chapter_loop
+from tests.helpers import central_difference, rel_error
+
+PAIRS: dict[str, dict[str, Any]] = {
+    "sigmoid-bce": {"preset": "pass-fail"},
+    "sigmoid-mse": {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}},
+    "identity-mse": {"preset": "line"},
+    "softmax-ce": {
+        "data": {"name": "blobs", "n_samples": 30},
+        "model": {"hidden": [5], "activation": "tanh"},
+        "loss": "cross_entropy",
+    },
+}
+
+
+def test_every_output_and_loss_pair_has_a_rule() -> None:
+    pairs = {(loss.output_activation, name) for name, loss in LOSSES.items()}
+    pairs |= {(loss.output_activation, name) for name, c in OUTPUTS.items() for loss in c.values()}
+    assert set(PAIRINGS) == pairs
+    assert PAIRINGS[("sigmoid", "bce")].rule == "dL/dz = pred - y"
+    assert "vanishes" in PAIRINGS[("sigmoid", "mse")].why
+
+
+def test_pass_fail_error_is_the_chapters_pred_minus_y() -> None:
+    loop = chapter_loop(3)
+    s = TrainingSession({"preset": "pass-fail"})
+    s.step(3)
+    for k in (1, 3):
+        tr = s.backprop(k)
+        np.testing.assert_allclose(tr.prediction[:, 0], loop[k - 1].pred, rtol=1e-13)
+        np.testing.assert_allclose(tr.residual[:, 0], loop[k - 1].error, rtol=1e-12, atol=1e-15)
+        # The sweep starts from dL/dz of the mean loss: the chapter's error over n = 4.
+        np.testing.assert_allclose(4 * tr.error[:, 0], loop[k - 1].error, rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(tr.error, tr.layers[-1].delta)
+        assert tr.pairing.rule == "dL/dz = pred - y"
+
+
+@pytest.mark.parametrize("pair", list(PAIRS))
+def test_error_is_dl_dz_by_central_differences_and_follows_its_rule(pair: str) -> None:
+    s = TrainingSession(PAIRS[pair])
+    s.step(5)
+    Xb, yb, theta = s.batch_at(5)
+    assert isinstance(s.model, MLP) and Xb is not None and yb is not None
+    model = s.model
+    tr = trace(model, theta, Xb, yb)
+    logits, _ = model.forward(theta, Xb)
+    fd = central_difference(lambda z: float(model.loss_fn.value(z.reshape(logits.shape), yb)),
+                            logits.ravel())  # fmt: skip
+    assert rel_error(tr.error.ravel(), fd) < 1e-7
+    n, pred, res = yb.shape[0], tr.prediction, tr.residual
+    by_rule = {
+        "sigmoid-bce": res,
+        "softmax-ce": res,
+        "identity-mse": 2 * res,
+        "sigmoid-mse": 2 * res * pred * (1 - pred),
+    }[pair]
+    np.testing.assert_allclose(tr.error, by_rule / n, rtol=1e-10, atol=1e-16)
+    assert (tr.pairing.output, tr.pairing.loss) == (tr.output_activation, tr.loss_name)
+
+
+def test_each_delta_is_passed_down_as_the_dl_da_below() -> None:
+    s = TrainingSession({"preset": "moons-mlp", "model": {"hidden": [6, 5, 4]}})
+    s.step(3)
+    Xb, yb, theta = s.batch_at(3)
+    assert isinstance(s.model, MLP) and Xb is not None and yb is not None
+    tr = s.backprop(3)
+    weights = s.model.unpack(theta)
+    for upper, lower in zip(tr.layers[1:], tr.layers[:-1], strict=True):
+        np.testing.assert_array_equal(lower.dloss_da, upper.passed_down)
+        np.testing.assert_allclose(
+            upper.passed_down, upper.delta @ weights[upper.index][0].T, rtol=1e-14
+        )
+    # The bottom layer passes dL/dX down: the whole chain, against central differences.
+    model, rows = s.model, slice(0, 3)
+    fd = central_difference(
+        lambda x: model.loss(theta, np.vstack([x.reshape(3, -1), Xb[3:]]), yb), Xb[rows].ravel()
+    )
+    assert rel_error(tr.layers[0].passed_down[rows].ravel(), fd) < 1e-6
+    for layer in tr.layers:  # one delta per layer, used for all its weights and its bias
+        np.testing.assert_allclose(layer.grad_w, layer.inputs.T @ layer.delta, rtol=1e-14)
+        np.testing.assert_allclose(layer.grad_b, layer.delta.sum(axis=0), rtol=1e-14)

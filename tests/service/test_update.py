@@ -1,0 +1,285 @@
+"""The update inspector against references: the chapter's own loop, torch.optim's step and
+autograd, and the run's own trajectory (rebuilt bit for bit, left unchanged)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gradscape.core.session import TrainingSession
+from gradscape.service.errors import ConflictError
+from gradscape.service.live import LiveRun
+from gradscape.service.updates import update_view
+from tests.chapter_loop import chapter_loop
+
+NAMES = ["w_study", "w_sleep", "bias"]
+
+
+def _run(config: dict[str, Any], steps: int) -> LiveRun:
+    run = LiveRun.create(config)
+    run.step(steps, evaluate="none")
+    return run
+
+
+def _col(view: dict[str, Any], key: str) -> np.ndarray:
+    return np.array([row[key] for row in view["rows"]], dtype=float)
+
+
+def test_pass_fail_step_1_is_the_chapters_first_update() -> None:
+    loop = chapter_loop(1)[0]
+    view = update_view(_run({"preset": "pass-fail"}, 1), 1)
+    assert [row["name"] for row in view["rows"]] == NAMES
+    for key, ref in (("before", loop.before), ("grad", loop.grad), ("after", loop.after)):
+        np.testing.assert_allclose(_col(view, key), ref, rtol=0, atol=1e-12)
+    # The chapter's numbers, to 4 dp: w_study 0.4967 -> 0.4416 (gradient 0.5515) ...
+    assert np.round(_col(view, "before"), 4).tolist() == [0.4967, -0.1383, 0.0]
+    assert np.round(_col(view, "grad"), 4).tolist() == [0.5515, 0.8219, 0.2845]
+    assert np.round(_col(view, "after"), 4).tolist() == [0.4416, -0.2205, -0.0284]
+    np.testing.assert_allclose(_col(view, "plain_step"), -0.1 * loop.grad, rtol=1e-15)
+    np.testing.assert_allclose(_col(view, "taken"), _col(view, "plain_step"), rtol=1e-12)
+    assert view["optimizer"] == {
+        "name": "sgd",
+        "hyper": {
+            "momentum": 0.0,
+            "dampening": 0.0,
+            "weight_decay": 0.0,
+            "nesterov": False,
+            "maximize": False,
+        },
+        "lr": 0.1,
+        "base_lr": 0.1,
+        "t": 1,
+    }
+    assert view["batch"] == {"size": 4, "full": True}
+    assert view["clip"] == {"norm": None, "grad_norm": pytest.approx(np.linalg.norm(loop.grad)),
+                            "scale": 1.0}  # fmt: skip
+    assert view["loss_before"] == pytest.approx(loop.loss, abs=3e-9)  # the loop adds 1e-9
+    assert view["buffers"] == [] and all(r["state_before"] == {} for r in view["rows"])
+    assert view["explain"].startswith("sgd without momentum: the step taken is exactly -lr x")
+
+
+def test_pass_fail_after_500_epochs_is_the_chapters_500th_update() -> None:
+    loop = chapter_loop(500)
+    run = _run({"preset": "pass-fail"}, 700)
+    view = update_view(run, 500)  # replayed from the checkpoint at 400
+    for key in ("before", "grad", "after"):
+        ref = getattr(loop[499], key)
+        np.testing.assert_allclose(_col(view, key), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(_col(view, "after"), run.session.params_at([500])[0])
+    assert view["optimizer"]["t"] == 500
+
+
+def _torch_step(view: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray]]:
+    """torch.optim's step from the reported theta_{k-1}, gradient and state_before."""
+    torch = pytest.importorskip("torch")
+    opt_info = view["optimizer"]
+    name, hyper = opt_info["name"], dict(opt_info["hyper"])
+    if "betas" in hyper:
+        hyper["betas"] = tuple(hyper["betas"])
+    p = torch.tensor(_col(view, "before"), dtype=torch.float64, requires_grad=True)
+    p.grad = torch.tensor(_col(view, "grad"), dtype=torch.float64)
+    cls = {
+        "sgd": torch.optim.SGD,
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+    }[name]
+    opt = cls([p], lr=opt_info["lr"], foreach=False, **hyper)
+    state: dict[str, Any] = {}
+    for key in view["buffers"]:
+        values = [row["state_before"][key] for row in view["rows"]]
+        if values[0] is not None:
+            state[key] = torch.tensor(values, dtype=torch.float64)
+    if state:  # else the optimizer's first update: torch makes its state on its own
+        if name != "sgd":
+            state["step"] = torch.tensor(float(opt_info["t"] - 1))
+        opt.state[p] = state
+    opt.step()
+    return p.detach().numpy(), {k: v.numpy() for k, v in opt.state[p].items() if k != "step"}
+
+
+OPTIMIZERS = [
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+    {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
+    {"name": "sgd", "lr": 0.05, "momentum": 0.8, "dampening": 0.1, "weight_decay": 1e-2},
+    {"name": "adam", "lr": 0.01},
+    {"name": "adam", "lr": 0.01, "weight_decay": 1e-3, "amsgrad": True},
+    {"name": "adamw", "lr": 0.01, "weight_decay": 0.05},
+    {"name": "rmsprop", "lr": 0.005, "momentum": 0.5, "centered": True},
+    {"name": "adagrad", "lr": 0.05, "lr_decay": 1e-3},
+]
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
+@pytest.mark.parametrize("k", [1, 103])
+def test_moons_minibatch_update_matches_torch_optim(optimizer: dict[str, Any], k: int) -> None:
+    torch = pytest.importorskip("torch")
+    run = _run({"preset": "moons-mlp", "optimizer": optimizer, "batch_size": 16}, 120)
+    view = update_view(run, k, limit=500)
+    assert view["total"] == view["n_params"] == len(view["rows"]) == 337
+    assert view["batch"] == {"size": 16, "full": False}
+    after, state_after = _torch_step(view)
+    np.testing.assert_allclose(_col(view, "after"), after, rtol=1e-12, atol=1e-300)
+    assert sorted(state_after) == view["buffers"]
+    for key, ref in state_after.items():
+        ours = np.array([row["state_after"][key] for row in view["rows"]])
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-300)
+    # The gradient is update k's own mini-batch's, as torch autograd computes it.
+    Xb, yb, theta = run.session.batch_at(k)
+    np.testing.assert_array_equal(_col(view, "before"), theta)
+    t = torch.tensor(theta, requires_grad=True)
+    a = torch.tensor(Xb)
+    model = run.session.model
+    for layer in model.layers:
+        a = a @ t[layer.w_slice].reshape(layer.fan_in, layer.fan_out) + t[layer.b_slice]
+        if layer.index < len(model.layers) - 1:
+            a = torch.tanh(a)
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(a[:, 0], torch.tensor(yb))
+    loss.backward()
+    np.testing.assert_allclose(_col(view, "grad_raw"), t.grad.numpy(), rtol=1e-10, atol=1e-14)
+    assert view["loss_before"] == pytest.approx(loss.item(), rel=1e-12)
+
+
+def test_adam_rows_show_bias_corrections() -> None:
+    run = _run({"preset": "moons-mlp"}, 5)
+    view = update_view(run, 5, limit=3)
+    h, t = view["optimizer"]["hyper"], view["optimizer"]["t"]
+    (b1, b2), eps, lr = h["betas"], h["eps"], view["optimizer"]["lr"]
+    for row in view["rows"]:
+        m, v = row["state_after"]["exp_avg"], row["state_after"]["exp_avg_sq"]
+        assert row["m_hat"] == pytest.approx(m / (1 - b1**t), rel=1e-14)
+        assert row["v_hat"] == pytest.approx(v / (1 - b2**t), rel=1e-14)
+        assert row["denominator"] == pytest.approx(np.sqrt(row["v_hat"]) + eps, rel=1e-12)
+        assert row["taken"] == pytest.approx(-lr * row["m_hat"] / row["denominator"], rel=1e-9)
+        assert row["taken"] != pytest.approx(row["plain_step"], rel=0.01)
+    assert view["explain"].startswith("adam: each weight's step is lr x m_hat / (sqrt(v_hat)")
+
+
+def test_replays_live_changes_exactly() -> None:
+    run = LiveRun.create({"preset": "moons-mlp", "optimizer": {"name": "sgd", "lr": 0.1}})
+    run.step(40, evaluate="none")
+    run.set({"lr": 0.03, "batch_size": 10})
+    run.step(30, evaluate="none")
+    run.set({"optimizer": {"name": "adam", "lr": 0.005}, "clip_norm": 0.05})
+    run.step(45, evaluate="none")
+    s = run.session
+    lrs = s.recorded(0, s.step_count + 1, ["lr"])["lr"]
+    for k in (1, 40, 41, 70, 71, 72, 100, 115):
+        tr = s.update_at(k)
+        np.testing.assert_array_equal(tr.before, s.params_at([k - 1])[0])
+        np.testing.assert_array_equal(tr.after, s.params_at([k])[0])
+        np.testing.assert_array_equal(tr.grad_raw, s.grads_at([k])[0])
+        assert tr.lr == lrs[k]
+    assert s.update_at(71).t == 1 and s.update_at(71).state_before == {}
+    assert s.update_at(41).batch_size == 10 and s.update_at(40).batch_size == 32
+
+
+def test_clipping_is_reported() -> None:
+    run = _run({"preset": "pass-fail", "clip_norm": 0.5}, 3)
+    view = update_view(run, 2)
+    clip = view["clip"]
+    assert clip["norm"] == 0.5 and clip["grad_norm"] > 0.5
+    assert clip["scale"] == pytest.approx(0.5 / (clip["grad_norm"] + 1e-6), rel=1e-14)
+    np.testing.assert_allclose(_col(view, "grad"), _col(view, "grad_raw") * clip["scale"])
+    np.testing.assert_allclose(_col(view, "plain_step"), -0.1 * _col(view, "grad"), rtol=1e-15)
+    assert "clip_norm 0.5" in view["explain"]
+
+
+def test_momentum_step_follows_the_velocity() -> None:
+    run = _run({"preset": "rosenbrock", "optimizer": {"momentum": 0.9}}, 5)
+    first, later = update_view(run, 1), update_view(run, 5)
+    assert first["batch"] == {"size": None, "full": True}
+    assert [r["state_before"] for r in first["rows"]] == [{"momentum_buffer": None}] * 2
+    np.testing.assert_allclose(_col(first, "taken"), _col(first, "plain_step"), rtol=1e-12)
+    assert "on this first update" in first["explain"]
+    lr = later["optimizer"]["lr"]
+    velocity = np.array([r["state_after"]["momentum_buffer"] for r in later["rows"]])
+    np.testing.assert_allclose(_col(later, "taken"), -lr * velocity, rtol=1e-12)
+    assert later["explain"].startswith("momentum 0.9: the step follows the velocity buffer")
+
+
+def test_explain_names_weight_decay_and_the_rule() -> None:
+    def sentence(optimizer: dict[str, Any]) -> str:
+        run = _run({"preset": "pass-fail", "optimizer": optimizer}, 2)
+        return str(update_view(run, 1)["explain"])
+
+    assert "nesterov momentum 0.9" in sentence({"momentum": 0.9, "nesterov": True})
+    decayed = sentence({"weight_decay": 0.01})
+    assert decayed.startswith("sgd without momentum: the step taken is -lr x the adjusted")
+    assert "weight decay adds 0.01 x weight" in decayed
+    assert "they agree" in sentence({"momentum": 0.5})  # b starts as the gradient
+    assert "they agree" not in sentence({"momentum": 0.5, "weight_decay": 0.1})
+    assert "decoupled weight decay" in sentence({"name": "adamw", "lr": 0.01})
+    assert sentence({"name": "rmsprop"}).startswith("rmsprop: each weight's step is lr x")
+    assert sentence({"name": "adagrad"}).startswith("adagrad: each weight's step is lr x")
+    assert "goes uphill" in sentence({"maximize": True})
+
+
+def test_nothing_in_the_session_changes() -> None:
+    run = _run({"preset": "moons-mlp", "optimizer": {"momentum": 0.9, "name": "sgd"}}, 130)
+    twin = _run({"preset": "moons-mlp", "optimizer": {"momentum": 0.9, "name": "sgd"}}, 130)
+    s = run.session
+    before = s.snapshot()
+    params, events, settings = s.params, s.events, s.settings
+    for k in (130, 1, 77, 101, 130, 5):
+        update_view(run, k, limit=7, match="layer1")
+    assert s.snapshot() == before
+    assert s.step_count == 130 and s.events == events and s.settings == settings
+    np.testing.assert_array_equal(s.params, params)
+    run.step(20, evaluate="none")
+    twin.step(20, evaluate="none")
+    np.testing.assert_array_equal(s.params, twin.session.params)
+    np.testing.assert_array_equal(
+        s.trajectory(fields=["batch_loss"])["batch_loss"],
+        twin.session.trajectory(fields=["batch_loss"])["batch_loss"],
+    )
+
+
+def test_rows_are_filtered_and_paged() -> None:
+    run = _run({"preset": "moons-mlp"}, 2)
+    names = run.session.model.param_names
+    view = update_view(run, None, offset=3, limit=4, match="LAYER2.W[1,")
+    expected = [i for i, n in enumerate(names) if "layer2.w[1," in n.lower()]
+    assert view["total"] == len(expected) == 16 and view["match"] == "LAYER2.W[1,"
+    assert [r["index"] for r in view["rows"]] == expected[3:7]
+    assert [r["name"] for r in view["rows"]] == [names[i] for i in expected[3:7]]
+    assert view["step"] == 2  # the default: the last update
+    assert update_view(run, 2, offset=10_000)["rows"] == []
+    assert update_view(run, 2, match="nothing like it")["total"] == 0
+
+
+def test_a_big_model_serialises_only_the_rows_asked_for() -> None:
+    config = {
+        "data": {"name": "moons", "n_samples": 64},
+        "model": {"hidden": [256, 256]},
+        "batch_size": 16,
+    }
+    run = _run(config, 3)
+    view = update_view(run, 2, offset=100, limit=5)
+    assert view["n_params"] == view["total"] == run.session.model.n_params > 60_000
+    assert [r["index"] for r in view["rows"]] == [100, 101, 102, 103, 104]
+    np.testing.assert_array_equal(_col(view, "after"), run.session.params_at([2])[0][100:105])
+    assert update_view(run, 3, match="layer3")["total"] == 257
+
+
+def test_bad_requests_are_refused() -> None:
+    fresh = LiveRun.create({"preset": "pass-fail"})
+    with pytest.raises(ConflictError, match="no update yet"):
+        update_view(fresh, None)
+    run = _run({"preset": "pass-fail"}, 3)
+    for step in (0, 4, -1):
+        with pytest.raises(ValueError, match=r"^step: must be in \[1, 3\]"):
+            update_view(run, step)
+    with pytest.raises(ValueError, match=r"^limit"):
+        update_view(run, 1, limit=501)
+    with pytest.raises(ValueError, match=r"^limit"):
+        update_view(run, 1, limit=0)
+    with pytest.raises(ValueError, match=r"^offset"):
+        update_view(run, 1, offset=-1)
+    with pytest.raises(ValueError, match=r"^match"):
+        update_view(run, 1, match="x" * 65)
+    with pytest.raises(ValueError, match="step must be an integer"):
+        TrainingSession({"preset": "pass-fail"}).update_at(1)
