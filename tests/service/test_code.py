@@ -4,7 +4,6 @@ to 1e-9 at every printed epoch, parameters to 1e-8); Keras parses; omissions are
 from __future__ import annotations
 
 import ast
-import dataclasses
 import subprocess
 import sys
 from typing import Any
@@ -13,10 +12,9 @@ import numpy as np
 import pytest
 
 from gradscape.service.code import code
-from gradscape.service.codegen import numpy_code, torch_code
-from gradscape.service.codegen.recipe import make_recipe
 from gradscape.service.errors import PayloadTooLargeError
 from gradscape.service.live import Budgets, LiveRun
+from tests.chapter_loop import chapter_loop
 from tests.helpers import assert_retraces, run_snippet
 
 CHAPTER_PRINTOUT = [
@@ -40,24 +38,6 @@ def _retraced(config: dict[str, Any], language: str, epochs: int) -> tuple[dict[
     return namespace, printed
 
 
-def _chapter_loop(epochs: int) -> tuple[np.ndarray, float, list[float]]:
-    """The chapter's own loop, as printed in the chapter (its + 1e-9 loss included)."""
-    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
-    y = np.array([1, 0, 1, 0], dtype=float)
-    np.random.seed(42)  # noqa: NPY002 (the chapter's own line)
-    weights = np.random.randn(2)  # noqa: NPY002
-    bias = 0.0
-    losses = []
-    for _ in range(epochs):
-        z = X @ weights + bias
-        pred = 1 / (1 + np.exp(-z))
-        losses.append(-np.mean(y * np.log(pred + 1e-9) + (1 - y) * np.log(1 - pred + 1e-9)))
-        error = pred - y
-        weights -= 0.1 * (X.T @ error / len(X))
-        bias -= 0.1 * np.mean(error)
-    return weights, bias, losses
-
-
 # -- pass-fail: the chapter's loop ---------------------------------------------------
 
 
@@ -65,11 +45,10 @@ def test_pass_fail_numpy_is_the_chapters_loop_and_prints_its_numbers() -> None:
     namespace, printed = _retraced({"preset": "pass-fail"}, "numpy", 2000)
     assert printed.splitlines()[:4] == CHAPTER_PRINTOUT
     assert printed.splitlines()[4].startswith("final weights: [1.402812")
-    weights, bias, chapter = _chapter_loop(2000)
-    np.testing.assert_allclose(namespace["weights"], weights, rtol=1e-12)
-    assert namespace["bias"] == pytest.approx(bias, rel=1e-12)
+    chapter = chapter_loop(2000)
+    np.testing.assert_allclose(namespace["theta"], chapter[-1].after, rtol=1e-12)
     # the chapter's + 1e-9 moves the loss, by at most 2.1e-9 over the run
-    shifts = [abs(chapter[e] - loss) for e, loss in namespace["losses"].items()]
+    shifts = [abs(chapter[e].loss - loss) for e, loss in namespace["losses"].items()]
     assert 1e-10 < max(shifts) < 2.2e-9
 
 
@@ -344,17 +323,16 @@ def test_filename(config: dict[str, Any], language: str, filename: str) -> None:
     assert code(LiveRun.create(config), language, 1)["filename"] == filename
 
 
+@pytest.mark.parametrize("language", ["numpy", "pytorch"])
 @pytest.mark.parametrize("hidden", [[], [4]], ids=["neuron", "hidden"])
-def test_sigmoid_output_with_mse_agrees_with_torch(hidden: list[int]) -> None:
-    """``model.output: "sigmoid"`` with mse (MSE of sigmoid(z)), written ahead of the server
-    taking it: the NumPy chain rule against torch's autograd on the same recipe."""
-    pytest.importorskip("torch")
-    config = {"preset": "pass-fail", "loss": "mse", "model": {"hidden": hidden}}
-    base = make_recipe(LiveRun.create(config).session, 300)
-    recipe = dataclasses.replace(base, output="sigmoid")
-    mine, _ = run_snippet(numpy_code.render(recipe)[0])
-    ref, _ = run_snippet(torch_code.render(recipe)[0])
-    for e, loss in ref["losses"].items():
-        assert mine["losses"][e] == pytest.approx(loss, rel=1e-9, abs=1e-12)
-    np.testing.assert_allclose(mine["theta"], ref["theta"].numpy(), rtol=1e-8, atol=1e-10)
-    assert mine["losses"][0] < 0.5 and mine["losses"][0] > mine["losses"][max(mine["losses"])]
+def test_sigmoid_output_with_mse_retraces_the_server(hidden: list[int], language: str) -> None:
+    if language == "pytorch":
+        pytest.importorskip("torch")
+    config = {
+        "preset": "pass-fail",
+        "loss": "mse",
+        "model": {"hidden": hidden, "output": "sigmoid"},
+    }
+    _retraced(config, language, 300)
+    text = code(LiveRun.create(config), language, 300)["code"]
+    assert ("pred * (1 - pred)" in text) if language == "numpy" else ("nn.Sigmoid()" in text)

@@ -65,10 +65,13 @@ def _general_notes(r: Recipe) -> list[str]:
     notes = [
         "Keras computes in float32 unless told otherwise; the snippet sets float64 with "
         'keras.config.set_floatx("float64") to match gradscape.',
-        "The output layer has no activation and the loss takes logits (from_logits=True), as "
-        "gradscape computes it; the chapter's Dense(1, activation='sigmoid') with "
-        "'binary_crossentropy' clips the probabilities at 1e-7 instead.",
     ]
+    if r.loss in ("bce", "cross_entropy"):
+        notes.append(
+            "The output layer has no activation and the loss takes logits (from_logits=True), "
+            "as gradscape computes it; the chapter's Dense(1, activation='sigmoid') with "
+            "'binary_crossentropy' clips the probabilities at 1e-7 instead."
+        )
     if r.batch_size is not None:
         notes += [
             "Keras shuffles the samples its own way every epoch, so its mini-batches, and the "

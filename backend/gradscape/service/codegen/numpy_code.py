@@ -120,8 +120,12 @@ def _chapter(r: Recipe) -> list[str]:
         backward = [f"error = pred - {y}  # dL/dz for sigmoid + cross-entropy"]
     else:
         dz = "dz"
-        slope = " * pred * (1 - pred)" if r.output == "sigmoid" else ""
-        backward = [f"dz = 2 * error{slope}  # dL/dz of the squared error, per sample"]
+        backward = ["dz = 2 * error  # dL/dz of the squared error, per sample"]
+        if r.output == "sigmoid":
+            backward = [
+                "dz = 2 * error * pred * (1 - pred)  # dL/dz: the sigmoid's slope pred (1 - pred)",
+                "# stays in, so the gradient fades where the prediction saturates",
+            ]
     backward = [
         "# Backward pass (gradients)",
         *backward,

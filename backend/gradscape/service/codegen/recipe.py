@@ -139,7 +139,7 @@ def make_recipe(session: TrainingSession, epochs: int | None = None) -> Recipe:
         )  # fmt: skip
     if not isinstance(model, MLP) or session.dataset is None:
         raise ValueError("model: code export covers layer models and analytic surfaces")
-    if model.loss_fn.name not in LOSSES or output_activation(config) not in OUTPUTS:
+    if model.loss_fn.name not in LOSSES or output_activation(model) not in OUTPUTS:
         raise ValueError(
             f"loss: code export covers {', '.join(LOSSES)} with an output of {' or '.join(OUTPUTS)}"
         )
@@ -167,16 +167,17 @@ def _network(session: TrainingSession, model: MLP, ds: Dataset, common: dict[str
         standardized = (ds.mean.copy(), ds.std.copy())
     return Recipe(
         title, stem(config, fallback), layers=layers, loss=model.loss_fn.name,
-        output=output_activation(config), X=ds.X.copy(), y=ds.y.copy(),
+        output=output_activation(model), X=ds.X.copy(), y=ds.y.copy(),
         n_classes=ds.n_classes, feature_names=ds.feature_names, target_name=ds.target_name,
         batch_size=config["batch_size"], standardized=standardized, **common,
     )  # fmt: skip
 
 
-def output_activation(config: dict[str, Any]) -> str:
-    """The output activation the config asks for beyond its loss's own (``identity``)."""
-    out = config["model"].get("output")
-    return "identity" if out in (None, "identity", "default") else str(out)
+def output_activation(model: MLP) -> str:
+    """MSE's output activation (``model.output``: identity or sigmoid); ``identity`` for
+    bce and cross-entropy, whose loss brings its own (sigmoid, softmax)."""
+    loss = model.loss_fn
+    return loss.output_activation if loss.name == "mse" else "identity"
 
 
 def stem(config: dict[str, Any], fallback: str) -> str:
