@@ -89,7 +89,8 @@ export class BackpropPanel {
     this.stepBox.value = k;
     this.r.busy = true;
     try {
-      const trace = await api.backprop(main.id, k);
+      // following the latest: no step, so a run that steps back as it diverges is never asked past its end
+      const trace = await api.backprop(main.id, this.follow && at === null ? undefined : k);
       this.widget.render(trace, this.sel);
     } catch (err) {
       clear(this.out).append(h("p", { class: "caption" }, err.status === 404 || err.status === 405 ? "The server has no backprop endpoint yet." : err.message));
@@ -132,7 +133,8 @@ export class CurvaturePanel {
     const at = this.store.state.preview ?? T;
     try {
       const every = Math.max(1, Math.ceil(T / 40));
-      const c = await this.busy.track(`Computing the curvature at step ${at}`, (signal) => api.curvature(main.id, { step: at, series_every: every }, signal));
+      const asked = this.store.state.preview;
+      const c = await this.busy.track(`Computing the curvature at step ${at}`, (signal) => api.curvature(main.id, { step: asked ?? undefined, series_every: every }, signal));
       const s = c.series;
       invalidate("curvature", () => this.plot.draw({ step: s.step, lambdaMax: s.lambda_max, lr: s.lr }));
       const ratio = c.lr_times_lambda;

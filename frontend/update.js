@@ -62,7 +62,10 @@ export class UpdatePanel {
     if (k === 0) return this.start(main);
     this.busy = true;
     try {
-      const u = await api.update(main.id, { step: k, offset: this.offset, limit: PAGE, match: this.match || undefined });
+      // the latest update is asked without a step: a run that diverges steps back to its
+      // last finite point, so a step number read a moment ago could be past its end
+      const step = this.store.state.preview === null ? undefined : k;
+      const u = await api.update(main.id, { step, offset: this.offset, limit: PAGE, match: this.match || undefined });
       if (this.main() === main) this.render(u, main);
     } catch (err) {
       this.head.textContent = err.status === 404 || err.status === 405 ? "The server has no update endpoint yet." : err.message;

@@ -106,6 +106,13 @@ def page(context: Any, server: str) -> Iterator[Any]:
         lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
     )
     pg.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    failed: list[str] = []  # which requests the logged "Failed to load resource" lines were
+
+    def on_response(r: Any) -> None:
+        if r.status >= 400:
+            failed.append(f"{r.status} {r.request.method} {r.url}")
+
+    pg.on("response", on_response)
     pg.errors = errors
     yield pg
-    assert errors == [], "the page logged errors:\n" + "\n".join(errors)
+    assert errors == [], "the page logged errors:\n" + "\n".join(errors + failed)
