@@ -68,8 +68,15 @@ class App {
         continueFrom: (k) => this.continueFrom(k),
         recover: (plan) => this.recover(plan),
         refused: (text) => notice(text, "info"),
+        drawer: () => this.toggleDrawer(),
       },
     });
+    // narrow screens: the settings column is a drawer (Escape or the backdrop closes it)
+    this.backdrop = document.createElement("div");
+    this.backdrop.className = "drawer-backdrop";
+    this.backdrop.addEventListener("click", () => this.toggleDrawer(false));
+    document.body.append(this.backdrop);
+    document.addEventListener("keydown", (e) => e.key === "Escape" && document.body.classList.contains("drawer-open") && this.toggleDrawer(false));
     this.branchBar = new BranchBar($("#branches"), {
       show: (k) => this.switchTo(k),
       compare: (k) => this.compareBranch(k),
@@ -105,6 +112,15 @@ class App {
       if (changed.includes("preview")) this.refreshPanels(true);
     });
     addEventListener("hashchange", () => this.onHashChange());
+  }
+
+  /** Open or close the settings drawer (narrow screens); focus follows. */
+  toggleDrawer(open = !document.body.classList.contains("drawer-open")) {
+    document.body.classList.toggle("drawer-open", open);
+    const btn = this.transport.drawerBtn;
+    btn.setAttribute("aria-expanded", String(open));
+    if (open) $("#side").querySelector("button, input, select")?.focus();
+    else btn.focus();
   }
 
   /** The view settings (read-only: change them through `store.set`). */

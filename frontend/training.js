@@ -46,7 +46,7 @@ export class TrainingControls {
     if (!n) return h("p", { class: "caption" }, "Analytic surface: every step uses the exact gradient.");
     const size = info.settings.batch_size;
     const full = h("input", { type: "checkbox", name: "full-batch", checked: size === null || size >= n });
-    const slider = h("input", { type: "range", name: "batch-slider", min: 1, max: n, step: 1, value: size ?? n, disabled: full.checked });
+    const slider = h("input", { type: "range", name: "batch-slider", min: 1, max: n, step: 1, value: size ?? n, disabled: full.checked, "aria-label": "batch size (slider)" });
     const box = h("input", { type: "number", name: "batch-size", min: 1, max: n, step: 1, value: size ?? n, disabled: full.checked, class: "batch-box", "aria-label": "batch size" });
     const send = (v) => this.live({ batch_size: v === null || v >= n ? null : v });
     full.addEventListener("change", () => {

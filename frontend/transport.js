@@ -59,8 +59,14 @@ export class Transport {
     this.readout = h("div", { class: "readout", "aria-live": "polite" });
     this.rate = h("span", { class: "rate" });
     this.conn = h("span", { class: "conn", title: "WebSocket connection" });
+    this.drawerBtn = h(
+      "button",
+      { class: "drawer-toggle", name: "drawer", "aria-controls": "side", "aria-expanded": "false", title: "Settings: data, model and training", onclick: () => a.drawer?.() },
+      "☰ Settings",
+    );
     clear(this.root).append(
       h("div", { class: "buttons" }, [
+        this.drawerBtn,
         this.playBtn,
         btn("step1", "Step", "One update (→)", () => this.stepBy(1)),
         btn("step10", "×10", "Ten updates", () => this.stepBy(10)),
@@ -113,8 +119,13 @@ export class Transport {
   }
 
   key(e) {
-    const tag = e.target && e.target.tagName;
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || e.ctrlKey || e.metaKey || e.altKey) return;
+    // never while a form control, a button, a link or anything editable has focus: Space
+    // on a focused button presses that button, arrows move a focused slider
+    const t = e.target;
+    const tag = t && t.tagName;
+    const focusable = ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "A", "SUMMARY", "OPTION"];
+    if (focusable.includes(tag) || (t && t.isContentEditable) || (t && t.closest && t.closest("[role=button],[role=slider],[role=tab],.modebar"))) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
     const main = this.actions.main();
     if (!main) return;
     const at = this.store.state.preview;

@@ -59,8 +59,24 @@ export function axis(title, extra = {}) {
 /** Plotly.react on a visible element (hidden tabs are drawn when shown). */
 export function react(el, data, layout) {
   if (el.offsetParent === null) return false;
-  Plotly.react(el, data, layout, CONFIG);
+  const drawn = Plotly.react(el, data, layout, CONFIG);
+  quietModebar(el);
+  if (drawn && drawn.then) drawn.then(() => quietModebar(el)).catch(() => {});
   return true;
+}
+
+/**
+ * Plotly's mode-bar buttons are unlabelled links in the Tab order, dozens per page: name
+ * them from their tooltip and take them out of the Tab order (they stay usable by mouse
+ * and touch; every plot is also drawn as data the page states in words).
+ */
+function quietModebar(el) {
+  for (const b of el.querySelectorAll(".modebar-btn")) {
+    if (b.getAttribute("tabindex") === "-1") continue;
+    b.setAttribute("tabindex", "-1");
+    const title = b.getAttribute("data-title");
+    if (title) b.setAttribute("aria-label", title);
+  }
 }
 
 /** The figure as Plotly JSON (for the HTML report). */

@@ -114,6 +114,25 @@ def sweep(page: Any, base: str) -> None:
     page.screenshot(path=DOCS / "sweep.png")
 
 
+def phone(page: Any, base: str) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, base, hash_for({"preset": "pass-fail"}, speed=300))
+    run_to(page, 300)
+    settle(page)
+    page.screenshot(path=DOCS / "phone.png")
+    page.click("button[name=drawer]")
+    page.wait_for_timeout(600)
+    page.screenshot(path=DOCS / "phone-drawer.png")
+
+
+def laptop(page: Any, base: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_app(page, base, hash_for({"preset": "moons-mlp"}, speed=300))
+    run_to(page, 600)
+    settle(page)
+    page.screenshot(path=DOCS / "laptop.png")
+
+
 def curvature(page: Any, base: str) -> None:
     open_app(page, base, hash_for({"preset": "overshoot"}, tab="curvature", speed=30))
     run_to(page, 40)
