@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
-from gradscape.api.deps import EntryDep, RegistryDep
+from gradscape.api.deps import EntryDep, QuotaDep, RegistryDep
 from gradscape.api.schemas import Export, ImportRequest, SessionInfo
 from gradscape.service import views
 from gradscape.service.exporting import EXPORT_FIELDS, export_csv, export_json
@@ -49,10 +49,12 @@ async def export_session(
 
 
 @router.post("/import", status_code=201, response_model=SessionInfo, responses={422: {}, 429: {}})
-async def import_session(body: ImportRequest, registry: RegistryDep) -> dict[str, Any]:
+async def import_session(
+    body: ImportRequest, registry: RegistryDep, quota: QuotaDep
+) -> dict[str, Any]:
     """Recreate a session from an export: the same config and events replay to the same step.
 
-    Every limit (steps, events, their steps) is checked before anything is replayed."""
+    Every limit (sessions, steps, events, their steps) is checked before anything is replayed."""
     events = [(k, dict(c)) for k, c in body.events]
-    entry = await registry.restore(body.config, events, body.step, body.status)
+    entry = await registry.restore(body.config, events, body.step, body.status, quota)
     return await registry.light(views.info, entry.run)
