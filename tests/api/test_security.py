@@ -373,3 +373,33 @@ def test_a_database_failure_answers_503_without_sqlite_words(
     r = client.patch(f"/api/sessions/{line_id}", json={"lr": 0.2})
     assert r.status_code == 503
     assert "secret" not in r.text and "disk I/O" not in r.text
+
+
+# -- 6. export at any length ------------------------------------------------------------
+def test_export_decimates_to_fit_and_says_so() -> None:
+    with make_client(max_response_floats=20_000) as c:
+        sid = c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
+        c.post(f"/api/sessions/{sid}/step", json={"steps": 200, "evaluate": "none"})
+        full = c.get(f"/api/sessions/{sid}/export").json()
+        assert (
+            full["every"] > 1 and "every" in full["note"] and "max_response_floats" in full["note"]
+        )
+        rows = len(full["trajectory"]["step"])
+        assert full["trajectory"]["step"][:2] == [0, full["every"]]
+        n_params = len(full["param_names"])
+        assert rows * (n_params + len(full["trajectory"])) <= 20_000
+        assert rows == len(range(0, 201, full["every"]))
+        # the next smaller step would not fit
+        assert len(range(0, 201, full["every"] - 1)) * (n_params + 10) > 20_000
+        # a decimated export still rebuilds the whole run
+        again = c.post("/api/sessions/import", json=full).json()
+        assert again["params"] == c.get(f"/api/sessions/{sid}").json()["params"]
+        r = c.get(f"/api/sessions/{sid}/export", params={"format": "csv"})
+        assert r.status_code == 200 and r.headers["x-gradscape-every"] == str(full["every"])
+        assert "max_response_floats" in r.headers["x-gradscape-note"]
+        assert len(r.text.splitlines()) == rows + 1
+        asked = c.get(f"/api/sessions/{sid}/export", params={"every": 1})
+        assert asked.status_code == 413  # an explicit every is kept, or refused
+        short = c.post("/api/sessions", json={"preset": "line"}).json()["id"]
+        small = c.get(f"/api/sessions/{short}/export").json()
+        assert small["every"] == 1 and small["note"] is None

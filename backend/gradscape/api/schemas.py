@@ -540,4 +540,6 @@ class Export(BaseModel):
     status: str
     reason: str | None
     param_names: list[str]
+    every: int = Field(description="the trajectory holds every every-th step (1: all)")
+    note: str | None = Field(description="why the rows were thinned, when they were")
     trajectory: dict[str, list[Any]]
