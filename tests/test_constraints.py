@@ -39,7 +39,6 @@ def test_every_requirement_is_pinned_within_its_range() -> None:
         name = canonicalize_name(req.name)
         assert name in pins, f"{req.name} is not in constraints.txt (make lock)"
         assert req.specifier.contains(Version(pins[name]), prereleases=True), (req, pins[name])
-    assert "httpx2" not in pins and "httpx2" not in {r.name for r in _requirements()}
 
 
 def test_every_install_path_passes_the_constraints() -> None:
