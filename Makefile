@@ -11,7 +11,7 @@ PIN    := -c constraints.txt
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(PIN) --upgrade pip
+	$(BIN)/pip install --quiet $(PIN) --upgrade pip setuptools
 	$(BIN)/pip install --quiet $(PIN) -e '.[dev]'
 	touch $(STAMP)
 

@@ -19,8 +19,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 EXTRAS = ("dev", "bench")
-#: Installed by the Makefile itself before anything else.
-TOOLS = ("pip",)
+#: Installed by the Makefile itself before anything else (a venv brings old ones).
+TOOLS = ("pip", "setuptools")
 HEADER = """\
 # Pinned versions for every install of gradscape[dev] (and the bench extra's torch):
 # the Makefile, .ci/run and the Dockerfile pass this file to pip with -c.
