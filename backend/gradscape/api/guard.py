@@ -165,7 +165,13 @@ class Guard:
                 return
             cookie = self._cookie(query["token"][0], scope, headers)
         if access is None and _is_api(path) and path not in OPEN_PATHS:
-            await _refuse(scope, send, 401, "this server needs its token (Authorization: Bearer)")
+            await _refuse(
+                scope,
+                send,
+                401,
+                "this server needs its token: open the link you were given (/?token=...) "
+                "or send Authorization: Bearer <token>",
+            )
             return
         if kind == "http" and not _json_body(headers):
             await _refuse(scope, send, 415, "a request body must be application/json")
