@@ -403,3 +403,16 @@ def test_export_decimates_to_fit_and_says_so() -> None:
         short = c.post("/api/sessions", json={"preset": "line"}).json()["id"]
         small = c.get(f"/api/sessions/{short}/export").json()
         assert small["every"] == 1 and small["note"] is None
+
+
+def test_an_empty_token_variable_is_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADSCAPE_TOKEN", "")
+    assert Settings.from_env(db=":memory:").token is None
+    monkeypatch.setenv("GRADSCAPE_TOKEN", TOKEN)
+    monkeypatch.setenv("GRADSCAPE_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1")
+    settings = Settings.from_env(db=":memory:")
+    assert settings.token is not None and settings.token.get_secret_value() == TOKEN
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.0.2.1")
+    monkeypatch.setenv("GRADSCAPE_TRUSTED_PROXIES", "not-an-address")
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings.from_env(db=":memory:")

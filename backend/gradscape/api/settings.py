@@ -190,6 +190,8 @@ class Settings(BaseModel):
         values: dict[str, Any] = {}
         for name in cls.model_fields:
             raw = os.environ.get(f"GRADSCAPE_{name.upper()}")
+            if name == "token" and not raw:
+                raw = None  # GRADSCAPE_TOKEN= (empty) is no token
             if raw is not None:
                 items = tuple(o.strip() for o in raw.split(",") if o.strip())
                 values[name] = items if name in LIST_SETTINGS else raw
