@@ -416,3 +416,9 @@ def test_an_empty_token_variable_is_no_token(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GRADSCAPE_TRUSTED_PROXIES", "not-an-address")
     with pytest.raises(ValueError, match="trusted_proxies"):
         Settings.from_env(db=":memory:")
+
+
+def test_the_cookie_is_found_beside_other_apps_odd_cookies() -> None:
+    with make_client(token=TOKEN) as c:
+        odd = f'other={{"json": "value"}}; a=b=c; gradscape_token={TOKEN}; x="y'
+        assert c.get("/api/catalog", headers={"cookie": odd}).status_code == 200

@@ -10,12 +10,12 @@ and are refused before the handshake is accepted (an HTTP status, not a close co
 
 from __future__ import annotations
 
-import http.cookies
 import json
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradscape.api.access import EVERYTHING, Access, client_address, trusted
@@ -90,13 +90,8 @@ def presented_token(headers: Headers) -> str | None:
     scheme, _, value = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    jar = http.cookies.SimpleCookie()
-    try:
-        jar.load(headers.get("cookie", ""))
-    except http.cookies.CookieError:
-        return None
-    morsel = jar.get(COOKIE)
-    return morsel.value if morsel is not None else None
+    # Starlette's lenient parser: other local apps' odd cookies do not hide ours
+    return cookie_parser(headers.get("cookie", "")).get(COOKIE)
 
 
 def access_of(token: str | None, settings: Settings) -> Access | None:
