@@ -128,49 +128,18 @@ class Guard:
         self.proxies = settings.proxy_networks()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind not in ("http", "websocket"):
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        s, headers = self.settings, Headers(scope=scope)
-        method = "GET" if kind == "websocket" else str(scope["method"]).upper()
-        path = str(scope["path"])
-        if not host_allowed(headers.get("host"), s):
-            host = headers.get("host", "")[:100]
-            await _refuse(
-                scope,
-                send,
-                400,
-                f"host {host!r} is not a name of this server; "
-                "a deployment lists its names in GRADSCAPE_ALLOWED_HOSTS",
-            )
+        headers = Headers(scope=scope)
+        method = "GET" if scope["type"] == "websocket" else str(scope["method"]).upper()
+        link = self._link_token(scope, method)
+        access = access_of(presented_token(headers) if link is None else link, self.settings)
+        refusal = self._refusal(scope, headers, method, access, link is not None)
+        if refusal is not None:
+            await _refuse(scope, send, *refusal)
             return
-        if kind == "websocket" or method not in SAFE_METHODS:
-            why = cross_site_refusal(headers, s)
-            if why is not None:
-                await _refuse(scope, send, 403, why)
-                return
-        access = access_of(presented_token(headers), s)
-        cookie = None
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        if s.token is not None and not _is_api(path) and "token" in query and method == "GET":
-            access = access_of(query["token"][0], s)  # the page's link: /?token=...
-            if access is None:
-                await _refuse(scope, send, 401, "that link's token is not this server's")
-                return
-            cookie = self._cookie(query["token"][0], scope, headers)
-        if access is None and _is_api(path) and path not in OPEN_PATHS:
-            await _refuse(
-                scope,
-                send,
-                401,
-                "this server needs its token: open the link you were given (/?token=...) "
-                "or send Authorization: Bearer <token>",
-            )
-            return
-        if kind == "http" and not _json_body(headers):
-            await _refuse(scope, send, 415, "a request body must be application/json")
-            return
+        cookie = None if link is None else self._cookie(link, scope, headers)
         peer = (scope.get("client") or ("", 0))[0] or "unknown"
         state = scope.setdefault("state", {})
         state["access"] = access or Access(frozenset())
@@ -179,12 +148,46 @@ class Guard:
             scope = {**scope, "method": "GET"}
         await self.app(scope, receive, _responder(send, method == "HEAD", cookie))
 
+    def _link_token(self, scope: Scope, method: str) -> str | None:
+        """The token of the page's link (``GET /?token=...``) on a server that has one."""
+        if self.settings.token is None or method != "GET" or _is_api(str(scope["path"])):
+            return None
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        return query["token"][0] if "token" in query else None
+
+    def _refusal(
+        self, scope: Scope, headers: Headers, method: str, access: Access | None, link: bool
+    ) -> tuple[int, str] | None:
+        """The status and words a request is refused with, or None."""
+        if not host_allowed(headers.get("host"), self.settings):
+            return 400, (
+                f"host {headers.get('host', '')[:100]!r} is not a name of this server; "
+                "a deployment lists its names in GRADSCAPE_ALLOWED_HOSTS"
+            )
+        if scope["type"] == "websocket" or method not in SAFE_METHODS:
+            why = cross_site_refusal(headers, self.settings)
+            if why is not None:
+                return 403, why
+        if link and access is None:
+            return 401, "that link's token is not this server's"
+        path = str(scope["path"])
+        if access is None and _is_api(path) and path not in OPEN_PATHS:
+            return 401, (
+                "this server needs its token: open the link you were given (/?token=...) "
+                "or send Authorization: Bearer <token>"
+            )
+        if scope["type"] == "http" and not _json_body(headers):
+            return 415, "a request body must be application/json"
+        return None
+
     def _cookie(self, token: str, scope: Scope, headers: Headers) -> str:
+        """The cookie that carries the link's token (Secure over https, also behind a
+        trusted proxy that says so)."""
         peer = (scope.get("client") or ("", 0))[0]
         forwarded_https = trusted(peer, self.proxies) and (
             headers.get("x-forwarded-proto", "").lower() == "https"
         )
-        secure = "; Secure" if scope.get("scheme") == "https" or forwarded_https else ""
+        secure = "; Secure" if scope.get("scheme") in ("https", "wss") or forwarded_https else ""
         return (
             f"{COOKIE}={token}; HttpOnly; Max-Age={COOKIE_SECONDS}; Path=/; SameSite=Strict{secure}"
         )
