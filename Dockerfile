@@ -1,6 +1,8 @@
 # gradscape: one stage on a slim Python, a non-root user, sessions on a volume.
 #   docker build -t gradscape .
-#   docker run -p 8000:8000 -v gradscape-data:/data gradscape
+#   docker run -p 127.0.0.1:8000:8000 -v gradscape-data:/data gradscape
+# It listens on every interface inside the container; publish it on loopback as above,
+# or for a class set GRADSCAPE_TOKEN and GRADSCAPE_ALLOWED_HOSTS (see README "Serving").
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,10 +13,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 RUN useradd --create-home --uid 1000 gradscape && mkdir /data && chown gradscape /data
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY backend ./backend
 COPY frontend ./frontend
-RUN pip install .
+RUN pip install -c constraints.txt .
 
 USER gradscape
 VOLUME /data

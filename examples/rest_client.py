@@ -2,17 +2,22 @@
 
     make serve            # in one terminal
     .venv/bin/python examples/rest_client.py [http://127.0.0.1:8000]
+
+A server started with GRADSCAPE_TOKEN needs it: set GRADSCAPE_TOKEN here too.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import httpx
 
 
 def main(base: str = "http://127.0.0.1:8000") -> None:
-    with httpx.Client(base_url=base, timeout=60) as api:
+    token = os.environ.get("GRADSCAPE_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as api:
         # The chapter's neuron: 2000 full-batch steps of plain gradient descent.
         chapter = api.post("/api/sessions", json={"preset": "pass-fail"}).json()
         run = api.post(f"/api/sessions/{chapter['id']}/step", json={"steps": 2000}).json()

@@ -208,6 +208,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     print(
         f"gradscape: http://{settings.host}:{settings.port}  (database: {settings.db})", flush=True
     )
+    if settings.token is None and not _loopback(settings.host):
+        print(
+            f"gradscape: warning: {settings.host} is reachable from other machines and "
+            "GRADSCAPE_TOKEN is not set: anyone who can reach it can use every session",
+            file=sys.stderr,
+            flush=True,
+        )
     app = create_app(settings)
 
     class Server(uvicorn.Server):
@@ -226,11 +233,27 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         ws_max_size=settings.max_ws_message_bytes,
         ws_per_message_deflate=False,  # one frame's bytes serve every viewer; deflate is per socket
+        # X-Forwarded-For is believed only from GRADSCAPE_TRUSTED_PROXIES (api.guard);
+        # uvicorn's own default would believe any process on 127.0.0.1.
+        proxy_headers=False,
+        server_header=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     Server(config).run()
     return 0
+
+
+def _loopback(host: str) -> bool:
+    """Whether a bind address is reachable only from this machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 #: After SIGTERM, requests in flight get this long to answer (they stop at their next

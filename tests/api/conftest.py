@@ -12,8 +12,10 @@ from gradscape.api.settings import Settings
 
 
 def make_client(**overrides: object) -> TestClient:
-    """A TestClient (use as a context manager) for an app with these settings."""
-    settings = {"db": ":memory:", **overrides}
+    """A TestClient (use as a context manager) for an app with these settings.
+
+    TestClient's requests carry ``Host: testserver``, so that host is allowed here."""
+    settings = {"db": ":memory:", "allowed_hosts": ("testserver",), **overrides}
     return TestClient(create_app(Settings(**settings)))  # type: ignore[arg-type]
 
 

@@ -115,7 +115,7 @@ def test_trajectory_slices_and_fields(client: TestClient, line_id: str) -> None:
     assert all(v is not None for v in cols["loss"])
     r = client.get(f"/api/sessions/{line_id}/trajectory", params={"fields": "step,bogus"})
     assert r.status_code == 422
-    assert r.json()["detail"][0]["loc"] == ["body", "fields"]
+    assert r.json()["detail"][0]["loc"] == ["query", "fields"]
 
 
 def test_divergence_is_a_200_with_status_and_no_nan(client: TestClient) -> None:

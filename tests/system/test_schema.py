@@ -43,6 +43,7 @@ schema = schemathesis.openapi.from_dict(
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     env = {f"GRADSCAPE_{k.upper()}": str(v) for k, v in LIMITS.items()}
+    env["GRADSCAPE_MAX_SESSIONS_PER_CLIENT"] = "0"  # every case creates a session
     srv = Server(":memory:", env=env).start()
     yield srv
     srv.stop()

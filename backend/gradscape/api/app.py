@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from gradscape import __version__
 from gradscape.api import errors
 from gradscape.api.deps import reject_unknown_query
+from gradscape.api.guard import Guard
 from gradscape.api.limits import BodySizeLimit
 from gradscape.api.registry import Registry
 from gradscape.api.routes import (
@@ -38,6 +39,8 @@ from gradscape.api.settings import Settings
 
 FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+#: Longer page paths are 404 at once (the page's own are a few dozen characters).
+MAX_PAGE_PATH = 256
 DESCRIPTION = (
     "Train small models step by step with a NumPy core and watch gradient descent: "
     "sessions, live changes, loss surfaces, curvature and the chain rule of any step. "
@@ -94,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _mount_static(app, Path(settings.frontend) if settings.frontend else FRONTEND)
     _publish_limits(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Guard, settings=settings)  # outermost: a foreign Host meets nothing else
     return app
 
 
@@ -136,8 +140,12 @@ def _mount_static(app: FastAPI, frontend: Path) -> None:
     async def page(path: str) -> FileResponse:
         """The page's files (``/`` is ``index.html``); anything under ``/api`` is not a page."""
         root = frontend.resolve()
-        target = (root / (path or "index.html")).resolve()
-        if root not in target.parents or not target.is_file():
+        try:  # a path too long for the file system, or with a NUL in it, is no file
+            target = (root / (path or "index.html")).resolve()
+            found = len(path) <= MAX_PAGE_PATH and root in target.parents and target.is_file()
+        except (OSError, ValueError):
+            found = False
+        if not found:
             raise HTTPException(status_code=404, detail="not found")
         return FileResponse(target, headers={"Cache-Control": "no-cache"})
 

@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from gradscape.api.errors import public_message
 from gradscape.api.registry import Entry, Registry
 from gradscape.service.errors import ConflictError, StorageError
 from gradscape.service.live import LiveRun
@@ -66,7 +67,7 @@ def _apply(
                 try:
                     run.set(part)
                 except (ValueError, ConflictError) as exc:
-                    refused.append((reply, str(exc)))
+                    refused.append((reply, public_message(exc)))
     return refused
 
 

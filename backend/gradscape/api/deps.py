@@ -1,4 +1,5 @@
-"""Dependencies: the registry, the settings and the run named in the path."""
+"""Dependencies: the registry, the settings, who asks (access, quota) and the run named
+in the path."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from collections.abc import Awaitable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
-from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 
+from gradscape.api.access import Access, Quota
+from gradscape.api.errors import declared_params
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.settings import Settings
+from gradscape.service.errors import SessionNotFoundError
 from gradscape.service.work import Work
 
 T = TypeVar("T")
@@ -32,14 +36,36 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_access(conn: HTTPConnection) -> Access:
+    """What this request may reach (``api.guard`` works it out from its token)."""
+    access: Access = conn.scope["state"]["access"]
+    return access
+
+
+def get_quota(conn: HTTPConnection) -> Quota:
+    """What the sessions this request creates count against: its client's address."""
+    settings: Settings = conn.app.state.settings
+    return Quota(f"client:{conn.scope['state']['client']}", settings.max_sessions_per_client)
+
+
 RegistryDep = Annotated[Registry, Depends(get_registry)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+AccessDep = Annotated[Access, Depends(get_access)]
+QuotaDep = Annotated[Quota, Depends(get_quota)]
 SessionId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-async def get_entry(session_id: SessionId, registry: RegistryDep) -> Entry:
-    """The session named by ``{session_id}`` (404 when unknown)."""
+async def find(registry: Registry, access: Access, session_id: str) -> Entry:
+    """A session this access reaches (REST, overlays and the socket all come here);
+    one it does not reach is as unknown as one that does not exist."""
+    if not access.allows(session_id):
+        raise SessionNotFoundError(session_id)
     return await registry.get(session_id)
+
+
+async def get_entry(session_id: SessionId, registry: RegistryDep, access: AccessDep) -> Entry:
+    """The session named by ``{session_id}`` (404 when unknown)."""
+    return await find(registry, access, session_id)
 
 
 EntryDep = Annotated[Entry, Depends(get_entry)]
@@ -50,7 +76,8 @@ def reject_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
-    known = _query_names(route.dependant)
+    params = declared_params(route.dependant)
+    known = {name for name, where in params.items() if where == "query"}
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         raise RequestValidationError(
@@ -62,13 +89,6 @@ def reject_unknown_query(request: Request) -> None:
                 }
             ]
         )
-
-
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {p.alias for p in dependant.query_params}
-    for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
 
 
 async def cancelled_on_disconnect(request: Request, work: Work, call: Awaitable[T]) -> T:

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     snapshot BLOB,
-    snapshot_step INTEGER
+    snapshot_step INTEGER,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS events (
     session_id TEXT NOT NULL,
@@ -59,6 +60,7 @@ class Stored:
     updated: float
     snapshot: bytes | None = None
     snapshot_step: int | None = None
+    owner: str = ""  # the quota key it counts against (``api.access.Quota``)
 
 
 class SessionDB:
@@ -81,6 +83,9 @@ class SessionDB:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             self._conn.executescript(SCHEMA)
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(sessions)")}
+            if "owner" not in columns:  # a file from before quotas: its rows count as no one's
+                self._conn.execute("ALTER TABLE sessions ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
         self._logged: dict[str, list[tuple[int, dict[str, Any]]]] = {}  # as stored, per id
 
     def save(
@@ -91,8 +96,11 @@ class SessionDB:
         steps: int,
         status: str,
         created: float,
+        owner: str = "",
     ) -> None:
-        """Insert or update one session's row; append its new events (one transaction)."""
+        """Insert or update one session's row; append its new events (one transaction).
+
+        ``owner`` is written with the first row and never changed."""
         row = (session_id, json.dumps(config, allow_nan=False), "[]", steps, status, created)
         with self._lock:
             logged = self._stored_events(session_id)
@@ -103,11 +111,12 @@ class SessionDB:
             ]
             with self._transaction():
                 self._conn.execute(
-                    "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL) "
+                    "INSERT INTO sessions (id, config, events, steps, status, created, updated,"
+                    " owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(id) DO UPDATE SET config = excluded.config, events = '[]',"
                     " steps = excluded.steps, status = excluded.status,"
                     " updated = excluded.updated",
-                    (*row, time.time()),
+                    (*row, time.time(), owner),
                 )
                 if keep < len(logged):
                     self._conn.execute(
@@ -175,7 +184,9 @@ class SessionDB:
         """One session's row, or None."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT * FROM sessions WHERE id = ?", (session_id,)
+                "SELECT id, config, events, steps, status, created, updated, snapshot,"
+                " snapshot_step, owner FROM sessions WHERE id = ?",
+                (session_id,),
             ).fetchone()
             if row is None:
                 return None
@@ -185,8 +196,9 @@ class SessionDB:
             events = [(int(s), c) for s, c in json.loads(row[2])]
         events = [(s, dict(c)) for s, c in events]
         return Stored(
-            row[0], json.loads(row[1]), events, int(row[3]), row[4], row[5], row[6], row[7], row[8]
-        )
+            row[0], json.loads(row[1]), events, int(row[3]), row[4], row[5], row[6], row[7], row[8],
+            row[9],
+        )  # fmt: skip
 
     def touch(self, session_id: str) -> None:
         """Mark a session as used now (idle expiry counts from here)."""
@@ -216,6 +228,12 @@ class SessionDB:
             for (gone,) in rows:
                 self._logged.pop(gone, None)
         return [r[0] for r in rows]
+
+    def owners(self) -> dict[str, str]:
+        """Every stored session's id -> the quota key it counts against."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, owner FROM sessions").fetchall()
+        return {str(i): str(o) for i, o in rows}
 
     def count(self) -> int:
         """How many sessions are stored."""

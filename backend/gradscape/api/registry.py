@@ -14,7 +14,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from gradscape.api.access import NO_QUOTA, Quota
 from gradscape.api.persist import SessionDB, Stored
 from gradscape.api.settings import Settings
 from gradscape.core.session import TrainingSession
@@ -88,6 +90,11 @@ class Registry:
         self.stopping = threading.Event()
         self._entries: dict[str, Entry] = {}
         self._loading: dict[str, asyncio.Lock] = {}
+        #: Every session this server holds (in memory or only in the database) -> the
+        #: quota key it counts against. Read once from the database, then kept here, so
+        #: the limits are checked and a place taken in one step of the event loop.
+        self._owners: dict[str, str] = self.db.owners()
+        self._held: Counter[str] = Counter(self._owners.values())
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run compute (training, surfaces, replays) when a compute slot is free.
@@ -129,38 +136,60 @@ class Registry:
         for entry in self._entries.values():
             entry.run.pause()
 
-    async def _check_room(self) -> None:
+    def _admit(self, quota: Quota) -> str:
+        """Take a place within ``max_sessions`` and the quota: a new id, already counted.
+
+        No ``await`` between the checks and the taking, so concurrent creates cannot all
+        pass the check first; a create that fails later gives its place back."""
         top = self.settings.max_sessions
-        if len(self._entries) >= top or await self.light(self.db.count) >= top:
+        if len(self._owners) >= top:
             raise TooManySessionsError(f"the server holds max_sessions={top}")
+        if quota.limit and self._held[quota.key] >= quota.limit:
+            raise TooManySessionsError(quota.refusal())
+        run_id = secrets.token_urlsafe(18)
+        self._owners[run_id] = quota.key
+        self._held[quota.key] += 1
+        return run_id
 
-    def _new_id(self) -> dict[str, Any]:
-        return {"run_id": secrets.token_urlsafe(18), "created": time.time()}
+    def _forget(self, session_id: str) -> Entry | None:
+        """Drop a session from memory and from the count; its entry, if it was loaded."""
+        key = self._owners.pop(session_id, None)
+        if key is not None:
+            self._held[key] -= 1
+            if self._held[key] <= 0:
+                del self._held[key]
+        return self._entries.pop(session_id, None)
 
-    async def create(self, config: dict[str, Any] | None) -> Entry:
+    async def create(self, config: dict[str, Any] | None, quota: Quota = NO_QUOTA) -> Entry:
         """Build and register a new run (ValueError for a bad config)."""
-        await self._check_room()
-        await self._check_memory()
         s = self.settings
-        limits = s.core_limits()
-        run = await self.light(LiveRun.create, config, s.budgets(), limits, **self._new_id())
-        return await self._added(run)
+        build = partial(self.light, LiveRun.create, config, s.budgets(), s.core_limits())
+        return await self._added(quota, build)
 
     async def restore(
-        self, config: dict[str, Any], events: Events, steps: int, status: str | None
+        self,
+        config: dict[str, Any],
+        events: Events,
+        steps: int,
+        status: str | None,
+        quota: Quota = NO_QUOTA,
     ) -> Entry:
         """Register a run rebuilt from an export (config + events + steps), limits first."""
-        await self._check_room()
-        await self._check_memory()
         s = self.settings
-        run = await self.run(
-            LiveRun.imported, config, events, steps, status, s.budgets(), s.core_limits(),
-            **self._new_id(),
-        )  # fmt: skip
-        return await self._added(run)
+        build = partial(
+            self.run, LiveRun.imported, config, events, steps, status, s.budgets(), s.core_limits()
+        )
+        return await self._added(quota, build)
 
-    async def _added(self, run: LiveRun) -> Entry:
-        entry = self._register(run)
+    async def _added(self, quota: Quota, build: Callable[..., Awaitable[LiveRun]]) -> Entry:
+        """Take a place, build the run into it (``build(run_id=, created=)``), store it."""
+        run_id = self._admit(quota)
+        try:
+            await self._check_memory()
+            entry = self._register(await build(run_id=run_id, created=time.time()))
+        except BaseException:
+            self._forget(run_id)
+            raise
         await self.persist(entry)
         return entry
 
@@ -197,7 +226,7 @@ class Registry:
         except Exception as exc:
             log.error("session %s cannot be read from the database: %r", session_id, exc)
             raise StorageError(
-                f"this session's stored row cannot be read ({type(exc).__name__}); "
+                "this session's stored row cannot be read (the server's log says why); "
                 "other sessions are unaffected"
             ) from exc
 
@@ -240,14 +269,17 @@ class Registry:
             if progress:
                 await self.light(self.db.save_progress, entry.id, step, s.status)
             else:
+                owner = self._owners.get(entry.id, "")
                 await self.light(
-                    self.db.save, entry.id, s.config, s.events, step, s.status, entry.run.created
-                )
+                    self.db.save, entry.id, s.config, s.events, step, s.status,
+                    entry.run.created, owner,
+                )  # fmt: skip
         except sqlite3.Error as exc:
             log.error("session %s: database write failed: %r", entry.id, exc)
             await self._roll_back(entry)
             raise StorageError(
-                f"the database cannot be written ({exc}); the change was not applied"
+                "the database cannot be written (the server's log says why); "
+                "the change was not applied"
             ) from exc
         entry.saved_step = step
         last = entry.snapshot_step
@@ -302,7 +334,7 @@ class Registry:
             log.error("session %s: cannot roll back (%r); dropped", entry.id, exc)
             stored = session = None
         if stored is None or session is None:
-            self._entries.pop(entry.id, None)
+            self._forget(entry.id)
             entry.notify({"type": "status", "status": "deleted"})
             return
         entry.run = LiveRun(session, self.settings.budgets(), stored.id, stored.created)
@@ -311,7 +343,7 @@ class Registry:
 
     async def delete(self, session_id: str) -> None:
         """Forget a session (404 when unknown)."""
-        entry = self._entries.pop(session_id, None)
+        entry = self._forget(session_id)
         if entry is not None:
             entry.run.pause()
             if entry.runner is not None:
@@ -329,7 +361,7 @@ class Registry:
                 await self.light(self.db.touch, entry.id)
         gone = await self.light(self.db.expire, now - self.settings.idle_expiry_seconds)
         for session_id in gone:
-            dropped = self._entries.pop(session_id, None)
+            dropped = self._forget(session_id)
             if dropped is not None and dropped.runner is not None:
                 dropped.runner.cancel()
         return gone

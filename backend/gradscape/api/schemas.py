@@ -50,16 +50,19 @@ else:
     FieldName = Literal[tuple(ALL_FIELDS)]
     LanguageName = Literal[tuple(LANGUAGES)]
 
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Unit = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+#: Numbers and flags are strict: "0.1" or true for a float, 1 or "true" for a flag are
+#: 422 (an int is still a number). The core checks the same for the CLI and imports.
+Flag = Annotated[bool, Field(strict=True)]
+Finite = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Unit = Annotated[float, Field(strict=True, ge=0, lt=1, allow_inf_nan=False)]
 Seed = Annotated[int, Field(strict=True, ge=0, le=2**32 - 1)]
 Width = Annotated[int, Field(strict=True, ge=1)]
-Coordinate = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]
-LearningRate = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]
+Coordinate = Annotated[float, Field(strict=True, ge=-1e6, le=1e6, allow_inf_nan=False)]
+LearningRate = Annotated[float, Field(strict=True, gt=0, le=1e6, allow_inf_nan=False)]
 
 
 class Strict(BaseModel):
-    """Unknown fields and NaN/Inf are errors."""
+    """Unknown fields, NaN/Inf and numbers or flags of another type are errors."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -68,7 +71,7 @@ class InitSpec(Strict):
     """An initialiser with options."""
 
     name: InitName
-    std: Annotated[float, Field(ge=0, le=100)] | None = None
+    std: Annotated[float, Field(strict=True, ge=0, le=100)] | None = None
 
 
 class DataSpec(Strict):
@@ -76,12 +79,12 @@ class DataSpec(Strict):
 
     name: DatasetName | None = None
     n_samples: Annotated[int, Field(strict=True, ge=1)] | None = None
-    noise: Annotated[float, Field(ge=0, le=10)] | None = None
+    noise: Annotated[float, Field(strict=True, ge=0, le=10)] | None = None
     seed: Seed | None = None
     classes: Annotated[int, Field(strict=True, ge=2, le=10)] | None = None
-    factor: Annotated[float, Field(ge=0, le=0.99)] | None = None
-    slope: Annotated[float, Field(ge=-10, le=10)] | None = None
-    intercept: Annotated[float, Field(ge=-10, le=10)] | None = None
+    factor: Annotated[float, Field(strict=True, ge=0, le=0.99)] | None = None
+    slope: Annotated[float, Field(strict=True, ge=-10, le=10)] | None = None
+    intercept: Annotated[float, Field(strict=True, ge=-10, le=10)] | None = None
     X: list[list[Finite]] | None = None
     y: list[Finite] | None = None
     csv: str | None = None
@@ -89,8 +92,8 @@ class DataSpec(Strict):
     feature_names: list[str] | None = None
     target_name: str | None = None
     task: Literal["regression", "binary", "multiclass"] | None = None
-    standardize: bool | None = None
-    validation_split: Annotated[float, Field(ge=0, le=0.9)] | None = None
+    standardize: Flag | None = None
+    validation_split: Annotated[float, Field(strict=True, ge=0, le=0.9)] | None = None
 
 
 class ModelSpec(Strict):
@@ -109,8 +112,8 @@ class ModelSpec(Strict):
     b: Finite | None = None
     A: Finite | None = None
     scale: Finite | None = None
-    condition: Annotated[float, Field(ge=1, le=1e6)] | None = None
-    angle: Annotated[float, Field(ge=-180, le=180)] | None = None
+    condition: Annotated[float, Field(strict=True, ge=1, le=1e6)] | None = None
+    angle: Annotated[float, Field(strict=True, ge=-180, le=180)] | None = None
 
 
 class OptimizerSpec(Strict):
@@ -119,17 +122,17 @@ class OptimizerSpec(Strict):
     name: OptimizerName | None = None
     lr: LearningRate | None = None
     momentum: Unit | None = None
-    dampening: Annotated[float, Field(ge=0, le=1)] | None = None
-    weight_decay: Annotated[float, Field(ge=0, le=1000)] | None = None
-    nesterov: bool | None = None
-    maximize: bool | None = None
-    lr_decay: Annotated[float, Field(ge=0, le=1000)] | None = None
-    initial_accumulator_value: Annotated[float, Field(ge=0, le=1e6)] | None = None
-    eps: Annotated[float, Field(gt=0, le=1)] | None = None
+    dampening: Annotated[float, Field(strict=True, ge=0, le=1)] | None = None
+    weight_decay: Annotated[float, Field(strict=True, ge=0, le=1000)] | None = None
+    nesterov: Flag | None = None
+    maximize: Flag | None = None
+    lr_decay: Annotated[float, Field(strict=True, ge=0, le=1000)] | None = None
+    initial_accumulator_value: Annotated[float, Field(strict=True, ge=0, le=1e6)] | None = None
+    eps: Annotated[float, Field(strict=True, gt=0, le=1)] | None = None
     alpha: Unit | None = None
-    centered: bool | None = None
+    centered: Flag | None = None
     betas: tuple[Unit, Unit] | None = None
-    amsgrad: bool | None = None
+    amsgrad: Flag | None = None
 
 
 class ScheduleSpec(Strict):
@@ -138,9 +141,9 @@ class ScheduleSpec(Strict):
     name: ScheduleName = "constant"
     interval: IntervalName = "epoch"
     step_size: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
-    gamma: Annotated[float, Field(gt=0, le=1)] | None = None
+    gamma: Annotated[float, Field(strict=True, gt=0, le=1)] | None = None
     T_max: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
-    eta_min: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    eta_min: Annotated[float, Field(strict=True, ge=0, le=1e6)] | None = None
 
 
 class SessionConfig(Strict):
@@ -152,7 +155,7 @@ class SessionConfig(Strict):
     loss: LossName | None = None
     optimizer: OptimizerSpec | None = None
     schedule: ScheduleSpec | None = None
-    clip_norm: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    clip_norm: Annotated[float, Field(strict=True, gt=0, le=1e6)] | None = None
     batch_size: Annotated[int, Field(strict=True, ge=1)] | None = None
     seed: Seed | None = None
     init_params: list[Coordinate] | None = None
@@ -171,7 +174,7 @@ class LiveChange(Strict):
     )
     optimizer: OptimizerSpec | None = None
     schedule: ScheduleSpec | None = None
-    clip_norm: Annotated[float, Field(gt=0, le=1e6)] | None = None
+    clip_norm: Annotated[float, Field(strict=True, gt=0, le=1e6)] | None = None
 
     def to_core(self) -> dict[str, Any]:
         """Only the fields that were sent (``batch_size: null`` is a change to full batch)."""
@@ -197,7 +200,7 @@ class StepRequest(Strict):
 class PlayRequest(Strict):
     """Play at ``steps_per_second`` (null: as fast as the frame rate allows)."""
 
-    steps_per_second: Annotated[float, Field(gt=0)] | None = None
+    steps_per_second: Annotated[float, Field(strict=True, gt=0)] | None = None
 
 
 class ResetRequest(Strict):
@@ -263,8 +266,8 @@ class CsvUpload(Strict):
 
     csv: Annotated[str, Field(min_length=1)]
     target: str | Annotated[int, Field(strict=True)] | None = None
-    standardize: bool | None = None
-    validation_split: Annotated[float, Field(ge=0, le=0.9)] | None = None
+    standardize: Flag | None = None
+    validation_split: Annotated[float, Field(strict=True, ge=0, le=0.9)] | None = None
 
 
 class ImportRequest(Strict):
@@ -301,9 +304,9 @@ class SurfaceRequest(Strict):
         None, description="((x0, x1), (y0, y1)); default covers the path with a margin"
     )
     precision: Literal["float32", "float64"] = "float32"
-    log_scale: bool = False
+    log_scale: Flag = False
     seed: Seed = 0
-    orthogonalize: bool = False
+    orthogonalize: Flag = False
     overlay: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=6)] = Field(
         default_factory=list, description="other sessions (same model shape) drawn on this plane"
     )
@@ -636,6 +639,8 @@ class Export(BaseModel):
     status: str
     reason: str | None
     param_names: list[str]
+    every: int = Field(description="the trajectory holds every every-th step (1: all)")
+    note: str | None = Field(description="why the rows were thinned, when they were")
     trajectory: dict[str, list[Any]]
 
 

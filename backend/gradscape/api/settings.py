@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from gradscape.core.config import Limits
 from gradscape.service.live import Budgets
+
+#: Host names a browser on this machine uses for a loopback server.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: What a token may look like: long enough to guess at no rate, safe in a URL and a cookie.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9._~-]{16,256}")
+#: Settings given as comma-separated lists in ``GRADSCAPE_*`` variables.
+LIST_SETTINGS = ("allowed_origins", "allowed_hosts", "trusted_proxies")
+#: Settings that are no limit and stay off ``/api/catalog``.
+PRIVATE_SETTINGS = {"host", "port", "db", "frontend", "token", "allowed_hosts", "trusted_proxies"}
 
 
 def default_db_path() -> str:
@@ -69,7 +80,30 @@ class Settings(BaseModel):
     )
     frontend: str | None = Field(None, description="folder of the page (default: the checkout's)")
     allowed_origins: tuple[str, ...] = Field(
-        (), description="extra Origins allowed on the WebSocket (same host is always allowed)"
+        (),
+        description="Origins (scheme://host[:port]) besides the page's own that may send "
+        "state-changing requests and open sockets; '*' allows any (no CSRF protection)",
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host headers answered (400 otherwise) besides the loopback names and "
+        "the bind address; '*.example.org' is any subdomain, '*' any host (no protection "
+        "against DNS rebinding)",
+    )
+    token: SecretStr | None = Field(
+        None,
+        description="when set, every API call and socket needs it (Authorization: Bearer, "
+        "or the cookie that opening /?token=... sets); /api/health stays open",
+    )
+    max_sessions_per_client: int = Field(
+        20,
+        ge=0,
+        description="live sessions one client address may hold (429 beyond; 0 = no quota)",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description="addresses or networks (CIDR) of proxies whose X-Forwarded-For names "
+        "the client (and whose X-Forwarded-Proto says https)",
     )
 
     def core_limits(self) -> Limits:
@@ -95,6 +129,45 @@ class Settings(BaseModel):
             )
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {item!r} is not an IP address or network"
+                ) from None
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "token: give 16 to 256 of A-Z a-z 0-9 . _ ~ - (it goes in a URL and a cookie), "
+                'e.g. python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
+            )
+        return value
+
+    @field_validator("allowed_hosts", "allowed_origins")
+    @classmethod
+    def _lowercase(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower().rstrip("/") for v in value if v.strip())
+
+    def hosts(self) -> tuple[str, ...]:
+        """The Host names answered: the loopback names, the bind address (unless it is a
+        wildcard) and ``allowed_hosts``. A rebinding page's Host is its own name, never a
+        loopback one, so those are always safe to answer (a health probe uses them)."""
+        bind = self.host.strip("[]").lower()
+        named = () if bind in ("0.0.0.0", "::", "") else (bind,)
+        return tuple(dict.fromkeys((*LOOPBACK_HOSTS, *named, *self.allowed_hosts)))
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` as networks."""
+        return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies)
+
     def budgets(self) -> Budgets:
         """What one run may ask of the server (``LiveRun`` enforces these)."""
         return Budgets(
@@ -109,7 +182,7 @@ class Settings(BaseModel):
 
     def public(self) -> dict[str, Any]:
         """Limits a client may see (no host, port or file paths)."""
-        return self.model_dump(exclude={"host", "port", "db", "frontend"}, mode="json")
+        return self.model_dump(exclude=PRIVATE_SETTINGS, mode="json")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
@@ -117,8 +190,10 @@ class Settings(BaseModel):
         values: dict[str, Any] = {}
         for name in cls.model_fields:
             raw = os.environ.get(f"GRADSCAPE_{name.upper()}")
+            if name == "token" and not raw:
+                raw = None  # GRADSCAPE_TOKEN= (empty) is no token
             if raw is not None:
-                origins = tuple(o for o in raw.split(",") if o)
-                values[name] = origins if name == "allowed_origins" else raw
+                items = tuple(o.strip() for o in raw.split(",") if o.strip())
+                values[name] = items if name in LIST_SETTINGS else raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls.model_validate(values)

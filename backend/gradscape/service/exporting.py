@@ -22,8 +22,11 @@ EXPORT_FIELDS = (
 )
 
 
-def export_json(session: TrainingSession, every: int | None = None) -> dict[str, Any]:
-    """Everything needed to recreate the run bit for bit, plus its trajectory as columns."""
+def export_json(
+    session: TrainingSession, every: int | None = None, note: str | None = None
+) -> dict[str, Any]:
+    """Everything needed to recreate the run bit for bit, plus its trajectory as columns
+    (every ``every``-th step; ``note`` says why when the rows were thinned)."""
     fields = [f for f in EXPORT_FIELDS if f != "batch_size" or session.n_samples is not None]
     traj: dict[str, Any] = session.trajectory(every=every, fields=fields)
     if "batch_size" in traj:
@@ -37,6 +40,8 @@ def export_json(session: TrainingSession, every: int | None = None) -> dict[str,
             "status": session.status,
             "reason": session.reason,
             "param_names": list(session.model.param_names),
+            "every": every or 1,
+            "note": note,
             "trajectory": traj,
         }
     )

@@ -125,14 +125,40 @@ class LiveRun:
         n, size = self.session.n_samples, self.session.settings["batch_size"]
         return epochs * (1 if n is None or size is None else math.ceil(n / size))
 
+    def _row_floats(self, fields: Sequence[str]) -> tuple[int, int]:
+        """(numbers in one record of ``fields``, of them the parameter-sized arrays')."""
+        wide = sum(f in ARRAY_FIELDS for f in fields) * self.session.model.n_params
+        return wide + len(fields), wide
+
     def check_rows(self, rows: int, fields: Sequence[str], hint: str) -> None:
         """Refuse a response of ``rows`` records of ``fields`` over ``max_response_floats``."""
         top = self.budgets.max_response_floats
-        wide = sum(f in ARRAY_FIELDS for f in fields) * self.session.model.n_params
-        if rows * (wide + len(fields)) > top:
+        per_row, wide = self._row_floats(fields)
+        if rows * per_row > top:
             raise PayloadTooLargeError(
                 f"{rows} rows x {wide} parameters is over max_response_floats={top}; {hint}"
             )
+
+    def every_to_fit(self, fields: Sequence[str], every: int | None) -> tuple[int, str | None]:
+        """The spacing of a whole-run response of ``fields`` (an export): ``every`` when
+        asked (refused if it does not fit), else 1 when that fits, else the smallest that
+        fits ``max_response_floats``; with a note saying so when it thinned the rows."""
+        rows = self.session.step_count + 1
+        if every is not None:
+            self.check_rows(len(range(0, rows, every)), fields, "use a larger every=k")
+            return every, None
+        top = self.budgets.max_response_floats
+        fit = top // self._row_floats(fields)[0]
+        if fit < 1:
+            self.check_rows(1, fields, "ask the server for a larger max_response_floats")
+        k = math.ceil(rows / fit)
+        if k == 1:
+            return 1, None
+        kept = len(range(0, rows, k))
+        return k, (
+            f"one step in {k} ({kept} of {rows} rows) to fit max_response_floats={top}; "
+            "every=k asks for another spacing, and importing this export rebuilds every step"
+        )
 
     def check_resolution(self, resolution: int) -> None:
         """Refuse a grid finer than ``max_resolution`` per side."""

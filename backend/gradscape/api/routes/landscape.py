@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from gradscape.api.deps import EntryDep, RegistryDep, cancelled_on_disconnect
+from gradscape.api.deps import AccessDep, EntryDep, RegistryDep, cancelled_on_disconnect, find
 from gradscape.api.schemas import (
     BackpropResult,
     CurvatureResult,
@@ -30,14 +30,18 @@ NO_UPDATE: dict[int | str, dict[str, Any]] = {
 
 @router.post("/{session_id}/surface", responses={200: {"model": SurfaceResult}, **ERRORS})
 async def get_surface(
-    entry: EntryDep, registry: RegistryDep, body: SurfaceRequest, request: Request
+    entry: EntryDep,
+    registry: RegistryDep,
+    access: AccessDep,
+    body: SurfaceRequest,
+    request: Request,
 ) -> Response:
     """The loss on a G x G grid over a plane (z[row = y][col = x], null where not finite),
     the descent path projected with its true loss, surface height and off-plane distance,
     overlays of other sessions, and the gradient at the current point. A grid that would
     take longer than max_call_seconds is refused (422) naming the resolution that fits."""
     entry.run.check_resolution(body.resolution)
-    others = [(await registry.get(i)).run for i in body.overlay]
+    others = [(await find(registry, access, i)).run for i in body.overlay]
     asked, work = body.model_dump(), registry.work()
     async with entry.lock:
         compute = registry.run(lambda: dumps(surfaces.surface_view(entry.run, asked, others, work)))

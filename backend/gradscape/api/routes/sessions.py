@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
-from gradscape.api.deps import EntryDep, RegistryDep, cancelled_on_disconnect
+from gradscape.api.deps import EntryDep, QuotaDep, RegistryDep, cancelled_on_disconnect
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.schemas import (
     DataView,
@@ -47,10 +47,10 @@ async def changed(registry: Registry, entry: Entry) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=SessionInfo, responses={422: ERRORS[422], 429: {}})
 async def create_session(
-    registry: RegistryDep, config: Annotated[SessionConfig | None, Body()] = None
+    registry: RegistryDep, quota: QuotaDep, config: Annotated[SessionConfig | None, Body()] = None
 ) -> dict[str, Any]:
     """Create a session from a preset name and/or a full config (an empty body is pass-fail)."""
-    entry = await registry.create(None if config is None else config.to_core())
+    entry = await registry.create(None if config is None else config.to_core(), quota)
     return await _info(registry, entry)
 
 

@@ -2,7 +2,10 @@
 
 Every message is JSON with a ``type``. The client sends ``play`` (optional
 ``steps_per_second``), ``pause``, ``step`` (``steps``), ``set`` (the PATCH fields),
-``reset``, ``rewind`` (``step``) and ``sync``. The server sends ``state`` (the
+``reset``, ``rewind`` (``step``) and ``sync``, as JSON text (a binary frame gets an ``error``). The
+handshake is refused with an HTTP status before it is accepted for a foreign Host (400),
+a missing token (401) or a cross-site Origin (403) (``api.guard``); an unknown session
+is accepted, then closed with code 4404. The server sends ``state`` (the
 session's state as ``GET /api/sessions/{id}`` has it, except that after the first
 one it leaves out ``param_names`` and, while the log only grows, holds only the new
 events with ``events_from``: the index of the first), ``steps`` (frames of records
@@ -28,12 +31,13 @@ import asyncio
 import contextlib
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 
 from gradscape.api import broadcast, coalesce, player
+from gradscape.api.deps import find, get_access
+from gradscape.api.errors import public_message
 from gradscape.api.registry import Entry, Registry
 from gradscape.api.schemas import (
     LiveChange,
@@ -42,7 +46,6 @@ from gradscape.api.schemas import (
     RewindRequest,
     StepRequest,
 )
-from gradscape.api.settings import Settings
 from gradscape.service.errors import (
     ConflictError,
     PayloadTooLargeError,
@@ -61,16 +64,6 @@ REFUSED = (ValueError, ConflictError, PayloadTooLargeError, StorageError)
 
 class ClientError(Exception):
     """A client message that cannot be applied (sent back as an ``error`` frame)."""
-
-
-def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
-    """Same host as the page, an allow-listed origin, or no Origin (a non-browser client)."""
-    origin = ws.headers.get("origin")
-    if origin is None:
-        return True
-    if "*" in settings.allowed_origins or origin in settings.allowed_origins:
-        return True
-    return urlsplit(origin).netloc == ws.headers.get("host", "")
 
 
 def _body(model: type[BaseModel], message: dict[str, Any]) -> Any:
@@ -140,16 +133,15 @@ async def _handle(
 async def stream(ws: WebSocket, session_id: str) -> None:
     """Stream a session's steps; take play / pause / step / set / reset / rewind."""
     registry: Registry = ws.app.state.registry
-    if not origin_allowed(ws, registry.settings):
-        await ws.close(code=1008, reason="origin not allowed")
-        return
     try:
-        entry = await registry.get(session_id)
-    except SessionNotFoundError:
-        await ws.close(code=4404, reason="no session with that id")
-        return
-    except StorageError as exc:
-        await ws.close(code=1011, reason=str(exc)[:120])
+        entry = await find(registry, get_access(ws), session_id)
+    except (SessionNotFoundError, StorageError) as exc:
+        # accepted first, so the client sees the code (a close before accepting is a 403)
+        await ws.accept()
+        if isinstance(exc, StorageError):
+            await ws.close(code=1011, reason=str(exc)[:120])
+        else:
+            await ws.close(code=4404, reason="no session with that id")
         return
     await ws.accept()
     hub = broadcast.of(entry, registry)
@@ -177,10 +169,15 @@ async def _receive_loop(
 
     while not sender.done():
         try:
-            text = await ws.receive_text()
+            received = await ws.receive()
         except (WebSocketDisconnect, RuntimeError):
             return
+        if received["type"] == "websocket.disconnect":
+            return
+        text = received.get("text")
         try:
+            if text is None:
+                raise ClientError("binary frames are not accepted; send JSON text")
             if len(text.encode()) > limit:
                 raise ClientError(f"message over max_ws_message_bytes={limit}")
             try:
@@ -191,4 +188,4 @@ async def _receive_loop(
                 raise ClientError("a message must be a JSON object with a type")
             await _handle(message, entry, registry, reply)
         except (ClientError, *REFUSED) as exc:
-            await reply(str(exc))
+            await reply(public_message(exc))
