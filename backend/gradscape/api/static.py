@@ -23,6 +23,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
+from gradscape.api import preload
+
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 SWAGGER = Path(str(files("fastapi_swagger") / "resources"))  # Swagger UI 5 (reads OpenAPI 3.1)
 SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
@@ -129,11 +131,11 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or etag in (t.removeprefix("W/") for t in tags)
 
 
-async def serve_file(request: Request, path: Path, cache_control: str = REVALIDATE) -> Response:
+async def serve_file(request: Request, path: Path, extra: dict[str, str] | None = None) -> Response:
     """``path`` as this request accepts it: gzip/br or identity, an ETag, 304 when unchanged."""
     text_type = TEXT_TYPES.get(path.suffix.lower())
     if text_type is None:  # images and the like: already compressed, Starlette's own ETag
-        return FileResponse(path, headers={"Cache-Control": cache_control})
+        return FileResponse(path, headers={"Cache-Control": REVALIDATE, **(extra or {})})
     asset = await run_in_threadpool(_asset, path)
     encoding, body = "identity", None
     for candidate in accepted(request.headers.get("accept-encoding", "")):
@@ -142,7 +144,12 @@ async def serve_file(request: Request, path: Path, cache_control: str = REVALIDA
             encoding = candidate
             break
     etag = f'"{asset.tag}"' if body is None else f'"{asset.tag}-{encoding}"'
-    headers = {"ETag": etag, "Cache-Control": cache_control, "Vary": "Accept-Encoding"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": REVALIDATE,
+        "Vary": "Accept-Encoding",
+        **(extra or {}),
+    }
     if _matches(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     if body is None:
@@ -188,7 +195,10 @@ def mount(app: FastAPI, frontend: Path) -> None:
             found = False
         if not found:
             raise HTTPException(status_code=404, detail="not found")
-        return await serve_file(request, target)
+        if target.suffix != ".html":
+            return await serve_file(request, target)
+        link = await run_in_threadpool(preload.link_header, root, target)
+        return await serve_file(request, target, {"Link": link} if link else None)
 
 
 class PagePath(Convertor[str]):
