@@ -9,17 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import plotly
-import swagger_ui_bundle
-from fastapi import Depends, FastAPI, HTTPException
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from starlette.convertors import Convertor, register_url_convertor
+from fastapi import Depends, FastAPI
 from threadpoolctl import threadpool_limits
 
 from gradscape import __version__
-from gradscape.api import errors
+from gradscape.api import errors, static
 from gradscape.api.deps import reject_unknown_query
 from gradscape.api.guard import Guard
 from gradscape.api.limits import BodySizeLimit
@@ -38,9 +32,6 @@ from gradscape.api.schemas import publish_bounds
 from gradscape.api.settings import Settings
 
 FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-#: Longer page paths are 404 at once (the page's own are a few dozen characters).
-MAX_PAGE_PATH = 256
 DESCRIPTION = (
     "Train small models step by step with a NumPy core and watch gradient descent: "
     "sessions, live changes, loss surfaces, curvature and the chain rule of any step. "
@@ -94,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, catalog, sessions, exports, code, datasets, landscape):
         app.include_router(module.router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(stream.router)
-    _mount_static(app, Path(settings.frontend) if settings.frontend else FRONTEND)
+    static.mount(app, Path(settings.frontend) if settings.frontend else FRONTEND)
     _publish_limits(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Guard, settings=settings)  # outermost: a foreign Host meets nothing else
@@ -111,52 +102,3 @@ def _publish_limits(app: FastAPI, settings: Settings) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _mount_static(app: FastAPI, frontend: Path) -> None:
-    app.mount(
-        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
-    )
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="gradscape API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
-        )
-
-    @app.get("/vendor/plotly.min.js", include_in_schema=False)
-    async def plotly_js() -> FileResponse:
-        return FileResponse(
-            PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
-        )
-
-    register_url_convertor("page", PagePath())
-
-    @app.get("/{path:page}", include_in_schema=False)
-    async def page(path: str) -> FileResponse:
-        """The page's files (``/`` is ``index.html``); anything under ``/api`` is not a page."""
-        root = frontend.resolve()
-        try:  # a path too long for the file system, or with a NUL in it, is no file
-            target = (root / (path or "index.html")).resolve()
-            found = len(path) <= MAX_PAGE_PATH and root in target.parents and target.is_file()
-        except (OSError, ValueError):
-            found = False
-        if not found:
-            raise HTTPException(status_code=404, detail="not found")
-        return FileResponse(target, headers={"Cache-Control": "no-cache"})
-
-
-class PagePath(Convertor[str]):
-    """Any path except ``api`` and below, so the page never shadows an API route's 405."""
-
-    regex = r"(?!api(?:/|$)).*"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
