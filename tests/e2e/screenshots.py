@@ -206,6 +206,8 @@ def main() -> int:
                 branches,
                 update,
                 sweep,
+                phone,
+                laptop,
             )
             for shot in shots:
                 ctx = browser.new_context(viewport=VIEWPORT)
