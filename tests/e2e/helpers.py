@@ -38,6 +38,16 @@ def wait_app(page: Any, cond: str, timeout: float = 30_000) -> None:
     page.wait_for_function(js + f"return Boolean(app && ({cond})); }}", timeout=timeout)
 
 
+def step_until_diverged(page: Any, tries: int = 20) -> None:
+    """Press x10 until the main run diverges (each press waits for its steps)."""
+    for _ in range(tries):
+        if app(page, "app.main.status") == "diverged":
+            return
+        page.click("button[name=step10]")
+        wait_app(page, "app.main.step % 10 === 0 || app.main.status === 'diverged'")
+    wait_app(page, "app.main.status === 'diverged'")
+
+
 def api_get(base: str, path: str) -> Any:
     with urllib.request.urlopen(f"{base}{path}", timeout=30) as r:
         return json.load(r)

@@ -7,18 +7,18 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import api_get, app, hash_for, open_app, session, set_number, wait_app
+from tests.e2e.helpers import (
+    api_get,
+    app,
+    hash_for,
+    open_app,
+    session,
+    set_number,
+    step_until_diverged,
+    wait_app,
+)
 
 pytestmark = pytest.mark.e2e
-
-
-def _diverge(page: Any) -> None:
-    for _ in range(20):
-        if app(page, "app.main.status") == "diverged":
-            return
-        page.click("button[name=step10]")
-        wait_app(page, "app.main.step % 10 === 0 || app.main.status === 'diverged'")
-    wait_app(page, "app.main.status === 'diverged'")
 
 
 def test_a_too_large_lr_recovers_with_the_lr_typed_while_diverged(page: Any, server: str) -> None:
@@ -57,7 +57,7 @@ def test_exploding_gradients_are_offered_clipping_and_one_click_makes_the_run_fi
     page: Any, server: str
 ) -> None:
     open_app(page, server, hash_for({"preset": "exploding"}))
-    _diverge(page)
+    step_until_diverged(page)
     fix = page.locator("#banner button[name=banner-fix]")
     fix.wait_for(state="visible")
     assert "clip at" in fix.inner_text()

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import api_get, app, hash_for, open_app, session, wait_app
+from tests.e2e.helpers import (
+    api_get,
+    app,
+    hash_for,
+    open_app,
+    session,
+    step_until_diverged,
+    wait_app,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -148,12 +156,7 @@ def test_a_preset_link_and_the_preset_button_give_the_same_view(page: Any, serve
 
 def test_the_loss_log_box_shows_the_scale_drawn_and_the_user_wins(page: Any, server: str) -> None:
     open_app(page, server, hash_for({"preset": "exploding"}))
-    for _ in range(10):
-        if app(page, "app.main.status") == "diverged":
-            break
-        page.click("button[name=step10]")
-        wait_app(page, "app.main.step % 10 === 0 || app.main.status === 'diverged'")
-    wait_app(page, "app.main.status === 'diverged'")
+    step_until_diverged(page)
     box = "input[name=ylog]"
     # the blow-up spans ninety decades: the chart picks log and the box says so
     wait_app(page, "document.querySelector('#plot-losscurve').layout.yaxis.type === 'log'")
