@@ -24,14 +24,16 @@ MODULES = {
     "plots/b.js": 'import { a } from "../a.js";\nimport root from "/side.js";\n'
     'import outside from "../../secret.js";\n',
     "lazy.js": "",
+    "cdn.js": 'import x from "//cdn.example.org/x.js";\nimport "https://example.org/y.js";\n',
     "unused.js": "",
+    "cdn.example.org/x.js": "",  # a look-alike of another site's module, never taken for it
 }
 
 
 def page(tmp_path: Path) -> Path:
-    (tmp_path / "plots").mkdir()
     (tmp_path / "index.html").write_text(INDEX)
     for name, text in MODULES.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     return tmp_path
 
@@ -41,6 +43,17 @@ def test_the_graph_breadth_first_from_the_module_entry(tmp_path: Path) -> None:
     graph = preload.module_graph(root, root / "index.html")
     # not: lazy.js (dynamic), unused.js, commented.js, missing.js, ../../secret.js
     assert graph == ["/main.js", "/a.js", "/side.js", "/plots/b.js"]
+
+
+def test_module_entries_in_document_order() -> None:
+    html = """<script type="module" src="a.js"></script>
+    <script src="classic.js"></script>
+    <SCRIPT src='sub/b.js' defer type=module></SCRIPT>
+    <script type="module">import "./inline.js";</script>
+    <script type="module" src="//cdn.example.org/c.js"></script>
+    <script type="module" src="https://example.org/d.js"></script>"""
+    assert preload.entries(html) == ["/a.js", "/sub/b.js"]
+    assert preload.entries(html, "/deep/page.html") == ["/deep/a.js", "/deep/sub/b.js"]
 
 
 def test_the_page_announces_its_modules(tmp_path: Path) -> None:
@@ -57,9 +70,10 @@ def test_the_page_announces_its_modules(tmp_path: Path) -> None:
 def test_a_changed_module_is_read_again(tmp_path: Path) -> None:
     root = page(tmp_path)
     assert "/lazy.js" not in preload.module_graph(root, root / "index.html")
-    (root / "side.js").write_text('import "./lazy.js";\nimport "./unused.js";\n')
+    (root / "side.js").write_text('import "./lazy.js";\nimport "./unused.js";\nimport "./cdn.js";')
     graph = preload.module_graph(root, root / "index.html")
-    assert graph == ["/main.js", "/a.js", "/side.js", "/plots/b.js", "/lazy.js", "/unused.js"]
+    want = ["/main.js", "/a.js", "/side.js", "/plots/b.js", "/lazy.js", "/unused.js", "/cdn.js"]
+    assert graph == want  # and not cdn.js' imports from other sites
 
 
 def test_every_announced_module_of_the_real_page_is_served(client: TestClient) -> None:

@@ -33,14 +33,19 @@ def entries(html: str, url: str = "/") -> list[str]:
     found = []
     for attrs in SCRIPT.findall(html):
         src = SRC.search(attrs)
-        if MODULE_TYPE.search(attrs) and src and "://" not in src.group(1):
+        if MODULE_TYPE.search(attrs) and src and _local(src.group(1)):
             found.append(_join(url, src.group(1)))
     return found
 
 
 def imports(source: str, url: str) -> list[str]:
     """URL paths a module at ``url`` imports statically (relative or root-relative)."""
-    return [_join(url, spec) for spec in IMPORT.findall(source)]
+    return [_join(url, spec) for spec in IMPORT.findall(source) if _local(spec)]
+
+
+def _local(spec: str) -> bool:
+    """A path on this server, not another site's URL (``https://...``, ``//host/...``)."""
+    return "://" not in spec and not spec.startswith("//")
 
 
 def _join(base: str, spec: str) -> str:
