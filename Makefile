@@ -39,6 +39,7 @@ bench: $(STAMP)  ## benchmarks (ratios against baselines measured in the same ru
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/landscape.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/page.py
 
 lock: $(STAMP)  ## re-pin constraints.txt to what .venv has (after you install other versions)
 	$(BIN)/python tools/lock.py constraints.txt
