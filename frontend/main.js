@@ -589,9 +589,7 @@ class App {
     if (frame) this.training.onFrame(frame);
     if (run.status === "diverged") this.loadRecovery(run);
     this.refreshTransport();
-    this.charts.refreshData(!this.playing);
-    this.refreshPanels(!this.playing);
-    this.comparePanel.update();
+    this.refreshPanels(!this.playing); // the data view and compare readouts included
     this.saveHash(false);
   }
 
