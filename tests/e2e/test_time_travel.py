@@ -228,3 +228,20 @@ def test_slow_work_shows_progress_and_can_be_cancelled(page: Any, server: str) -
     # loaded machine); the page says so in the note, the browser logs the 422
     assert all("422" in e for e in page.errors)
     page.errors.clear()
+
+
+def test_one_step_draws_its_gradient_norm_and_the_axis_selects_name_the_weights(
+    page: Any, server: str
+) -> None:
+    open_app(page, server, hash_for({"preset": "moons-mlp"}, plane="axes", axes="0,1"))
+    page.click("button[name=step1]")
+    wait_app(page, "app.main.step === 1")
+    # one step is one point: it is drawn (markers), not an empty line
+    norms = "document.querySelector('#plot-norms').data"
+    wait_app(page, f"{norms}.length > 0 && {norms}.every(t => t.mode.includes('markers'))")
+    names = page.evaluate(
+        "() => ['x', 'y'].map(a => { const s = document.querySelector(`select[name=${a}]`);"
+        " return [s.options[s.selectedIndex].text, s.scrollWidth <= s.clientWidth + 24]; })"
+    )
+    assert names[0][0] == "layer1.W[0,0]" and names[1][0] == "layer1.W[0,1]"
+    assert all(fits for _, fits in names)  # wide enough that x and y read differently
