@@ -323,8 +323,8 @@ export class Landscape {
     this.note();
     if (!this.surface || this.insane) return;
     const drawIf = (widget) => () => this.surface && !this.insane && widget.draw(this.drawData());
-    invalidate("surface3d", drawIf(this.surface3d), { adaptive: true, throttle: 120 });
-    invalidate("contour", drawIf(this.contour), { adaptive: true, throttle: 40 });
+    invalidate("surface3d", drawIf(this.surface3d), { adaptive: true, throttle: 120, priority: 0 });
+    invalidate("contour", drawIf(this.contour), { adaptive: true, throttle: 40, priority: 0 });
   }
 
   note() {

@@ -15,6 +15,7 @@ import { ExportPanel, downloadPng } from "./exporting.js";
 import { BackpropPanel, CurvaturePanel, setupTabs } from "./inspect.js";
 import { Landscape } from "./landscape.js";
 import { buildLayout, notice } from "./layout.js";
+import { loadPlotly } from "./plotly.js";
 import { Run } from "./run.js";
 import { stats } from "./scheduler.js";
 import { DEFAULT_CONFIG, VIEW, decodeHash, encodeHash, presetView, sameRun, storage } from "./state.js";
@@ -22,6 +23,15 @@ import { ViewStore } from "./store.js";
 import { TrainingControls } from "./training.js";
 import { Transport } from "./transport.js";
 import { UpdatePanel } from "./update.js";
+
+// at the latest this long after boot, plotly.js runs even if the first run is still opening
+const PLOTLY_AFTER_MS = 300;
+
+/** What the views of a run depend on: the same value means nothing to fetch again. */
+function revision(run) {
+  const i = run.info;
+  return JSON.stringify([run.id, i.step, i.status, i.events ? i.events.length : 0]);
+}
 
 class App {
   /** `catalog`: the Catalog, handed to each widget that builds lists from it. */
@@ -224,6 +234,7 @@ class App {
     this.pending = null;
     this.recoveryKey = null;
     this.main = this.makeRun(info, 0);
+    this.shown = revision(this.main); // what the views below are fetched for
     this.branches[this.current] = { ...this.branches[this.current], id: info.id };
     storage.sessionId = info.id;
     this.store.set({ preview: null });
@@ -573,7 +584,10 @@ class App {
     if (msg.type === "state") this.training.update(run.info);
     const at = this.store.state.preview;
     if (at !== null && at > run.step) this.store.set({ preview: null }); // rewound before it
-    if (!this.playing) {
+    // (the state a socket sends as it opens repeats what the views were fetched for)
+    const rev = revision(run);
+    if (!this.playing && rev !== this.shown) {
+      this.shown = rev;
       this.landscape.request();
       this.charts.refreshData(true);
       if (wasPlaying || msg.type === "state") this.refreshPanels(true);
@@ -589,7 +603,8 @@ class App {
     if (frame) this.training.onFrame(frame);
     if (run.status === "diverged") this.loadRecovery(run);
     this.refreshTransport();
-    this.refreshPanels(!this.playing); // the data view and compare readouts included
+    // (a null frame is history filled in behind the current step: the panels show that step)
+    if (frame) this.refreshPanels(!this.playing); // the data view and compare readouts included
     this.saveHash(false);
   }
 
@@ -647,8 +662,12 @@ async function boot() {
   }
   const app = new App(catalog, view);
   window.gradscape = { app, stats };
+  const started = app.start(run ? { ...run, explicit } : null);
+  // plotly.js runs once the first run's requests are out (or the run is slow to open),
+  // so the server computes the first surface while the page parses it
+  Promise.race([started, new Promise((ok) => setTimeout(ok, PLOTLY_AFTER_MS))]).finally(loadPlotly);
   try {
-    await app.start(run ? { ...run, explicit } : null);
+    await started;
   } catch (err) {
     notice(err.message);
   }

@@ -2,12 +2,16 @@
 // requestAnimationFrame callback draws them. Adaptive widgets wait ADAPTIVE times their
 // last draw time between draws, so together they take at most about half the main
 // thread however slow the machine (3-D WebGL in software takes ~150 ms a draw; on a
-// GPU a few ms, and the plots then redraw many times a second).
+// GPU a few ms, and the plots then redraw many times a second). Nothing draws before
+// plotly.js has loaded; then the widgets of lower `priority` draw first (the landscape
+// before the charts: the first thing a visitor waits for is the surface).
+import { plotlyLoaded, plotlyReady } from "./plotly.js";
 
 const latest = new Map(); // name -> the newest draw() asked for
 const dirty = new Set(); // names to draw in the next frame
 const timers = new Map(); // name -> timeout while a widget waits out its throttle
 const lastDraw = new Map(); // name -> {at, took}
+const priorities = new Map(); // name -> priority (lower draws first)
 let scheduled = false;
 const ADAPTIVE = 10;
 const FRAME_BUDGET = 12; // ms of drawing per frame before the rest waits a frame
@@ -16,10 +20,15 @@ const MAX_GAP = 2000; // ms: even the slowest widget redraws this often
 export const stats = { frames: 0, draws: 0, took: {} }; // took: name -> [count, total ms, max ms]
 
 function flush() {
+  if (!plotlyReady()) {
+    plotlyLoaded.then(() => requestAnimationFrame(flush)); // `scheduled` stays set
+    return;
+  }
   scheduled = false;
   stats.frames++;
   const start = performance.now();
-  for (const name of [...dirty]) {
+  const order = [...dirty].sort((a, b) => (priorities.get(a) ?? 1) - (priorities.get(b) ?? 1));
+  for (const name of order) {
     if (performance.now() - start > FRAME_BUDGET) break; // the rest next frame
     dirty.delete(name);
     const draw = latest.get(name);
@@ -58,10 +67,12 @@ function schedule(name) {
 /**
  * Ask for `draw` to run in the next animation frame (the latest request per name wins).
  * `throttle` (ms) spaces a widget's draws by at least that, and by at least ADAPTIVE
- * times its last draw time when `adaptive` is set.
+ * times its last draw time when `adaptive` is set; `priority` orders a frame's draws
+ * (lower first, default 1).
  */
-export function invalidate(name, draw, { throttle = 0, adaptive = false } = {}) {
+export function invalidate(name, draw, { throttle = 0, adaptive = false, priority = 1 } = {}) {
   latest.set(name, draw);
+  priorities.set(name, priority);
   if (dirty.has(name) || timers.has(name)) return;
   const last = lastDraw.get(name);
   const gap = Math.max(throttle, adaptive && last ? Math.min(MAX_GAP, ADAPTIVE * last.took) : 0);

@@ -70,3 +70,40 @@ def test_the_page_arrives_compressed_and_draws_offline(
     loaded = [p for p in seen if p.endswith(".js") and not p.startswith("/vendor/")]
     assert sorted(links) == sorted(loaded)
     assert aborted == []
+
+
+# Every fetch the page makes: its path, and whether plotly.js was on the page yet.
+FETCHES = """(() => {
+  window.__fetches = [];
+  const fetch0 = window.fetch;
+  window.fetch = (input, init) => {
+    const url = new URL(typeof input === 'string' ? input : input.url, location.href);
+    const method = (init && init.method) || 'GET';
+    window.__fetches.push([method, url.pathname,
+      Boolean(document.querySelector('script[src*="plotly"]'))]);
+    return fetch0(input, init);
+  };
+})();"""
+
+
+def test_first_load_asks_each_view_once_before_plotly_runs(
+    context: Any, page: Any, server: str
+) -> None:
+    """Measured before: /surface twice, /data and /backprop two or three times on one load;
+    plotly.js (a second or two of parsing) ran before the page asked for anything, and the
+    loss and norm charts drew before the surface."""
+    context.add_init_script(FETCHES)
+    open_app(page, server)
+    page.evaluate("() => window.gradscape.app.main.filling")  # the history fill, if any
+    page.wait_for_load_state("networkidle")
+    fetches = page.evaluate("window.__fetches")
+    sid = page.evaluate("window.gradscape.app.main.id")
+    asked = [(m, p.removeprefix(f"/api/sessions/{sid}")) for m, p, _ in fetches]
+    for view in ("/surface", "/data", "/backprop"):
+        assert sum(p == view for _, p in asked) == 1, (view, asked)
+    # the first run's requests left before plotly.js was even added to the page
+    first = {p: before for _, p, before in reversed(fetches)}
+    for path in ("/api/catalog", "/api/sessions", f"/api/sessions/{sid}/surface"):
+        assert first[path] is False, (path, fetches)
+    drawn = list(page.evaluate("window.gradscape.stats.took"))
+    assert drawn[:2] == ["surface3d", "contour"], drawn

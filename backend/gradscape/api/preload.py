@@ -1,8 +1,8 @@
 """The page's ES module graph, walked from its HTML, as a ``Link: rel=modulepreload`` header.
 
-A module's imports are only found once it is parsed, and the page parses nothing while the
-4.8 MB plotly.js runs: announced with the HTML, the whole graph is fetched during that time
-instead of level by level after it.
+A module's imports are only found once it is parsed: announced with the HTML, the whole
+graph is fetched at once instead of level by level, while plotly.js (preloaded by the
+page) downloads beside it.
 """
 
 from __future__ import annotations
