@@ -208,8 +208,9 @@ def test_slow_work_shows_progress_and_can_be_cancelled(page: Any, server: str) -
     # a 99.6k-parameter net: its surface takes seconds and it cannot play 10,000 steps/s
     config = {"preset": "moons-mlp", "model": {"hidden": [256, 256, 128], "activation": "tanh"}}
     page.goto(f"{server}/{hash_for(config)}")
-    busy = page.locator("#busy .job")
-    busy.first.wait_for(state="visible", timeout=60_000)  # shown after ~300 ms of waiting
+    # shown after ~300 ms of waiting (on a loaded machine creating the session may be too)
+    busy = page.locator("#busy .job", has_text="Computing the loss surface")
+    busy.first.wait_for(state="visible", timeout=60_000)
     assert app(page, "app.main.info.n_params") == 99_585
     assert "Computing the loss surface (41×41, 99585 parameters)" in busy.first.inner_text()
     page.click("#busy button[name=cancel-work]")
