@@ -24,9 +24,6 @@ import { TrainingControls } from "./training.js";
 import { Transport } from "./transport.js";
 import { UpdatePanel } from "./update.js";
 
-// at the latest this long after boot, plotly.js runs even if the first run is still opening
-const PLOTLY_AFTER_MS = 300;
-
 /** What the views of a run depend on: the same value means nothing to fetch again. */
 function revision(run) {
   const i = run.info;
@@ -178,6 +175,7 @@ class App {
   /** A session for config + events at `step` (rebuilt bit for bit by the server), or null. */
   async openRun(config, events, step) {
     const rebuild = step > 0 || (events && events.length);
+    if (rebuild) loadPlotly(); // the server replays for a while: parse plotly.js meanwhile
     const job = rebuild
       ? (signal) => api.importRun({ format_version: 1, config, events, step }, signal)
       : () => api.create(config);
@@ -662,14 +660,14 @@ async function boot() {
   }
   const app = new App(catalog, view);
   window.gradscape = { app, stats };
-  const started = app.start(run ? { ...run, explicit } : null);
-  // plotly.js runs once the first run's requests are out (or the run is slow to open),
-  // so the server computes the first surface while the page parses it
-  Promise.race([started, new Promise((ok) => setTimeout(ok, PLOTLY_AFTER_MS))]).finally(loadPlotly);
   try {
-    await started;
+    await app.start(run ? { ...run, explicit } : null);
   } catch (err) {
     notice(err.message);
+  } finally {
+    // plotly.js runs once the first run's requests are out (a rebuild starts it sooner),
+    // so the server computes the first surface while the page parses it
+    loadPlotly();
   }
 }
 

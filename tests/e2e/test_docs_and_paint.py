@@ -90,8 +90,7 @@ def test_first_load_asks_each_view_once_before_plotly_runs(
     context: Any, page: Any, server: str
 ) -> None:
     """Measured before: /surface twice, /data and /backprop two or three times on one load;
-    plotly.js (a second or two of parsing) ran before the page asked for anything, and the
-    loss and norm charts drew before the surface."""
+    plotly.js (a second or two of parsing) ran before the page asked for anything."""
     context.add_init_script(FETCHES)
     open_app(page, server)
     page.evaluate("() => window.gradscape.app.main.filling")  # the history fill, if any
@@ -105,5 +104,19 @@ def test_first_load_asks_each_view_once_before_plotly_runs(
     first = {p: before for _, p, before in reversed(fetches)}
     for path in ("/api/catalog", "/api/sessions", f"/api/sessions/{sid}/surface"):
         assert first[path] is False, (path, fetches)
-    drawn = list(page.evaluate("window.gradscape.stats.took"))
-    assert drawn[:2] == ["surface3d", "contour"], drawn
+
+
+# Two widgets marked dirty in one frame: the landscape's priority draws first.
+DRAW_ORDER = """async () => {
+  const { invalidate } = await import('/scheduler.js');
+  const order = [];
+  invalidate('test-chart', () => order.push('chart'));
+  invalidate('test-surface', () => order.push('surface'), { priority: 0 });
+  await new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
+  return order;
+}"""
+
+
+def test_the_landscape_draws_before_the_charts(page: Any, server: str) -> None:
+    open_app(page, server)
+    assert page.evaluate(DRAW_ORDER) == ["surface", "chart"]
