@@ -15,6 +15,7 @@ import { ExportPanel, downloadPng } from "./exporting.js";
 import { BackpropPanel, CurvaturePanel, setupTabs } from "./inspect.js";
 import { Landscape } from "./landscape.js";
 import { buildLayout, notice } from "./layout.js";
+import { Lesson, lessonLink } from "./lesson.js";
 import { Run } from "./run.js";
 import { stats } from "./scheduler.js";
 import { DEFAULT_CONFIG, VIEW, decodeHash, encodeHash, presetView, sameRun, storage } from "./state.js";
@@ -105,6 +106,8 @@ class App {
       busy: this.busy,
     });
     this.exportPanel = new ExportPanel(ui.panels.export, { main, figures: () => this.figures(), maxPerCall: catalog.limits.max_steps_per_call });
+    const lessonActions = { newRun: (config) => this.newRun(config, { freshView: true }), pause: () => this.pause(), showTab: (name) => (store.set({ tab: name }), $(`#lower [data-tab="${name}"]`).click()), notice };
+    this.lesson = new Lesson($("#lesson"), { store, catalog, main, busy: this.busy, actions: lessonActions });
     // one place decides what a change of view means for the page
     store.subscribe((changed) => {
       if (changed.some((n) => n in VIEW)) this.saveHash(true);
@@ -566,6 +569,7 @@ class App {
       this.charts.draw();
       return;
     }
+    this.lesson.onRun(run);
     const wasPlaying = this.wasPlaying;
     this.wasPlaying = run.playing;
     if (run.status === "diverged") this.loadRecovery(run);
@@ -586,6 +590,7 @@ class App {
     this.landscape.onFrame(run, frame);
     this.charts.draw();
     if (run !== this.main) return this.comparePanel.update();
+    this.lesson.onRun(run);
     if (frame) this.training.onFrame(frame);
     if (run.status === "diverged") this.loadRecovery(run);
     this.refreshTransport();
@@ -648,7 +653,7 @@ async function boot() {
   const app = new App(catalog, view);
   window.gradscape = { app, stats };
   try {
-    await app.start(run ? { ...run, explicit } : null);
+    await app.start(run ? { ...run, explicit } : lessonLink(catalog, view, explicit));
   } catch (err) {
     notice(err.message);
   }

@@ -1,0 +1,537 @@
+// The guided lesson: the chapter's ideas in its order, each a stop on a live run.
+//
+// The stops are data from the catalog (`catalog.lesson`: a config, a view, two or three
+// sentences, a question with one-click choices, how far to run and the kind of answer).
+// Each stop's run is an ordinary session made through the page's own newRun; the answer is
+// read from that run's numbers by the reader of its `kind` below, never from the stop's text.
+// The stop shown is the view setting `lesson` (so `#lesson=N` links and reloads work like
+// every other setting); progress (visited stops, predictions) is kept in localStorage.
+import { api } from "./api.js";
+import { clear, h } from "./dom.js";
+import { fmt } from "./plots/common.js";
+import { isShortcut } from "./transport.js";
+
+const PROGRESS_KEY = "gradscape.lesson";
+const CARD_VIEWS = new Set(["surface", "contour", "losscurve", "norms", "data"]);
+const VIEW_NAMES = {
+  surface: "the Loss surface (3-D)",
+  contour: "the From above contours",
+  losscurve: "the Loss chart",
+  norms: "the Gradient size per layer chart",
+  data: "the Data and prediction chart",
+  update: "the update card",
+  backprop: "the Backprop tab",
+  epochs: "the Epochs & fit() tab",
+  curvature: "the Curvature tab",
+  compare: "the Compare tab",
+  export: "the Export tab",
+};
+
+const pct = (v) => `${fmt(100 * v, 3)}%`;
+const f4 = (v) => fmt(v, 4);
+
+/**
+ * The run a `#lesson=N` link without a config opens first (so no other session is made),
+ * with its preset's own view for the settings the link leaves open (`explicit`).
+ */
+export function lessonLink(catalog, view, explicit) {
+  const stop = catalog.lesson[(view.lesson ?? 0) - 1];
+  return stop ? { config: stop.config, events: [], step: 0, presetLink: Boolean(stop.config.preset), explicit } : null;
+}
+
+/** Progress across reloads: visited stops, predictions, answers, the last stop, each stop's run. */
+function loadProgress() {
+  try {
+    const p = JSON.parse(localStorage.getItem(PROGRESS_KEY) || "{}");
+    return { visited: p.visited || [], predictions: p.predictions || {}, answers: p.answers || {}, runs: p.runs || {}, last: p.last ?? null };
+  } catch {
+    return { visited: [], predictions: {}, answers: {}, runs: {}, last: null };
+  }
+}
+
+function saveProgress(p) {
+  try {
+    localStorage.setItem(PROGRESS_KEY, JSON.stringify(p));
+  } catch {
+    // storage can be disabled: the lesson still works, it just forgets
+  }
+}
+
+/** Index and value of the largest finite entry of `xs` by `key`. */
+function argmax(xs, key = (x) => x) {
+  let best = -1;
+  for (let i = 0; i < xs.length; i++) if (Number.isFinite(key(xs[i])) && (best < 0 || key(xs[i]) > key(xs[best]))) best = i;
+  return best;
+}
+
+/** The full-data loss series of a run as [step, value] pairs with a finite value. */
+function finiteSeries(cols) {
+  const out = [];
+  cols.step.forEach((k, i) => Number.isFinite(cols.loss[i]) && out.push([k, cols.loss[i]]));
+  return out;
+}
+
+/** Updates where the loss rose (beyond rounding). */
+function rises(series) {
+  let n = 0;
+  for (let i = 1; i < series.length; i++) if (series[i][1] > series[i - 1][1] * (1 + 1e-9) + 1e-12) n++;
+  return n;
+}
+
+/**
+ * How each kind of answer is read from the run. `ctx`: {id, info (the session now), target,
+ * options, traj(withArrays), catalog}. Each returns {answer: a choice id, because: text with
+ * the run's numbers}.
+ */
+const READERS = {
+  trend: async (ctx) => {
+    const L = finiteSeries(await ctx.traj());
+    const [s0, L0] = L[0];
+    const [sT, LT] = L[L.length - 1];
+    const up = rises(L);
+    const n = sT - s0;
+    let answer;
+    let because;
+    if (ctx.info.status === "diverged" || !(LT < L0)) {
+      answer = "blowup";
+      because = ctx.info.status === "diverged" ? `The run diverged at step ${ctx.info.step}: ${ctx.info.reason || "the loss stopped being finite"}. Its last finite loss was ${f4(LT)}, from ${f4(L0)} at the start.` : `The loss climbed from ${f4(L0)} to ${f4(LT)} in ${n} updates; it rose at ${up} of them.`;
+    } else if (up > 0.1 * n) {
+      answer = "bounce";
+      because = `The loss fell overall, from ${f4(L0)} to ${f4(LT)}, but rose at ${up} of ${n} updates.`;
+    } else {
+      answer = "down";
+      because = `The loss fell from ${f4(L0)} to ${f4(LT)} in ${n} updates; it rose at ${up} of them.`;
+    }
+    if (ctx.options.evidence === "curvature") {
+      const c = await api.curvature(ctx.id, { step: 0 });
+      because += ` At the start λmax = ${f4(c.lambda_max)}, so the edge 2 / λmax is ${f4(c.edge)}; lr = ${f4(c.lr)} gives lr × λmax = ${fmt(c.lr_times_lambda, 3)}, ${c.stable ? "below 2: stable" : "above 2: each step overshoots"}.`;
+    }
+    return { answer, because };
+  },
+
+  direction: async (ctx) => {
+    const cols = await ctx.traj(true);
+    const p = ctx.options.param ?? 0;
+    const name = ctx.info.param_names[p];
+    const a = cols.params[0][p];
+    const b = cols.params[cols.params.length - 1][p];
+    const n = cols.step[cols.step.length - 1] - cols.step[0];
+    return { answer: b > a ? "up" : "down", because: `${name} went from ${f4(a)} to ${f4(b)} in ${n} updates (${b > a ? "up" : "down"} by ${f4(Math.abs(b - a))}), while the loss went from ${f4(cols.loss[0])} to ${f4(cols.loss[cols.loss.length - 1])}: downhill on the surface.` };
+  },
+
+  step: async (ctx) => {
+    const u = await api.update(ctx.id, { step: 1 });
+    const row = u.rows[ctx.options.param ?? 0];
+    const lr = u.optimizer.lr;
+    return {
+      answer: row.taken > 0 ? "up" : "down",
+      because: `Its gradient was ${f4(row.grad)}, ${row.grad > 0 ? "positive: uphill is toward larger" : "negative: uphill is toward smaller"} ${row.name}. So −lr × gradient = −${fmt(lr, 3)} × ${f4(row.grad)} = ${f4(row.plain_step)}, and ${row.name} went from ${f4(row.before)} to ${f4(row.after)}.`,
+    };
+  },
+
+  progress: async (ctx) => {
+    const L = finiteSeries(await ctx.traj());
+    const [, L0] = L[0];
+    const [sT, LT] = L[L.length - 1];
+    const gone = (L0 - LT) / L0;
+    const share = ctx.options.share;
+    const end = ctx.info.status === "diverged" ? ` (the run diverged at step ${ctx.info.step})` : "";
+    return { answer: gone >= share ? "most" : "some", because: `The loss went from ${f4(L0)} to ${fmt(LT, 4)} by step ${sT}${end}: ${gone >= 0 ? `${pct(gone)} of it is gone` : `it grew by ${pct(-gone)}`}, against the ${pct(share)} asked.` };
+  },
+
+  first_step: async (ctx) => {
+    const cols = await ctx.traj();
+    const [L0, L1] = cols.loss;
+    return {
+      answer: L1 < L0 ? "lower" : "higher",
+      because: `Forward: the loss at the start was ${f4(L0)}. Backward: the gradient came out with norm ${f4(cols.grad_norm[1])}. Update: with lr ${fmt(cols.lr[1], 3)} the loss is now ${f4(L1)}, ${L1 < L0 ? "lower" : "higher"} by ${f4(Math.abs(L1 - L0))}.`,
+    };
+  },
+
+  chain: async (ctx) => {
+    const tr = await api.backprop(ctx.id, 1);
+    const layer = tr.layers[0];
+    const p = ctx.options.param ?? 0;
+    const name = ctx.info.param_names[p];
+    const terms = layer.dloss_da.map((d, i) => ({ i, dLda: d[0], dadz: layer.slope[i][0], dzdw: layer.inputs[i][p] }));
+    const big = terms[argmax(terms, (t) => Math.abs(t.dLda))];
+    const g = layer.grad_w[p][0];
+    const tiny = ctx.options.tiny;
+    const product = big.dLda * big.dadz * big.dzdw;
+    return {
+      answer: Math.abs(g) < tiny ? "tiny" : "sizeable",
+      because: `Sample ${big.i + 1} has the largest dL/da, ${fmt(big.dLda, 3)}, but its sigmoid slope da/dz is ${fmt(big.dadz, 3)}; with dz/d${name} = ${fmt(big.dzdw, 3)} its share is ${fmt(big.dLda, 3)} × ${fmt(big.dadz, 3)} × ${fmt(big.dzdw, 3)} = ${fmt(product, 3)}. Summed over the ${terms.length} samples, dL/d${name} = ${fmt(g, 3)}, ${Math.abs(g) < tiny ? "under" : "not under"} ${tiny}.`,
+    };
+  },
+
+  layers: async (ctx) => {
+    const cols = await ctx.traj();
+    const rows = cols.layer_grad_norms.filter((r) => r && r.every(Number.isFinite));
+    const mean = (k) => rows.reduce((s, r) => s + r[k], 0) / rows.length;
+    const last = rows[0].length - 1;
+    const first = mean(0);
+    const end = mean(last);
+    const names = ctx.info.layers;
+    const ratio = end > first ? end / first : first / end;
+    return {
+      answer: end > first ? "last" : "first",
+      because: `Averaged over ${rows.length} updates, the gradient's size was ${fmt(first, 3)} in the first layer (${names[0]}) and ${fmt(end, 3)} in the last (${names[last]}): the ${end > first ? "last" : "first"} is ${fmt(ratio, 3)} times larger.`,
+    };
+  },
+
+  noise: async (ctx) => {
+    const cols = await ctx.traj();
+    const L = finiteSeries(cols);
+    const up = rises(L);
+    const b = cols.batch_size[1];
+    return { answer: up === 0 ? "every" : "some", because: `With batches of ${b} from ${ctx.info.n_samples} rows, the loss on all the data rose at ${up} of ${L.length - 1} updates (from ${f4(L[0][1])} to ${f4(L[L.length - 1][1])}).` };
+  },
+
+  accuracy: async (ctx) => {
+    const cols = await ctx.traj();
+    const k = cols.step.length - 1;
+    const acc = cols.accuracy[k];
+    const n = ctx.info.n_samples;
+    const right = Math.round(acc * n);
+    return { answer: right === n ? "all" : "not_all", because: `After ${cols.step[k]} updates the accuracy is ${pct(acc)}: ${right} of ${n} right, with the loss at ${f4(cols.loss[k])}.` };
+  },
+
+  largest_error: async (ctx) => {
+    const tr = await api.backprop(ctx.id, 1);
+    const res = tr.residual.map((r) => r[0]);
+    const ys = tr.targets.map((t) => (Array.isArray(t) ? t[0] : t));
+    const i = argmax(res, Math.abs);
+    const list = res.map((r, j) => `${fmt(tr.prediction[j][0], 3)} − ${ys[j]} = ${fmt(r, 3)}`).join("; ");
+    return { answer: ys[i] === 1 ? "passed" : "failed", because: `pred − y for each sample: ${list}. The largest, ${fmt(res[i], 3)}, is sample ${i + 1}'s, labelled ${ys[i]} (${ys[i] === 1 ? "passed" : "failed"}).` };
+  },
+
+  per_epoch: async (ctx) => {
+    const { step, epoch, n_samples: n, settings } = ctx.info;
+    const per = step / epoch;
+    const b = settings.batch_size ?? n;
+    return { answer: String(per), because: `${fmt(epoch, 4)} epochs took ${step} updates: ${fmt(per, 4)} per epoch, ceil(${n} rows / batch size ${b}) = ${Math.ceil(n / b)}.` };
+  },
+};
+
+export class Lesson {
+  /**
+   * `store`: the view store (`lesson` is the stop shown, `tab` the lower panel); `catalog`:
+   * the Catalog (its `lesson` stops, record fields, limits); `main()`: the main run; `busy`:
+   * the progress indicator; `actions`: {newRun(config), pause(), showTab(name), notice(text)}.
+   */
+  constructor(root, { store, catalog, main, busy, actions }) {
+    this.root = root;
+    this.store = store;
+    this.catalog = catalog;
+    this.stops = catalog.lesson;
+    this.main = main;
+    this.busy = busy;
+    this.actions = actions;
+    this.progress = loadProgress();
+    this.answer = null; // {stop, runId, answer, because} for the stop shown
+    this.reading = null;
+    const g = catalog.record_field_groups;
+    this.fields = [...g.index, ...g.per_step, ...g.evaluated, ...g.per_layer].join(",");
+    this.arrayFields = [...g.index, ...g.evaluated, ...g.array].join(",");
+    store.subscribe(() => this.render(), ["lesson"]);
+    document.addEventListener("keydown", (e) => this.key(e));
+    addEventListener("hashchange", () => this.onHashChange());
+    this.render();
+  }
+
+  /** The stop shown (1-based) or null in free play. */
+  get at() {
+    const k = this.store.state.lesson;
+    return Number.isInteger(k) && k >= 1 && k <= this.stops.length ? k : null;
+  }
+
+  get stop() {
+    return this.at ? this.stops[this.at - 1] : null;
+  }
+
+  // ---- navigation
+  /** Go to stop `k` with a fresh run of its config (its prediction, if made, is kept). */
+  async go(k) {
+    const n = Math.max(1, Math.min(this.stops.length, k));
+    this.actions.pause();
+    this.answer = null;
+    this.store.set({ lesson: n, preview: null });
+    await this.setUp();
+  }
+
+  /** Start the stop's own run (a fresh session from its config). */
+  async setUp() {
+    const stop = this.stop;
+    if (!stop) return;
+    await this.actions.newRun(stop.config);
+    const run = this.main();
+    if (run) this.progress.runs[stop.number] = run.id;
+    saveProgress(this.progress);
+    this.render();
+  }
+
+  /** Leave for free play: the stop's run stays the page's run. */
+  leave() {
+    this.progress.last = this.at;
+    saveProgress(this.progress);
+    this.store.set({ lesson: null });
+  }
+
+  /** Back to the last stop: its run if the page still shows it, else a fresh one. */
+  async resume() {
+    const k = this.progress.last || 1;
+    const main = this.main();
+    if (main && this.progress.runs[k] === main.id) this.store.set({ lesson: k });
+    else await this.go(k);
+  }
+
+  key(e) {
+    if (!this.at || !isShortcut(e)) return;
+    if (e.key === "]") {
+      e.preventDefault();
+      if (this.at < this.stops.length) this.go(this.at + 1);
+    } else if (e.key === "[") {
+      e.preventDefault();
+      if (this.at > 1) this.go(this.at - 1);
+    }
+  }
+
+  /** `#lesson=N` typed or pasted without a config: go there (a config is the page's to open). */
+  onHashChange() {
+    const q = new URLSearchParams(location.hash.replace(/^#/, ""));
+    if (q.has("config")) return;
+    const k = Number.parseInt(q.get("lesson") || "", 10);
+    if (Number.isInteger(k) && k !== this.at) this.go(k);
+  }
+
+  /** A link that opens this stop with the run's config and the settings in force (for teachers). */
+  teacherLink() {
+    const info = this.main()?.info;
+    if (!info || !this.at) return null;
+    const config = structuredClone(info.config);
+    for (const [k, v] of Object.entries(info.settings)) if (k in config) config[k] = structuredClone(v);
+    const q = new URLSearchParams({ lesson: String(this.at), config: JSON.stringify(config) });
+    return `${location.origin}${location.pathname}#${q.toString()}`;
+  }
+
+  // ---- predicting, running, answering
+  predict(choice) {
+    const stop = this.stop;
+    this.progress.predictions[stop.number] = choice;
+    saveProgress(this.progress);
+    this.render();
+    this.root.querySelector("button[name=lesson-run]")?.focus();
+  }
+
+  /** Steps (or epochs) still to take before the stop can be answered, for the main run. */
+  remaining(run) {
+    const r = this.stop.run;
+    if (r.epochs) return Math.max(0, Math.ceil(r.epochs - (run.info.epoch || 0)));
+    return Math.max(0, r.steps - run.step);
+  }
+
+  stopped(run) {
+    return run.status === "diverged" || run.status === "limit";
+  }
+
+  /** Train the main run as far as the stop asks, through the same step calls as Epochs. */
+  async run() {
+    const main = this.main();
+    const stop = this.stop;
+    if (!main || !stop) return;
+    this.actions.pause();
+    const label = stop.run.epochs ? `Running ${stop.run.epochs} epochs` : `Running to step ${stop.run.steps}`;
+    const maxPerCall = this.catalog.limits.max_steps_per_call;
+    try {
+      await this.busy.track(label, async (signal) => {
+        if (stop.run.epochs) {
+          const left = this.remaining(main);
+          if (left > 0 && !this.stopped(main)) await api.step(main.id, { epochs: left, evaluate: "last", fields: this.catalog.columns.index }, signal);
+          return;
+        }
+        let at = main.step;
+        while (at < stop.run.steps) {
+          const res = await api.step(main.id, { steps: Math.min(stop.run.steps - at, maxPerCall), evaluate: "last", fields: this.catalog.columns.index }, signal);
+          at = res.step;
+          if (res.status === "diverged" || res.status === "limit") break;
+        }
+      });
+    } catch (err) {
+      this.actions.notice(err.name === "AbortError" ? "Stopped: the steps made are kept." : err.message);
+      return;
+    }
+    await this.read();
+  }
+
+  /** The main run changed (a frame or state): answer once it has gone as far as the stop asks. */
+  onRun(run) {
+    if (!this.stop || run !== this.main()) return;
+    if (this.answer && this.answer.runId !== run.id) {
+      this.answer = null; // another run (a reset, a branch, new settings): answer it afresh
+      this.render();
+    }
+    if (this.answer) return;
+    if (this.remaining(run) === 0 || this.stopped(run)) this.read(false);
+    else this.renderRunButton();
+  }
+
+  /** Read the stop's answer from the run's numbers (the session as the server has it now). */
+  async read() {
+    const stop = this.stop;
+    const main = this.main();
+    if (!stop || !main || this.reading) return;
+    const reader = READERS[stop.kind];
+    this.reading = stop.number;
+    try {
+      const info = await api.get(main.id);
+      const target = stop.run.steps ?? info.step;
+      const stopAt = Math.min(target, info.step) + 1;
+      const traj = async (arrays = false) => (await api.trajectory(main.id, { start: 0, stop: stopAt, fields: arrays ? this.arrayFields : this.fields })).columns;
+      const got = await reader({ id: main.id, info, target, options: stop.options || {}, traj, catalog: this.catalog });
+      if (this.stop !== stop || this.main() !== main) return; // moved on meanwhile
+      this.answer = { stop: stop.number, runId: main.id, ...got };
+      this.progress.answers[stop.number] = got.answer;
+      saveProgress(this.progress);
+      this.render();
+    } catch (err) {
+      if (this.stop === stop) this.actions.notice(`Could not read the answer: ${err.message}`);
+    } finally {
+      this.reading = null;
+    }
+  }
+
+  // ---- drawing
+  /** The element that shows the stop's view, and (for a tab) the tab to open. */
+  focusTarget(view) {
+    if (CARD_VIEWS.has(view)) return { el: document.getElementById(`card-${view}`), tab: null };
+    if (view === "update") return { el: document.getElementById("update"), tab: null };
+    return { el: document.getElementById("lower"), tab: view };
+  }
+
+  highlight() {
+    for (const el of document.querySelectorAll(".lesson-focus")) el.classList.remove("lesson-focus");
+    document.body.classList.toggle("in-lesson", Boolean(this.stop));
+    if (!this.stop) return;
+    const { el, tab } = this.focusTarget(this.stop.view);
+    if (tab && this.store.state.tab !== tab) this.actions.showTab(tab);
+    if (el) el.classList.add("lesson-focus");
+  }
+
+  render() {
+    const stop = this.stop;
+    if (stop && !this.progress.visited.includes(stop.number)) this.progress.visited.push(stop.number);
+    if (stop) {
+      this.progress.last = stop.number;
+      saveProgress(this.progress);
+    }
+    if (this.answer && (!stop || this.answer.stop !== stop.number)) this.answer = null;
+    this.highlight();
+    clear(this.root);
+    this.root.classList.toggle("lesson-bar", !stop);
+    this.root.setAttribute("aria-label", stop ? `guided lesson, stop ${stop.number} of ${this.stops.length}` : "guided lesson");
+    if (!stop) return this.renderEntry();
+    const n = this.stops.length;
+    const k = stop.number;
+    const predicted = this.progress.predictions[k] ?? null;
+    const choices = Object.entries(stop.choices).map(([id, text]) =>
+      h("button", { class: "choice", name: `lesson-choice-${id}`, dataset: { choice: id }, "aria-pressed": String(predicted === id), onclick: () => this.predict(id) }, text),
+    );
+    this.runBtn = h("button", { class: "primary", name: "lesson-run", onclick: () => this.run() }, "");
+    this.runNote = h("span", { class: "caption lesson-run-note" });
+    this.heading = h("h2", { tabindex: "-1", id: "lesson-title" }, [h("small", {}, `Lesson · stop ${k} of ${n}`), " ", stop.idea]);
+    const look = this.focusTarget(stop.view);
+    this.root.append(
+      h("header", { class: "lesson-head" }, [this.heading, this.dots()]),
+      h("p", { class: "lesson-text" }, stop.text),
+      h("p", { class: "lesson-look" }, [
+        "Look at ",
+        h("button", { class: "link", name: "lesson-look", onclick: () => look.el?.scrollIntoView({ behavior: "smooth", block: "center" }) }, VIEW_NAMES[stop.view] || stop.view),
+        ", outlined on the page.",
+      ]),
+      h("div", { class: "lesson-question", role: "group", "aria-labelledby": "lesson-q" }, [
+        h("p", { id: "lesson-q", class: "lesson-q" }, [h("b", {}, "Predict first: "), stop.question]),
+        h("div", { class: "choices" }, choices),
+      ]),
+      h("div", { class: "lesson-runbar" }, [this.runBtn, this.runNote]),
+      this.answerBox(stop, predicted),
+      stop.try && this.answer ? h("p", { class: "caption lesson-try" }, stop.try) : null,
+      h("nav", { class: "lesson-nav", "aria-label": "lesson navigation" }, [
+        h("button", { name: "lesson-back", disabled: k <= 1, onclick: () => this.goFocus(k - 1), title: "Previous stop ([)" }, "← Back"),
+        h("button", { name: "lesson-next", disabled: k >= n, onclick: () => this.goFocus(k + 1), title: "Next stop (])" }, "Next →"),
+        h("button", { name: "lesson-restart", onclick: () => this.setUp(), title: "A fresh run of this stop's setup" }, "Restart this stop"),
+        h("button", { name: "lesson-print", onclick: () => window.print(), title: "A one-page handout of this stop" }, "Print handout"),
+        h("button", { name: "lesson-link", onclick: () => this.copyLink(), title: "A link to this stop with this run's settings: prepare variants for a class" }, "Link with these settings"),
+        h("button", { name: "lesson-leave", onclick: () => this.leave(), title: "Free play with this run; come back any time" }, "Leave lesson (free play)"),
+        h("span", { class: "caption" }, "Keys: [ back, ] next"),
+      ]),
+    );
+    this.renderRunButton();
+  }
+
+  async goFocus(k) {
+    await this.go(k);
+    this.heading?.focus();
+  }
+
+  dots() {
+    const p = this.progress;
+    return h(
+      "ol",
+      { class: "lesson-dots", "aria-label": "stops" },
+      this.stops.map((s) => {
+        const k = s.number;
+        const guess = p.predictions[k];
+        const got = p.answers[k];
+        const mark = guess && got ? (guess === got ? "right" : "wrong") : p.visited.includes(k) ? "visited" : "new";
+        const state = { right: "predicted right", wrong: "predicted wrong", visited: "visited", new: "not visited" }[mark];
+        return h("li", {}, h("button", { class: `dot ${mark}`, name: `lesson-stop-${k}`, "aria-current": k === this.at ? "true" : null, "aria-label": `stop ${k}: ${s.idea} (${state})`, title: `${k}. ${s.idea}`, onclick: () => this.goFocus(k) }, String(k)));
+      }),
+    );
+  }
+
+  answerBox(stop, predicted) {
+    const a = this.answer && this.answer.stop === stop.number ? this.answer : null;
+    const box = h("div", { class: "lesson-answer", "aria-live": "polite", dataset: { answer: a ? a.answer : "" } });
+    if (!a) return box;
+    const said = stop.choices[a.answer] ?? a.answer;
+    const verdict = predicted === null ? "You did not predict." : predicted === a.answer ? "You predicted it." : `You predicted “${stop.choices[predicted]}”.`;
+    box.classList.add(predicted === null ? "neutral" : predicted === a.answer ? "right" : "wrong");
+    box.append(h("p", {}, [h("b", {}, `The run says: ${said}. `), verdict]), h("p", { class: "lesson-because" }, a.because));
+    return box;
+  }
+
+  renderRunButton() {
+    const main = this.main();
+    const stop = this.stop;
+    if (!this.runBtn || !stop || !main) return;
+    const left = this.remaining(main);
+    const predicted = this.progress.predictions[stop.number] ?? null;
+    const what = stop.run.epochs ? `${stop.run.epochs} epochs` : `${stop.run.steps} update${stop.run.steps > 1 ? "s" : ""}`;
+    const done = left === 0 || this.stopped(main);
+    this.runBtn.textContent = done ? `Ran ${what}` : `▶ Run ${what}`;
+    this.runBtn.disabled = done || predicted === null;
+    this.runNote.textContent = done ? (this.answer ? "" : "Reading the answer from the run…") : predicted === null ? "Pick a prediction to run it." : "Or press Play and watch it get there.";
+  }
+
+  renderEntry() {
+    const last = this.progress.last;
+    this.root.append(
+      h("p", {}, [
+        h("b", {}, "Learning? "),
+        `A guided lesson walks through the chapter in ${this.stops.length} stops, each on a live run: what to look at, a prediction, and the run's own answer. `,
+        h("button", { class: "small primary", name: "lesson-start", onclick: () => (last ? this.resume() : this.go(1)) }, last ? `Back to lesson (stop ${last})` : "Start the lesson"),
+      ]),
+    );
+  }
+
+  async copyLink() {
+    const link = this.teacherLink();
+    if (!link) return;
+    try {
+      await navigator.clipboard.writeText(link);
+      this.actions.notice("Link copied: it opens this stop with these settings.", "info");
+    } catch {
+      window.prompt("Copy this link:", link);
+    }
+  }
+}
