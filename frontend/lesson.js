@@ -9,7 +9,7 @@
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { fmt } from "./plots/common.js";
-import { isShortcut } from "./transport.js";
+import { SPEEDS, isShortcut } from "./transport.js";
 
 const PROGRESS_KEY = "gradscape.lesson";
 const CARD_VIEWS = new Set(["surface", "contour", "losscurve", "norms", "data"]);
@@ -215,12 +215,14 @@ const READERS = {
 
 export class Lesson {
   /**
-   * `store`: the view store (`lesson` is the stop shown, `tab` the lower panel); `catalog`:
+   * `root`: the lesson panel; `entry`: the line that offers it in free play. `store`: the view store (`lesson` is the stop shown, `tab` the lower panel); `catalog`:
    * the Catalog (its `lesson` stops, record fields, limits); `main()`: the main run; `busy`:
-   * the progress indicator; `actions`: {newRun(config), pause(), showTab(name), notice(text)}.
+   * the progress indicator; `actions`: {newRun(config), play(speed), pause(), showTab(name),
+   * notice(text)}.
    */
-  constructor(root, { store, catalog, main, busy, actions }) {
+  constructor(root, { entry, store, catalog, main, busy, actions }) {
     this.root = root;
+    this.entry = entry; // where free play offers the lesson (or the way back to it)
     this.store = store;
     this.catalog = catalog;
     this.stops = catalog.lesson;
@@ -255,8 +257,14 @@ export class Lesson {
     const n = Math.max(1, Math.min(this.stops.length, k));
     this.actions.pause();
     this.answer = null;
-    this.store.set({ lesson: n, preview: null });
-    await this.setUp();
+    this.settingUp = true; // until the stop's own run is the page's, the old one answers nothing
+    try {
+      this.store.set({ lesson: n, preview: null });
+      await this.setUp();
+    } finally {
+      this.settingUp = false;
+    }
+    this.render();
   }
 
   /** Start the stop's own run (a fresh session from its config). */
@@ -346,12 +354,13 @@ export class Lesson {
       await this.busy.track(label, async (signal) => {
         if (stop.run.epochs) {
           const left = this.remaining(main);
-          if (left > 0 && !this.stopped(main)) await api.step(main.id, { epochs: left, evaluate: "last", fields: this.catalog.columns.index }, signal);
+          if (left > 0 && !this.stopped(main)) await api.step(main.id, { epochs: left, fields: this.catalog.columns.index }, signal);
           return;
         }
         let at = main.step;
         while (at < stop.run.steps) {
-          const res = await api.step(main.id, { steps: Math.min(stop.run.steps - at, maxPerCall), evaluate: "last", fields: this.catalog.columns.index }, signal);
+          // every step's full-data loss is evaluated, so the charts draw the whole descent
+          const res = await api.step(main.id, { steps: Math.min(stop.run.steps - at, maxPerCall), fields: this.catalog.columns.index }, signal);
           at = res.step;
           if (res.status === "diverged" || res.status === "limit") break;
         }
@@ -363,15 +372,35 @@ export class Lesson {
     await this.read();
   }
 
+  /** Play the run at a speed that gets it to the stop's point in a few seconds, to watch it. */
+  watch() {
+    const main = this.main();
+    const stop = this.stop;
+    if (!main || !stop) return;
+    const steps = stop.run.steps ?? stop.run.epochs * 4;
+    const speed = SPEEDS.find((s) => s > 0 && steps / s <= 4) ?? SPEEDS.filter((s) => s > 0).pop();
+    this.watching = main.id;
+    this.actions.play(speed);
+  }
+
   /** The main run changed (a frame or state): answer once it has gone as far as the stop asks. */
   onRun(run) {
-    if (!this.stop || run !== this.main()) return;
+    if (!this.stop || this.settingUp || run !== this.main()) return;
+    if (this.progress.runs[this.at] !== run.id) {
+      this.progress.runs[this.at] = run.id; // the run this stop shows (its own, a link's, a variant)
+      saveProgress(this.progress);
+    }
     if (this.answer && this.answer.runId !== run.id) {
       this.answer = null; // another run (a reset, a branch, new settings): answer it afresh
       this.render();
     }
     if (this.answer) return;
-    if (this.remaining(run) === 0 || this.stopped(run)) this.read(false);
+    const there = this.remaining(run) === 0 || this.stopped(run);
+    if (there && this.watching === run.id) {
+      this.watching = null;
+      this.actions.pause(); // watched to the stop's point: the answer reads up to it
+    }
+    if (there) this.read();
     else this.renderRunButton();
   }
 
@@ -427,9 +456,10 @@ export class Lesson {
     if (this.answer && (!stop || this.answer.stop !== stop.number)) this.answer = null;
     this.highlight();
     clear(this.root);
-    this.root.classList.toggle("lesson-bar", !stop);
-    this.root.setAttribute("aria-label", stop ? `guided lesson, stop ${stop.number} of ${this.stops.length}` : "guided lesson");
-    if (!stop) return this.renderEntry();
+    this.renderEntry();
+    this.root.hidden = !stop;
+    if (!stop) return;
+    this.root.setAttribute("aria-label", `guided lesson, stop ${stop.number} of ${this.stops.length}`);
     const n = this.stops.length;
     const k = stop.number;
     const predicted = this.progress.predictions[k] ?? null;
@@ -437,6 +467,7 @@ export class Lesson {
       h("button", { class: "choice", name: `lesson-choice-${id}`, dataset: { choice: id }, "aria-pressed": String(predicted === id), onclick: () => this.predict(id) }, text),
     );
     this.runBtn = h("button", { class: "primary", name: "lesson-run", onclick: () => this.run() }, "");
+    this.watchBtn = h("button", { name: "lesson-watch", onclick: () => this.watch(), title: "Play it on the page and watch it get there" }, "Watch it play");
     this.runNote = h("span", { class: "caption lesson-run-note" });
     this.heading = h("h2", { tabindex: "-1", id: "lesson-title" }, [h("small", {}, `Lesson · stop ${k} of ${n}`), " ", stop.idea]);
     const look = this.focusTarget(stop.view);
@@ -452,13 +483,13 @@ export class Lesson {
         h("p", { id: "lesson-q", class: "lesson-q" }, [h("b", {}, "Predict first: "), stop.question]),
         h("div", { class: "choices" }, choices),
       ]),
-      h("div", { class: "lesson-runbar" }, [this.runBtn, this.runNote]),
+      h("div", { class: "lesson-runbar" }, [this.runBtn, this.watchBtn, this.runNote]),
       this.answerBox(stop, predicted),
       stop.try && this.answer ? h("p", { class: "caption lesson-try" }, stop.try) : null,
       h("nav", { class: "lesson-nav", "aria-label": "lesson navigation" }, [
         h("button", { name: "lesson-back", disabled: k <= 1, onclick: () => this.goFocus(k - 1), title: "Previous stop ([)" }, "← Back"),
         h("button", { name: "lesson-next", disabled: k >= n, onclick: () => this.goFocus(k + 1), title: "Next stop (])" }, "Next →"),
-        h("button", { name: "lesson-restart", onclick: () => this.setUp(), title: "A fresh run of this stop's setup" }, "Restart this stop"),
+        h("button", { name: "lesson-restart", onclick: () => this.go(k), title: "A fresh run of this stop's setup" }, "Restart this stop"),
         h("button", { name: "lesson-print", onclick: () => window.print(), title: "A one-page handout of this stop" }, "Print handout"),
         h("button", { name: "lesson-link", onclick: () => this.copyLink(), title: "A link to this stop with this run's settings: prepare variants for a class" }, "Link with these settings"),
         h("button", { name: "lesson-leave", onclick: () => this.leave(), title: "Free play with this run; come back any time" }, "Leave lesson (free play)"),
@@ -466,6 +497,8 @@ export class Lesson {
       ]),
     );
     this.renderRunButton();
+    const main = this.main();
+    if (main && !this.answer) this.onRun(main); // a run already far enough: answer it now
   }
 
   async goFocus(k) {
@@ -509,18 +542,22 @@ export class Lesson {
     const what = stop.run.epochs ? `${stop.run.epochs} epochs` : `${stop.run.steps} update${stop.run.steps > 1 ? "s" : ""}`;
     const done = left === 0 || this.stopped(main);
     this.runBtn.textContent = done ? `Ran ${what}` : `▶ Run ${what}`;
-    this.runBtn.disabled = done || predicted === null;
-    this.runNote.textContent = done ? (this.answer ? "" : "Reading the answer from the run…") : predicted === null ? "Pick a prediction to run it." : "Or press Play and watch it get there.";
+    this.runBtn.disabled = this.watchBtn.disabled = done || predicted === null;
+    this.watchBtn.hidden = done;
+    this.runNote.textContent = done ? (this.answer ? "" : "Reading the answer from the run…") : predicted === null ? "Pick a prediction first: then run it at once, or watch it play." : "";
   }
 
+  /** Free play offers the lesson, or the way back to its last stop; in the lesson, nothing. */
   renderEntry() {
+    clear(this.entry);
+    this.entry.hidden = Boolean(this.stop);
+    if (this.stop) return;
     const last = this.progress.last;
-    this.root.append(
-      h("p", {}, [
-        h("b", {}, "Learning? "),
-        `A guided lesson walks through the chapter in ${this.stops.length} stops, each on a live run: what to look at, a prediction, and the run's own answer. `,
-        h("button", { class: "small primary", name: "lesson-start", onclick: () => (last ? this.resume() : this.go(1)) }, last ? `Back to lesson (stop ${last})` : "Start the lesson"),
-      ]),
+    const go = () => (last ? this.resume() : this.go(1));
+    this.entry.append(
+      h("button", { class: "small primary", name: "lesson-start", onclick: go, title: `The chapter in ${this.stops.length} stops, each on a live run: what to look at, a prediction, and the run's own answer` }, last ? `Back to lesson (stop ${last})` : "▶ Guided lesson"),
+      " ",
+      last ? "" : `the chapter in ${this.stops.length} stops, on live runs`,
     );
   }
 

@@ -106,8 +106,20 @@ class App {
       busy: this.busy,
     });
     this.exportPanel = new ExportPanel(ui.panels.export, { main, figures: () => this.figures(), maxPerCall: catalog.limits.max_steps_per_call });
-    const lessonActions = { newRun: (config) => this.newRun(config, { freshView: true }), pause: () => this.pause(), showTab: (name) => (store.set({ tab: name }), $(`#lower [data-tab="${name}"]`).click()), notice };
-    this.lesson = new Lesson($("#lesson"), { store, catalog, main, busy: this.busy, actions: lessonActions });
+    this.lesson = new Lesson($("#lesson"), {
+      entry: $("#lesson-entry"),
+      store,
+      catalog,
+      main,
+      busy: this.busy,
+      actions: {
+        newRun: (config) => this.newRun(config, { freshView: true }),
+        play: (speed) => (store.set({ speed }), this.play()),
+        pause: () => this.pause(),
+        showTab: (name) => (store.set({ tab: name }), $(`#lower [data-tab="${name}"]`).click()),
+        notice,
+      },
+    });
     // one place decides what a change of view means for the page
     store.subscribe((changed) => {
       if (changed.some((n) => n in VIEW)) this.saveHash(true);

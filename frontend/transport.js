@@ -6,7 +6,7 @@
 import { clear, h } from "./dom.js";
 import { finite, fmt } from "./plots/common.js";
 
-const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0]; // 0: as fast as the server goes
+export const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0]; // 0: as fast as the server goes
 
 const pct = (v) => `${Math.round(100 * v)}%`;
 
