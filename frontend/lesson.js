@@ -27,7 +27,7 @@ const VIEW_NAMES = {
   export: "the Export tab",
 };
 
-const pct = (v) => `${fmt(100 * v, 3)}%`;
+const pct = (v) => `${fmt(100 * v, 4)}%`;
 const f4 = (v) => fmt(v, 4);
 
 /**
@@ -471,7 +471,7 @@ export class Lesson {
     this.runNote = h("span", { class: "caption lesson-run-note" });
     this.heading = h("h2", { tabindex: "-1", id: "lesson-title" }, [h("small", {}, `Lesson · stop ${k} of ${n}`), " ", stop.idea]);
     const look = this.focusTarget(stop.view);
-    this.root.append(
+    const parts = [
       h("header", { class: "lesson-head" }, [this.heading, this.dots()]),
       h("p", { class: "lesson-text" }, stop.text),
       h("p", { class: "lesson-look" }, [
@@ -495,7 +495,8 @@ export class Lesson {
         h("button", { name: "lesson-leave", onclick: () => this.leave(), title: "Free play with this run; come back any time" }, "Leave lesson (free play)"),
         h("span", { class: "caption" }, "Keys: [ back, ] next"),
       ]),
-    );
+    ];
+    this.root.append(...parts.filter(Boolean));
     this.renderRunButton();
     const main = this.main();
     if (main && !this.answer) this.onRun(main); // a run already far enough: answer it now

@@ -13,6 +13,7 @@ import pytest
 
 from gradscape.service.lesson import lesson_stops
 from tests.e2e.helpers import app, wait_app
+from tests.e2e.test_screens import PHONE
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +47,18 @@ LESSON_READY = """(k) => {
   return Boolean(g && g.app.main && g.app.store.state.lesson === k
     && document.querySelector('#lesson h2') && !document.querySelector('#lesson').hidden);
 }"""
+
+
+def serious_in(page: Any, selector: str) -> list[str]:
+    """axe-core's serious and critical violations inside ``selector``."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, context=selector).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def open_stop(page: Any, base: str, k: int, config: dict[str, Any] | None = None) -> None:
@@ -199,3 +212,26 @@ def test_watching_it_play_stops_at_the_stop_and_answers(page: Any, server: str) 
     assert page.locator(".lesson-answer").get_attribute("data-answer") == "lower"
     wait_app(page, "!app.playing")
     assert "wrong" in str(page.locator(".lesson-answer").get_attribute("class"))
+
+
+def test_the_lesson_is_axe_clean_and_fits_a_phone(browser: Any, server: str) -> None:
+    ctx = browser.new_context(viewport=PHONE, has_touch=True)
+    try:
+        pg = ctx.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        open_stop(pg, server, 8)
+        answer_of(pg)
+        m = pg.evaluate(
+            """() => ({sw: document.documentElement.scrollWidth, iw: innerWidth,
+              panel: document.querySelector('#lesson').getBoundingClientRect().width})"""
+        )
+        assert m["sw"] <= m["iw"] and m["panel"] >= 350  # full width, nothing sideways
+        assert serious_in(pg, "#lesson") == []
+        pg.click("button[name=lesson-leave]")
+        pg.click("button[name=drawer]")  # free play: the way back is in the settings drawer
+        pg.locator("button[name=lesson-start]").wait_for()
+        assert serious_in(pg, "#side") == []
+        assert errors == []
+    finally:
+        ctx.close()

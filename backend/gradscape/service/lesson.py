@@ -82,13 +82,13 @@ STOPS: list[dict[str, Any]] = [
         "config": {"preset": "line"},
         "view": "surface",
         "text": "Picture the loss as ground: where you stand is the weights, the height is the "
-        "loss. Linear regression here has two weights, w and b, so the 3-D surface is the whole "
-        "landscape, an exact bowl, and the dot is where you stand. A real network has millions "
-        "of weights: you only feel the slope under your feet.",
+        "loss. This linear regression has just two weights, w_x and the bias, so the 3-D surface "
+        "is the whole landscape, an exact bowl, and the dot is where you stand. A real network "
+        "has millions of weights: you only feel the slope under your feet.",
         "question": "Find the dot and the bottom of the bowl. Over 50 updates, will the weight "
-        "w grow or shrink?",
+        "w_x grow or shrink?",
         "kind": "direction",
-        "choices": {"up": "w grows", "down": "w shrinks"},
+        "choices": {"up": "w_x grows", "down": "w_x shrinks"},
         "run": {"steps": 50},
         "options": {"param": 0},
     },
