@@ -235,6 +235,7 @@ export class Lesson {
     const g = catalog.record_field_groups;
     this.fields = [...g.index, ...g.per_step, ...g.evaluated, ...g.per_layer].join(",");
     this.arrayFields = [...g.index, ...g.evaluated, ...g.array].join(",");
+    if (store.state.lesson !== null && !this.at) store.set({ lesson: null }); // `#lesson=99`: free play
     store.subscribe(() => this.render(), ["lesson"]);
     document.addEventListener("keydown", (e) => this.key(e));
     addEventListener("hashchange", () => this.onHashChange());
