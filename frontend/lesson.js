@@ -441,9 +441,14 @@ export class Lesson {
   highlight() {
     for (const el of document.querySelectorAll(".lesson-focus")) el.classList.remove("lesson-focus");
     document.body.classList.toggle("in-lesson", Boolean(this.stop));
-    if (!this.stop) return;
+    if (!this.stop) {
+      this.tabOpenedFor = null;
+      return;
+    }
     const { el, tab } = this.focusTarget(this.stop.view);
-    if (tab && this.store.state.tab !== tab) this.actions.showTab(tab);
+    // open the stop's tab once on arrival; the student may look at other tabs meanwhile
+    if (tab && this.tabOpenedFor !== this.stop.number && this.store.state.tab !== tab) this.actions.showTab(tab);
+    this.tabOpenedFor = this.stop.number;
     if (el) el.classList.add("lesson-focus");
   }
 
