@@ -51,7 +51,7 @@ def test_every_stop_says_what_to_look_at_and_asks(stop: dict[str, Any]) -> None:
 
 
 def test_every_kind_has_a_reader_in_the_page() -> None:
-    src = (FRONTEND / "lesson.js").read_text()
+    src = (FRONTEND / "answers.js").read_text()
     for kind in KINDS:
         assert re.search(rf"^\s*{kind}: async \(", src, re.MULTILINE), kind
 
@@ -62,3 +62,11 @@ def test_logistic_regression_is_named_where_the_neuron_is() -> None:
     assert any(
         "logistic regression" in s["text"] for s in lesson_stops() if s["kind"] == "accuracy"
     )
+
+
+def test_every_view_is_one_the_page_builds() -> None:
+    layout = (FRONTEND / "layout.js").read_text()
+    html = (FRONTEND / "index.html").read_text()
+    for view in VIEWS:
+        built = f'id: "{view}"' in layout or f'["{view}", ' in layout or f'id="{view}"' in html
+        assert built, view
