@@ -161,6 +161,7 @@ class App {
   // ---- opening a run: a link, the tab's stored session, or the chapter's example
   /** Which session to show: the link's run (and its branches), else the stored one, else pass-fail. */
   async start(link) {
+    link = link || lessonLink(this.catalog, this.view, decodeHash(location.hash).explicit); // `#lesson=N`: its run first
     const storedId = storage.sessionId;
     const stored = storedId ? await api.get(storedId).catch(() => null) : null;
     let info = null;
@@ -665,7 +666,7 @@ async function boot() {
   const app = new App(catalog, view);
   window.gradscape = { app, stats };
   try {
-    await app.start(run ? { ...run, explicit } : lessonLink(catalog, view, explicit));
+    await app.start(run ? { ...run, explicit } : null);
   } catch (err) {
     notice(err.message);
   }
