@@ -14,6 +14,7 @@ import { EpochPanel } from "./epochs.js";
 import { ExportPanel, downloadPng } from "./exporting.js";
 import { BackpropPanel, CurvaturePanel, setupTabs } from "./inspect.js";
 import { Landscape } from "./landscape.js";
+import { Lesson, lessonLink } from "./lesson.js";
 import { buildLayout, notice } from "./layout.js";
 import { loadPlotly } from "./plotly.js";
 import { Run } from "./run.js";
@@ -112,6 +113,20 @@ class App {
       busy: this.busy,
     });
     this.exportPanel = new ExportPanel(ui.panels.export, { main, figures: () => this.figures(), maxPerCall: catalog.limits.max_steps_per_call });
+    this.lesson = new Lesson($("#lesson"), {
+      entry: $("#lesson-entry"),
+      store,
+      catalog,
+      main,
+      busy: this.busy,
+      actions: {
+        newRun: (config) => this.newRun(config, { freshView: true }),
+        play: (speed) => (store.set({ speed }), this.play()),
+        pause: () => this.pause(),
+        showTab: (name) => (store.set({ tab: name }), $(`#lower [data-tab="${name}"]`).click()),
+        notice,
+      },
+    });
     // one place decides what a change of view means for the page
     store.subscribe((changed) => {
       if (changed.some((n) => n in VIEW)) this.saveHash(true);
@@ -153,6 +168,7 @@ class App {
   // ---- opening a run: a link, the tab's stored session, or the chapter's example
   /** Which session to show: the link's run (and its branches), else the stored one, else pass-fail. */
   async start(link) {
+    link = link || lessonLink(this.catalog, this.view, decodeHash(location.hash).explicit); // `#lesson=N`: its run first
     const storedId = storage.sessionId;
     const stored = storedId ? await api.get(storedId).catch(() => null) : null;
     let info = null;
@@ -575,6 +591,7 @@ class App {
       this.charts.draw();
       return;
     }
+    this.lesson.onRun(run);
     const wasPlaying = this.wasPlaying;
     this.wasPlaying = run.playing;
     if (run.status === "diverged") this.loadRecovery(run);
@@ -598,6 +615,7 @@ class App {
     this.landscape.onFrame(run, frame);
     this.charts.draw();
     if (run !== this.main) return this.comparePanel.update();
+    this.lesson.onRun(run);
     if (frame) this.training.onFrame(frame);
     if (run.status === "diverged") this.loadRecovery(run);
     this.refreshTransport();

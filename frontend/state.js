@@ -13,6 +13,7 @@ export const VIEW = {
   ylog: ["tri", null], // loss curve in log scale: null = chosen by the data, else the user's choice
   speed: ["num", 100], // steps per second; 0 = as fast as possible
   tab: ["str", "backprop"], // lower panel
+  lesson: ["int", null], // the guided lesson's stop (1-based), null in free play
 };
 
 /** The run in the hash: name -> [kind, default]; `config` present means "open this run". */

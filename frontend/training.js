@@ -26,15 +26,17 @@ export class TrainingControls {
     this.lr.el.querySelector(".row").append(this.lrNow);
     this.showLr(st.lr);
     const hyper = Object.entries(specs).map(([k, s]) => specField(k, s, opt[k], (v) => this.live({ optimizer: { [k]: v } })));
+    const picker = selectInput("optimizer", Object.keys(cat.optimizers).map((n) => [n, n]), opt.name, (name) =>
+      this.live({ optimizer: { name, lr: Number(this.lr.el.querySelector(".lr-box").value) } }),
+    );
+    // the picked optimizer's update rule (torch's notation) and when it helps, from the catalog
+    const doc = cat.optimizer_docs?.[opt.name];
+    const rule = doc ? h("div", { class: "opt-rule", id: `${picker.id}-rule` }, [h("code", {}, doc.rule), h("p", { class: "caption" }, doc.when)]) : null;
+    if (rule) picker.setAttribute("aria-describedby", rule.id);
     clear(this.root).append(
       h("h3", {}, ["Training ", h("small", {}, "live: applies from the next step")]),
-      field(
-        "optimizer",
-        selectInput("optimizer", Object.keys(cat.optimizers).map((n) => [n, n]), opt.name, (name) =>
-          this.live({ optimizer: { name, lr: Number(this.lr.el.querySelector(".lr-box").value) } }),
-        ),
-        "Switching keeps the learning rate and starts the new optimizer's state fresh",
-      ),
+      field("optimizer", picker, "Switching keeps the learning rate and starts the new optimizer's state fresh"),
+      rule,
       this.lr.el,
       this.batchField(info),
       h("details", { class: "hyper" }, [h("summary", {}, `${opt.name} hyperparameters`), ...hyper, ...this.extras(cat, st)]),

@@ -6,9 +6,22 @@
 import { clear, h } from "./dom.js";
 import { finite, fmt } from "./plots/common.js";
 
-const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0]; // 0: as fast as the server goes
+export const SPEEDS = [1, 3, 10, 30, 100, 300, 1000, 3000, 10000, 0]; // 0: as fast as the server goes
 
 const pct = (v) => `${Math.round(100 * v)}%`;
+
+/**
+ * May a key press act as a page shortcut? Never while a form control, a button, a link or
+ * anything editable has focus (Space on a focused button presses that button, arrows move
+ * a focused slider), nor with Ctrl, Meta or Alt held.
+ */
+export function isShortcut(e) {
+  const t = e.target;
+  const tag = t && t.tagName;
+  const focusable = ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "A", "SUMMARY", "OPTION"];
+  if (focusable.includes(tag) || (t && t.isContentEditable) || (t && t.closest && t.closest("[role=button],[role=slider],[role=tab],.modebar"))) return false;
+  return !(e.ctrlKey || e.metaKey || e.altKey);
+}
 
 export class Transport {
   /**
@@ -119,13 +132,7 @@ export class Transport {
   }
 
   key(e) {
-    // never while a form control, a button, a link or anything editable has focus: Space
-    // on a focused button presses that button, arrows move a focused slider
-    const t = e.target;
-    const tag = t && t.tagName;
-    const focusable = ["INPUT", "SELECT", "TEXTAREA", "BUTTON", "A", "SUMMARY", "OPTION"];
-    if (focusable.includes(tag) || (t && t.isContentEditable) || (t && t.closest && t.closest("[role=button],[role=slider],[role=tab],.modebar"))) return;
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (!isShortcut(e)) return;
     const main = this.actions.main();
     if (!main) return;
     const at = this.store.state.preview;

@@ -365,3 +365,11 @@ def test_mse_with_a_sigmoid_output_over_http(client: TestClient) -> None:
         assert r.status_code == 422
         detail = r.json()["detail"][0]
         assert detail["loc"] == ["body", "model", "output"] and where in detail["msg"]
+
+
+def test_the_catalog_publishes_optimizer_rules_and_the_lesson(client: TestClient) -> None:
+    cat = client.get("/api/catalog").json()
+    assert set(cat["optimizer_docs"]) == set(cat["optimizers"])
+    assert all(d["rule"] and d["when"] for d in cat["optimizer_docs"].values())
+    assert [s["number"] for s in cat["lesson"]] == list(range(1, len(cat["lesson"]) + 1))
+    assert "logistic regression" in cat["presets"]["pass-fail"]["description"]

@@ -524,3 +524,11 @@ def test_clip_grad_norm_matches_torch() -> None:
         p.grad = torch.from_numpy(g.copy())
         torch.nn.utils.clip_grad_norm_([p], max_norm)
         np.testing.assert_allclose(clip_grad_norm(g, max_norm), p.grad.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_optimizer_states_its_rule_and_when_it_helps(name: str) -> None:
+    doc = optim.optimizer_docs()[name]
+    assert set(doc) == {"rule", "when"}
+    assert "p ← p − lr" in doc["rule"] and "\n" not in doc["rule"]  # one line, torch's p and lr
+    assert doc["when"].endswith(".") and 40 < len(doc["when"]) < 200

@@ -1,6 +1,7 @@
 """Screenshots of the main views at 1280x800 into docs/.
 
-Run ``.venv/bin/python tests/e2e/screenshots.py``. It starts its own
+Run ``.venv/bin/python tests/e2e/screenshots.py`` (or name some shots:
+``... screenshots.py lesson_landscape lesson_optimizers``). It starts its own
 ``gradscape serve --db :memory:`` and Chromium, like the e2e tests.
 """
 
@@ -184,6 +185,34 @@ def branches(page: Any, base: str) -> None:
     page.screenshot(path=DOCS / "branches.png")
 
 
+def lesson_at(page: Any, base: str, k: int, choice: str) -> None:
+    """Stop ``k`` of the guided lesson, predicted (``choice``), run and answered."""
+    page.goto(f"{base}/#lesson={k}")
+    wait_app(page, f"app.main && app.store.state.lesson === {k} && app.landscape.surface")
+    page.click(f"#lesson .choice[data-choice='{choice}']")
+    page.click("button[name=lesson-run]")
+    page.wait_for_function("() => document.querySelector('.lesson-answer').dataset.answer")
+    settle(page)
+
+
+def lesson_landscape(page: Any, base: str) -> None:
+    lesson_at(page, base, 2, "down")
+    page.screenshot(path=DOCS / "lesson-landscape.png")
+
+
+def lesson_optimizers(page: Any, base: str) -> None:
+    lesson_at(page, base, 14, "some")
+    page.screenshot(path=DOCS / "lesson-optimizers.png")
+
+
+def lesson_handout(page: Any, base: str) -> None:
+    lesson_at(page, base, 5, "bounce")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.wait_for_timeout(1500)
+    page.screenshot(path=DOCS / "lesson-handout.png")
+
+
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
@@ -208,8 +237,14 @@ def main() -> int:
                 sweep,
                 phone,
                 laptop,
+                lesson_landscape,
+                lesson_optimizers,
+                lesson_handout,
             )
+            wanted = set(sys.argv[1:])
             for shot in shots:
+                if wanted and shot.__name__ not in wanted:
+                    continue
                 ctx = browser.new_context(viewport=VIEWPORT)
                 shot(ctx.new_page(), server.url)
                 ctx.close()

@@ -621,12 +621,20 @@ class Catalog(BaseModel):
     losses: dict[str, Any]
     outputs: dict[str, Any]
     optimizers: dict[str, Any]
+    optimizer_docs: dict[str, dict[str, str]] = Field(
+        description="per optimizer: its update rule in one line (torch's notation) "
+        "and when it helps"
+    )
     schedules: dict[str, Any]
     surface_modes: dict[str, str]
     record_fields: list[str]
     record_field_groups: dict[str, list[str]]
     task_losses: dict[str, str]
     limits: dict[str, Any]
+    lesson: list[dict[str, Any]] = Field(
+        description="the guided lesson's stops in the chapter's order: a config, a view, text, "
+        "a question with its choices and the kind of answer the page reads from the run"
+    )
 
 
 class Export(BaseModel):

@@ -38,6 +38,7 @@ __all__ = [
     "clip_grad_norm",
     "hyperparameter_specs",
     "make_optimizer",
+    "optimizer_docs",
     "schedule_specs",
     "scheduled_lr",
     "validate_schedule",
@@ -128,6 +129,10 @@ class Optimizer(ABC):
     """Base class: validated hyperparameters, a step count and per-parameter state buffers."""
 
     name: ClassVar[str]
+    #: The update rule in one line, in torch.optim's notation (p: a parameter, g: its gradient).
+    RULE: ClassVar[str]
+    #: One sentence on when the optimizer helps.
+    WHEN: ClassVar[str]
     _FIELDS: ClassVar[dict[str, _Field]]
     _BUFFERS: ClassVar[tuple[str, ...]]
 
@@ -249,6 +254,14 @@ class SGD(Optimizer):
     """SGD with momentum, dampening, Nesterov and weight decay, as ``torch.optim.SGD``."""
 
     name = "sgd"
+    RULE = (
+        "p ← p − lr·g; with momentum μ: b ← μ·b + (1 − τ)·g, p ← p − lr·b (Nesterov: p ← p − "
+        "lr·(g + μ·b))"
+    )
+    WHEN = (
+        "The chapter's rule; momentum (μ ≈ 0.9) keeps speed through flat stretches and damps "
+        "the zig-zag across a narrow valley."
+    )
     _BUFFERS = ("momentum_buffer",)
     _FIELDS: ClassVar[dict[str, _Field]] = {
         "lr": _lr(1e-3),
@@ -288,6 +301,11 @@ class Adagrad(Optimizer):
     """Adagrad with learning-rate decay, as ``torch.optim.Adagrad``."""
 
     name = "adagrad"
+    RULE = "s ← s + g²; p ← p − lr·g / (√s + ε)"
+    WHEN = (
+        "Each weight's step shrinks with its own gradient history, which suits rare (sparse) "
+        "features, but the steps keep shrinking, so long runs stall."
+    )
     _BUFFERS = ("sum",)
     _FIELDS: ClassVar[dict[str, _Field]] = {
         "lr": _lr(1e-2),
@@ -314,6 +332,11 @@ class RMSprop(Optimizer):
     """RMSprop, optionally centered and with momentum, as ``torch.optim.RMSprop``."""
 
     name = "rmsprop"
+    RULE = "v ← α·v + (1 − α)·g²; p ← p − lr·g / (√v + ε)"
+    WHEN = (
+        "Adagrad with a moving average instead of a sum: per-weight step sizes that adapt "
+        "without dying out, for gradients whose scales differ a lot between weights."
+    )
     _BUFFERS = ("square_avg", "grad_avg", "momentum_buffer")
     _FIELDS: ClassVar[dict[str, _Field]] = {
         "lr": _lr(1e-2),
@@ -353,6 +376,14 @@ class Adam(Optimizer):
     """Adam with optional AMSGrad and L2 weight decay, as ``torch.optim.Adam``."""
 
     name = "adam"
+    RULE = (
+        "m ← β₁·m + (1 − β₁)·g; v ← β₂·v + (1 − β₂)·g²; m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − "
+        "β₂ᵗ); p ← p − lr·m̂ / (√v̂ + ε)"
+    )
+    WHEN = (
+        "Momentum and per-weight step sizes together, bias-corrected for the first steps: the"
+        " usual default, fast on most problems with little tuning."
+    )
     _DECOUPLED: ClassVar[bool] = False
     _BUFFERS = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _FIELDS: ClassVar[dict[str, _Field]] = {
@@ -394,6 +425,11 @@ class AdamW(Adam):
     """Adam with decoupled weight decay, as ``torch.optim.AdamW``."""
 
     name = "adamw"
+    RULE = "p ← p − lr·λ·p, then Adam's step p ← p − lr·m̂ / (√v̂ + ε)"
+    WHEN = (
+        "Adam with the weight decay λ applied to the weights directly instead of through g, "
+        "so the regularisation is not rescaled by v̂; the default for large networks."
+    )
     _DECOUPLED = True
     _FIELDS: ClassVar[dict[str, _Field]] = {
         **Adam._FIELDS,
@@ -423,6 +459,11 @@ def make_optimizer(name: str, n_params: int, **hyper: Any) -> Optimizer:
 def hyperparameter_specs(name: str) -> dict[str, dict[str, Any]]:
     """Per hyperparameter of optimizer ``name``: default, min, max, type and description."""
     return {key: field.spec() for key, field in _lookup(name)._FIELDS.items()}
+
+
+def optimizer_docs() -> dict[str, dict[str, str]]:
+    """Per optimizer: its update ``rule`` in one line (torch's notation) and ``when`` it helps."""
+    return {name: {"rule": cls.RULE, "when": cls.WHEN} for name, cls in OPTIMIZERS.items()}
 
 
 _MAX_NORM = _Field("float", 1.0, "Largest allowed gradient norm.", 0.0, math.inf, low_open=True)

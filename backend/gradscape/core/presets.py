@@ -36,8 +36,8 @@ def _regression(
 
 PRESETS: dict[str, dict[str, Any]] = {
     "pass-fail": {
-        "description": "The chapter's single neuron: study and sleep hours -> pass or fail, "
-        "sigmoid + cross-entropy, plain gradient descent at lr 0.1.",
+        "description": "The chapter's single neuron, which is logistic regression: study and "
+        "sleep hours -> pass or fail, sigmoid + cross-entropy, plain gradient descent at lr 0.1.",
         "config": {
             "data": {"name": "pass-fail"},
             "model": {"hidden": [], "init": "zeros"},

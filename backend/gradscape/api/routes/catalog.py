@@ -13,12 +13,13 @@ from gradscape.core.data import dataset_specs
 from gradscape.core.functions import function_specs
 from gradscape.core.init import INITS
 from gradscape.core.losses import LOSSES, OUTPUT_TEXT, output_options
-from gradscape.core.optim import OPTIMIZERS, hyperparameter_specs
+from gradscape.core.optim import OPTIMIZERS, hyperparameter_specs, optimizer_docs
 from gradscape.core.presets import PRESETS
 from gradscape.core.records import ALL_FIELDS, FIELD_GROUPS
 from gradscape.core.schedules import schedule_specs
 from gradscape.core.tasks import TASK_LOSS, DataLimits
 from gradscape.service.jsonsafe import clean
+from gradscape.service.lesson import lesson_stops
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -31,8 +32,8 @@ SURFACE_MODES = {
 
 
 def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
-    """Datasets, presets, models, losses (and model.output choices), optimizers, schedules,
-    surface modes and limits."""
+    """Datasets, presets, models, losses (and model.output choices), optimizers (and their
+    update rules), schedules, surface modes, limits and the guided lesson's stops."""
     out: dict[str, Any] = clean(
         {
             "presets": {
@@ -60,12 +61,14 @@ def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
                 for name, text in OUTPUT_TEXT.items()
             },
             "optimizers": {name: hyperparameter_specs(name) for name in OPTIMIZERS},
+            "optimizer_docs": optimizer_docs(),
             "schedules": schedule_specs(),
             "surface_modes": SURFACE_MODES,
             "record_fields": list(ALL_FIELDS),
             "record_field_groups": {name: list(group) for name, group in FIELD_GROUPS.items()},
             "task_losses": dict(TASK_LOSS),
             "limits": limits,
+            "lesson": lesson_stops(),
         }
     )
     return out
@@ -74,5 +77,6 @@ def build_catalog(limits: dict[str, Any], max_samples: int) -> dict[str, Any]:
 @router.get("/catalog", response_model=Catalog)
 async def catalog(settings: SettingsDep) -> dict[str, Any]:
     """Datasets, presets, models, activations, losses, optimizers (every hyperparameter with
-    its default and bounds), schedules, surface modes and this server's limits."""
+    its default and bounds, and each one's update rule), schedules, surface modes, this
+    server's limits and the guided lesson's stops."""
     return build_catalog(settings.public(), settings.max_samples)
