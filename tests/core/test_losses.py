@@ -15,7 +15,7 @@ from gradscape.core.losses import (
     output_options,
     softmax_cross_entropy,
 )
-from tests.helpers import central_difference, rel_error
+from tests.helpers import central_difference, rel_error, require_torch
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -90,7 +90,7 @@ def test_mse_of_a_sigmoid_output_gradient_matches_central_differences() -> None:
 
 
 def test_mse_of_a_sigmoid_output_matches_torch_autograd() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(5)
     z = rng.normal(scale=3.0, size=(12, 1))
     y = (rng.random(12) > 0.5).astype(float)

@@ -8,7 +8,7 @@ import pytest
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.losses import LOSSES
 from gradscape.core.nn import MLP
-from tests.helpers import central_difference, rel_error
+from tests.helpers import central_difference, rel_error, require_torch
 
 
 def _data(loss: str, n: int = 7, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
@@ -127,7 +127,7 @@ def test_huge_parameters_give_non_finite_loss_without_warnings() -> None:
 
 @pytest.mark.parametrize("loss", list(LOSSES))
 def test_gradient_matches_torch_autograd(loss: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     X, y, m = _data(loss, n=16)
     model = MLP(3, [5, 4], m, "tanh", loss)
     theta = model.init_params(np.random.default_rng(2))
@@ -160,7 +160,7 @@ def test_a_sigmoid_output_with_mse_matches_central_differences_and_torch() -> No
     assert rel_error(grad, fd) < 1e-7
     pred = model.predict(theta, X)[:, 0]
     assert value == pytest.approx(np.mean((pred - y) ** 2), rel=1e-13)
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     t = torch.tensor(theta, requires_grad=True)
     (W0, b0), (W1, b1) = ((t[L.w_slice].reshape(L.fan_in, L.fan_out), t[L.b_slice])
                           for L in model.layers)  # fmt: skip

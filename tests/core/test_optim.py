@@ -22,6 +22,7 @@ from gradscape.core.optim import (
     hyperparameter_specs,
     make_optimizer,
 )
+from tests.helpers import require_torch
 
 A = np.array([[3.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 0.5]])
 B = np.array([1.0, -1.0, 0.5])
@@ -492,7 +493,7 @@ def random_quadratic(seed: int, n: int = 6) -> tuple[np.ndarray, np.ndarray, np.
 
 @pytest.mark.parametrize(("name", "hyper", "changes"), TORCH_CASES)
 def test_twenty_steps_match_torch(name: str, hyper: dict[str, Any], changes: Changes) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     Q, c, start = random_quadratic(7)
     p = torch.tensor(start.copy(), dtype=torch.float64, requires_grad=True)
     ref = getattr(torch.optim, TORCH_CLASSES[name])([p], foreach=False, **hyper)
@@ -509,7 +510,7 @@ def test_twenty_steps_match_torch(name: str, hyper: dict[str, Any], changes: Cha
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_defaults_match_torch(name: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     group = getattr(torch.optim, TORCH_CLASSES[name])([p]).param_groups[0]
     for key, value in make_optimizer(name, 1).hyper.items():
@@ -517,7 +518,7 @@ def test_defaults_match_torch(name: str) -> None:
 
 
 def test_clip_grad_norm_matches_torch() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     g = np.random.default_rng(0).normal(size=7) * 3
     for max_norm in (0.5, 2.0, 100.0):
         p = torch.zeros(7, dtype=torch.float64, requires_grad=True)

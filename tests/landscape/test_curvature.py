@@ -18,6 +18,7 @@ from gradscape.landscape import (
     top_eigenpairs,
 )
 from gradscape.landscape.curvature import lanczos
+from tests.helpers import require_torch
 from tests.landscape.conftest import Case, mlp_case, neuron_case
 
 
@@ -77,7 +78,7 @@ def test_hvp_matches_the_finite_difference_hessian(mlp: Case) -> None:
 
 
 def test_hvp_matches_torch_exact_hessian() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     case = mlp_case()
     model, theta = case.model, case.trajectory[-1]
     assert isinstance(model, MLP)

@@ -13,6 +13,7 @@ from gradscape.service.errors import ConflictError
 from gradscape.service.live import LiveRun
 from gradscape.service.updates import update_view
 from tests.chapter_loop import chapter_loop
+from tests.helpers import require_torch
 
 NAMES = ["w_study", "w_sleep", "bias"]
 
@@ -73,7 +74,7 @@ def test_pass_fail_after_500_epochs_is_the_chapters_500th_update() -> None:
 
 def _torch_step(view: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray]]:
     """torch.optim's step from the reported theta_{k-1}, gradient and state_before."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     opt_info = view["optimizer"]
     name, hyper = opt_info["name"], dict(opt_info["hyper"])
     if "betas" in hyper:
@@ -116,7 +117,7 @@ OPTIMIZERS = [
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
 @pytest.mark.parametrize("k", [1, 103])
 def test_moons_minibatch_update_matches_torch_optim(optimizer: dict[str, Any], k: int) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     run = _run({"preset": "moons-mlp", "optimizer": optimizer, "batch_size": 16}, 120)
     view = update_view(run, k, limit=500)
     assert view["total"] == view["n_params"] == len(view["rows"]) == 337
