@@ -18,6 +18,7 @@ def _run(seconds: float) -> LiveRun:
     return run
 
 
+@pytest.mark.timing
 def test_a_surface_over_the_budget_is_refused_naming_one_that_fits() -> None:
     run = _run(10.0)
     per = cost.evaluation_seconds(run, "float32")
