@@ -228,6 +228,23 @@ def test_plain_random_plane_is_seeded_gaussian_scaled_to_the_centre() -> None:
     np.testing.assert_array_equal(plane.center, center)
 
 
+@pytest.mark.parametrize("norm", [0.0, 0.25, 1.0, 5.0, 1e3])
+def test_plain_random_plane_scales_both_directions_to_the_centres_norm(norm: float) -> None:
+    """Both directions: the seed's Gaussian rows, each of norm max(||centre||, 1) (np.linalg)."""
+    rng = np.random.default_rng(11)
+    center = rng.standard_normal(4)
+    center *= norm / np.linalg.norm(center)
+    plane = plain_random_plane(center, seed=7)
+    g = np.random.default_rng(7).standard_normal((2, 4))
+    want = max(norm, 1.0)
+    for got, row in zip((plane.d1, plane.d2), g, strict=True):
+        assert np.linalg.norm(got) == pytest.approx(want, rel=1e-14)
+        np.testing.assert_allclose(got, row / np.linalg.norm(row) * want, rtol=1e-14)
+    # the plane's coordinates of centre + a d1 + b d2 are (a, b): they index these lengths
+    ab = plane.coordinates(center + 0.5 * plane.d1 - 2.0 * plane.d2)[0]
+    np.testing.assert_allclose(ab, [0.5, -2.0], rtol=1e-12, atol=1e-12)
+
+
 def test_center_at_step_resolves_steps_and_passes_names_through() -> None:
     thetas = np.arange(12.0).reshape(4, 3)
     lookup = thetas.__getitem__
