@@ -64,6 +64,15 @@ setup_source_paths()
 create_mutants({children})
 """
 
+IMPORT_PROBE = """
+import importlib, json, pkgutil
+import gradscape.{package} as pkg
+for m in pkgutil.walk_packages(pkg.__path__, "gradscape.{package}."):
+    importlib.import_module(m.name)
+from mutmut.state import state
+print(json.dumps(sorted(state()._stats)))
+"""
+
 DIFFS = """
 import json, sys
 from mutmut.mutation.diff_apply import get_diff_for_mutant
@@ -148,9 +157,52 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _module_of(name: str) -> str:
+    """``gradscape.core.optim`` of ``gradscape.core.optim.x__lr__mutmut_3``."""
+    return re.split(r"\.x[_ǁ]", name, maxsplit=1)[0]
+
+
 def _file_of(name: str) -> str:
-    module = name.split(".x")[0].split(".xǁ")[0]
-    return module.replace(".", "/") + ".py"
+    return _module_of(name).replace(".", "/") + ".py"
+
+
+def import_time_functions(where: Path, package: str) -> set[str]:
+    """The package's functions that run while it is imported (mutmut's trampolines record
+    them under ``MUTANT_UNDER_TEST=stats``)."""
+    env = {**_env(where), "MUTANT_UNDER_TEST": "stats"}
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE.format(package=package)],
+        cwd=where / "mutants",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: list[str] = json.loads(out.stdout.splitlines()[-1])
+    return set(found)
+
+
+def fresh_check(where: Path, package: str, names: list[str], log: Path) -> dict[str, str]:
+    """Each mutant's module tests in a new interpreter with the mutant on from the start.
+
+    mutmut forks its workers from a process that has imported the package, so a mutant in
+    code that runs at import (a table of hyperparameters built by a helper) is never
+    switched on there and survives whatever the tests check. Here it is on before the
+    import: the module's own test file (else the package's tests) runs against it."""
+    verdicts = {}
+    for name in names:
+        module = _module_of(name).rsplit(".", 1)[-1]
+        own = Path("tests") / package / f"test_{module}.py"
+        tests = [str(own)] if (where / own).exists() else PACKAGES[package]
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+        env = {**_env(where), "MUTANT_UNDER_TEST": name}
+        with log.open("ab") as out:
+            rc = subprocess.run(
+                cmd, cwd=where / "mutants", env=env, stdout=out, stderr=out, check=False
+            ).returncode
+        # 1: a test failed; 2: the mutant broke collection (an import error): both detect it
+        verdicts[name] = "killed" if rc in (1, 2) else "survived"
+    return verdicts
 
 
 def generate(package: str, children: int, log: Path) -> int:
@@ -167,14 +219,23 @@ def run_package(package: str, names: list[str] | None, children: int, log: Path)
     where = STAGES / package
     t0 = time.monotonic()
     rc = _mutmut(where, ["run", "--max-children", str(children), *(names or [])], log)
-    seconds = time.monotonic() - t0
     if rc != 0:
         raise SystemExit(f"mutate: mutmut failed for {package} (exit {rc}); see {log}")
     found = statuses(where, package)
     total = len(found)
     if names is not None:
         found = {n: found[n] for n in names}
-    return {"statuses": found, "seconds": seconds, "total": total, "sampled": names is not None}
+    at_import = import_time_functions(where, package)
+    again = [n for n, st in found.items() if _survived(st) and n.split("__mutmut_")[0] in at_import]
+    fresh = fresh_check(where, package, again, log)
+    found.update(fresh)
+    return {
+        "statuses": found,
+        "seconds": time.monotonic() - t0,
+        "total": total,
+        "sampled": names is not None,
+        "fresh": sorted(fresh),
+    }
 
 
 def _diffs(where: Path, names: list[str]) -> dict[str, list[str]]:
@@ -222,6 +283,10 @@ def report(results: dict[str, dict[str, Any]], wall: float, out: Path) -> str:
             lo, hi = wilson(killed, checked)
             extra = f", 95 % CI {100 * lo:.1f}-{100 * hi:.1f} %"
         tally = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        fresh = r.get("fresh", [])
+        if fresh:
+            won = sum(found.get(n) == "killed" for n in fresh)
+            tally += f"; {len(fresh)} run at import, rechecked fresh: {won} killed"
         summary.append(
             f"{package:10s} {100 * score:5.1f} % killed ({killed}/{checked}; {what} mutants"
             f"{extra}; {len(listed)} listed equivalent; {tally}) in {r['seconds']:.0f} s"
@@ -242,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutant", action="append", help="only these mutants (fnmatch globs)")
     parser.add_argument("--keep", action="store_true", help="reuse the stages (mutmut's cache)")
     parser.add_argument("--stages", type=Path, default=STAGES, help="default: .mutmut/")
+    parser.add_argument("--report", action="store_true", help="print the last results only")
     args = parser.parse_args(argv)
     STAGES = args.stages.resolve()
     packages = args.package or list(PACKAGES)
@@ -249,7 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     log = STAGES / "mutmut.log"
     log.write_bytes(b"")
     saved = STAGES / "results.json"
-    before = json.loads(saved.read_text(encoding="utf-8")) if args.rerun else {}
+    kept = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
+    if args.report:
+        print(report(kept, 0.0, STAGES / "report.txt"))
+        return 0
+    before = kept if args.rerun else {}
     t0 = time.monotonic()
     for package in packages:
         stage(package, fresh=not args.keep)
@@ -268,17 +338,24 @@ def main(argv: list[str] | None = None) -> int:
                 rng = random.Random(f"{args.seed}:{p}")
                 names = sorted(rng.sample(names, min(share, len(names))))
             picks[p] = names
-    results = {}
+    done: dict[str, dict[str, Any]] = {}
     for p in packages:
-        if picks[p] == []:
-            results[p] = {**before[p], "seconds": 0.0} if p in before else None
+        if picks[p] == []:  # nothing to rerun
+            if p in before:
+                done[p] = {**before[p], "seconds": 0.0}
             continue
-        results[p] = run_package(p, picks[p], args.max_children, log)
+        r = run_package(p, picks[p], args.max_children, log)
         if p in before:  # merge: the old verdicts, overwritten by the rerun's
-            merged = {**before[p]["statuses"], **results[p]["statuses"]}
-            results[p] = {**before[p], "statuses": merged, "seconds": results[p]["seconds"]}
-    done = {p: r for p, r in results.items() if r is not None}
-    saved.write_text(json.dumps(done, indent=1, ensure_ascii=False), encoding="utf-8")
+            r = {
+                **before[p],
+                "statuses": {**before[p]["statuses"], **r["statuses"]},
+                "seconds": r["seconds"],
+                "fresh": sorted({*before[p].get("fresh", []), *r["fresh"]}),
+            }
+        done[p] = r
+        # each package's last verdicts stay in results.json; this run's replace its own
+        kept[p] = r
+        saved.write_text(json.dumps(kept, indent=1, ensure_ascii=False), encoding="utf-8")
     print(report(done, time.monotonic() - t0, STAGES / "report.txt"))
     return 0
 

@@ -589,3 +589,30 @@ def test_dataset_checks_its_shapes() -> None:
         Dataset(X, y, "binary", None, ("a", "b"), "y")
     with pytest.raises(ValueError, match="X_val and y_val"):
         Dataset(X, y, "regression", None, ("a", "b"), "y", X_val=X)
+
+
+def _zscore(column: np.ndarray) -> np.ndarray:
+    """The reference z-score, on the column brought to order 1 first (it is scale-free)."""
+    c = column / np.max(np.abs(column))
+    return (c - c.mean()) / c.std()
+
+
+def test_standardize_scales_each_column_by_its_own_size() -> None:
+    """Columns 1e308 and 1e-300 wide side by side: each is z-scored on its own scale (one
+    scale for all would underflow the small column to zeros)."""
+    rng = np.random.default_rng(5)
+    X = np.c_[rng.uniform(-1, 1, 9) * 1e308, rng.uniform(-1, 1, 9) * 1e-300, rng.normal(size=9)]
+    ds = make_dataset({"X": X.tolist(), "y": [0, 1] * 4 + [0], "standardize": True})
+    for j in range(3):
+        np.testing.assert_allclose(ds.X[:, j], _zscore(X[:, j]), rtol=1e-12, atol=1e-12)
+    assert ds.std is not None and ds.mean is not None
+    np.testing.assert_allclose(ds.std[1] / 1e-300, (X[:, 1] / 1e-300).std(), rtol=1e-12)
+
+
+def test_a_held_out_row_too_far_out_to_standardise_is_a_value_error() -> None:
+    # one training row (a constant column: mean itself, std 1) and one held out 2e308 away
+    spec = {"X": [[1e308], [-1e308]], "y": [0, 1], "validation_split": 0.5, "standardize": True}
+    with pytest.raises(
+        ValueError, match=r"^data\.standardize: feature values too large to standardise$"
+    ):
+        make_dataset(spec)

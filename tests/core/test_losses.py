@@ -126,3 +126,17 @@ def test_output_choices_belong_to_mse_only() -> None:
     z = np.array([[2.0], [-1.0], [0.5]])
     assert accuracy("sigmoid", z, np.array([1.0, 1.0, 1.0])) == pytest.approx(2 / 3)
     assert accuracy("identity", z, np.ones(3)) is None
+
+
+def test_accuracy_is_argmax_for_softmax_and_a_positive_logit_for_sigmoid() -> None:
+    """References: the class of largest logit (softmax), and sklearn's decision rule for a
+    sigmoid (class 1 only when the logit is > 0, so a logit of exactly 0 is class 0)."""
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(50, 4))
+    y = rng.integers(0, 4, size=50).astype(float)
+    want = np.count_nonzero([np.argmax(row) == label for row, label in zip(z, y, strict=True)])
+    assert accuracy("cross_entropy", z, y) == want / 50
+    assert accuracy("softmax", z, y) == want / 50
+    edge = np.array([[0.0], [1e-300], [-1e-300], [0.0]])
+    assert accuracy("bce", edge, np.array([0.0, 1.0, 0.0, 1.0])) == 0.75
+    assert accuracy("sigmoid", edge, np.array([1.0, 1.0, 1.0, 1.0])) == 0.25

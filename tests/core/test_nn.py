@@ -34,6 +34,27 @@ def test_backprop_matches_central_differences(activation: str, loss: str) -> Non
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("activation", ["tanh", "leaky_relu", "softplus"])
+def test_forward_then_backward_is_the_gradient_by_central_differences(
+    activation: str, loss: str
+) -> None:
+    """The public two-step chain rule (``forward``'s cache, then ``backward`` from dL/dz)."""
+    X, y, m = _data(loss)
+    model = MLP(3, [5, 4], m, activation, loss, init={"name": "normal", "std": 0.7})
+    theta = model.init_params(np.random.default_rng(3))
+    logits, cache = model.forward(theta, X)
+    value, dz = model.loss_fn.value_and_grad(logits, y)
+    grad = model.backward(cache, dz)
+    fd = central_difference(lambda t: model.loss(t, X, y), theta)
+    assert rel_error(grad, fd) < 1e-6
+    assert value == pytest.approx(model.loss(theta, X, y), rel=1e-15)
+    np.testing.assert_allclose(grad, model.loss_and_grad(theta, X, y)[1], rtol=1e-12, atol=1e-15)
+    assert [z.shape for z in cache.zs] == [(7, 5), (7, 4), (7, m)]
+    np.testing.assert_array_equal(cache.inputs[0], X)
+    np.testing.assert_array_equal(cache.activations[-1], logits)
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
 def test_single_layer_gradient(loss: str) -> None:
     X, y, m = _data(loss, n=11, d=2)
     model = MLP(2, [], m, "tanh", loss)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -525,3 +526,52 @@ def test_clip_grad_norm_matches_torch() -> None:
         p.grad = torch.from_numpy(g.copy())
         torch.nn.utils.clip_grad_norm_([p], max_norm)
         np.testing.assert_allclose(clip_grad_norm(g, max_norm), p.grad.numpy(), rtol=1e-14)
+
+
+SGD_CATALOG = {  # torch.optim.SGD's defaults, each with the interval make_optimizer enforces
+    "lr": {"default": 1e-3, "min": 0.0, "max": 1e6, "type": "float",
+           "description": "Learning rate. Allowed: (0, 1e+06]."},
+    "momentum": {"default": 0.0, "min": 0.0, "max": 1.0, "type": "float",
+                 "description": "Momentum factor mu. Allowed: [0, 1)."},
+    "dampening": {"default": 0.0, "min": 0.0, "max": 1.0, "type": "float",
+                  "description": "Dampening tau for momentum. Allowed: [0, 1]."},
+    "weight_decay": {"default": 0.0, "min": 0.0, "max": 1e3, "type": "float",
+                     "description": "L2 penalty added to the gradient. Allowed: [0, 1000]."},
+    "nesterov": {"default": False, "min": None, "max": None, "type": "bool",
+                 "description": "Nesterov momentum; needs momentum > 0 and dampening 0."},
+    "maximize": {"default": False, "min": None, "max": None, "type": "bool",
+                 "description": "Maximise the objective instead of minimising it."},
+}  # fmt: skip
+
+
+def test_the_sgd_catalog_is_torchs_defaults_with_their_intervals() -> None:
+    assert hyperparameter_specs("sgd") == SGD_CATALOG
+    adam = hyperparameter_specs("adam")
+    assert adam["betas"] == {
+        "default": (0.9, 0.999), "min": 0.0, "max": 1.0, "type": "pair",
+        "description": "Decay rates of the moment averages. Allowed: [0, 1).",
+    }  # fmt: skip
+    assert adam["eps"]["description"] == "Added to the denominator for stability. Allowed: (0, 1]."
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_published_interval_is_the_enforced_one(name: str) -> None:
+    """Each float bound is accepted exactly when its bracket is closed, and the value just
+    past it is refused: the catalog publishes the bound make_optimizer enforces."""
+    for key, spec in hyperparameter_specs(name).items():
+        if spec["type"] != "float":
+            assert spec["type"] == "bool" or key == "betas"
+            continue
+        bracket = re.search(r"Allowed: ([\[(])(.+), (.+)([\])])\.$", spec["description"])
+        assert bracket is not None, spec
+        assert float(bracket.group(2)) == spec["min"] and float(bracket.group(3)) == spec["max"]
+        lo, hi = spec["min"], spec["max"]
+        for value, closed in ((lo, bracket.group(1) == "["), (hi, bracket.group(4) == "]")):
+            if closed:
+                make_optimizer(name, 1, **{key: value})
+            else:
+                with pytest.raises(ValueError, match=rf"^optimizer\.{key} "):
+                    make_optimizer(name, 1, **{key: value})
+        for outside in (lo - max(1e-9, abs(lo) * 1e-9), hi + max(1e-9, abs(hi) * 1e-9)):
+            with pytest.raises(ValueError, match=rf"^optimizer\.{key} "):
+                make_optimizer(name, 1, **{key: outside})
