@@ -629,3 +629,11 @@ def test_a_held_out_row_too_far_out_to_standardise_is_a_value_error() -> None:
         ValueError, match=r"^data\.standardize: feature values too large to standardise$"
     ):
         make_dataset(spec)
+
+
+def test_standardize_a_single_row_centres_it_with_std_one() -> None:
+    ds = make_dataset({"X": [[3.0, -4.0]], "y": [1], "standardize": True})
+    np.testing.assert_array_equal(ds.X, [[0.0, 0.0]])
+    assert ds.mean is not None and ds.std is not None
+    np.testing.assert_array_equal(ds.mean, [3.0, -4.0])
+    np.testing.assert_array_equal(ds.std, [1.0, 1.0])

@@ -140,3 +140,6 @@ def test_accuracy_is_argmax_for_softmax_and_a_positive_logit_for_sigmoid() -> No
     edge = np.array([[0.0], [1e-300], [-1e-300], [0.0]])
     assert accuracy("bce", edge, np.array([0.0, 1.0, 0.0, 1.0])) == 0.75
     assert accuracy("sigmoid", edge, np.array([1.0, 1.0, 1.0, 1.0])) == 0.25
+    # a sigmoid output's targets may be any value in [0, 1] (mse): one of exactly 0.5 is
+    # class 0, as a logit of exactly 0 is (class 1 only strictly above the midpoint)
+    assert accuracy("sigmoid", np.array([[-1.0], [1.0]]), np.array([0.5, 0.5])) == 0.5

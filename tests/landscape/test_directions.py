@@ -240,6 +240,7 @@ def test_plain_random_plane_scales_both_directions_to_the_centres_norm(norm: flo
     for got, row in zip((plane.d1, plane.d2), g, strict=True):
         assert np.linalg.norm(got) == pytest.approx(want, rel=1e-14)
         np.testing.assert_allclose(got, row / np.linalg.norm(row) * want, rtol=1e-14)
+    assert (plane.mode, plane.labels, plane.offset) == ("random", ("random 1", "random 2"), (0, 0))
     # the plane's coordinates of centre + a d1 + b d2 are (a, b): they index these lengths
     ab = plane.coordinates(center + 0.5 * plane.d1 - 2.0 * plane.d2)[0]
     np.testing.assert_allclose(ab, [0.5, -2.0], rtol=1e-12, atol=1e-12)

@@ -106,3 +106,19 @@ def test_unknown_precision_and_missing_data_are_value_errors() -> None:
         affine_losses(model, X, y, origin, D, C, precision="float16")
     with pytest.raises(ValueError, match="needs data"):
         affine_losses(model, None, None, origin, D, C)
+
+
+def test_two_workers_evaluate_every_chunk_and_report_each_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small chunks on two threads: every point is the core's own loss (the reference
+    loop), and ``between`` is called once per chunk (41 points, one per chunk here)."""
+    model, X, y, origin, D, _ = _problem("tanh", "bce", [6, 5])
+    C = np.random.default_rng(9).uniform(-1, 1, size=(41, 2))
+    calls = []
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 100)
+    got = affine_losses(
+        model, X, y, origin, D, C, precision="float64", workers=2, between=lambda: calls.append(1)
+    )
+    np.testing.assert_allclose(got, _loop(model, X, y, origin, D, C), rtol=1e-12, atol=0)
+    assert len(calls) == 41
