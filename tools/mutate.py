@@ -354,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
             }
         done[p] = r
         # each package's last verdicts stay in results.json; this run's replace its own
+        # (read again just before: another package may have finished meanwhile)
+        kept = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
         kept[p] = r
         saved.write_text(json.dumps(kept, indent=1, ensure_ascii=False), encoding="utf-8")
     print(report(done, time.monotonic() - t0, STAGES / "report.txt"))
