@@ -136,3 +136,19 @@ def test_the_output_layers_slope_and_dl_da_are_central_differences(pair: str) ->
 
         fd = central_difference(loss_of_pred, pred.ravel(), h=1e-7).reshape(pred.shape)
         np.testing.assert_allclose(out.dloss_da, fd, rtol=1e-5, atol=1e-9)
+
+
+def test_where_a_sigmoid_output_saturates_dl_da_is_nan_not_inf() -> None:
+    """pred = 1.0 exactly (a logit of 100) for samples whose target is 0: da/dz is 0 there,
+    so dL/da = dL/dz / (da/dz) is undefined and shown as NaN (not 1/0 = inf); elsewhere it
+    is the quotient."""
+    s = TrainingSession({"preset": "pass-fail"})
+    X, y = s.dataset.X, s.dataset.y  # type: ignore[union-attr]
+    assert isinstance(s.model, MLP)
+    out = trace(s.model, np.array([-100.0, 100.0, 0.0]), X, y).layers[-1]
+    saturated = out.slope[:, 0] == 0
+    assert saturated.tolist() == [True, True, False, True]  # z = 200, 100, -200, 100
+    assert out.delta[1, 0] == out.delta[3, 0] == 0.25  # (pred - y) / n with pred = 1, y = 0
+    assert np.isnan(out.dloss_da[saturated]).all()
+    quotient = out.delta[~saturated] / out.slope[~saturated]
+    np.testing.assert_allclose(out.dloss_da[~saturated], quotient, rtol=1e-15)

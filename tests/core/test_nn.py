@@ -191,3 +191,17 @@ def test_a_sigmoid_output_with_mse_matches_central_differences_and_torch() -> No
     assert value == pytest.approx(ref.item(), rel=1e-13)
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-11, atol=1e-15)
     assert model.accuracy(theta, X, y) == pytest.approx(np.mean((pred > 0.5) == (y > 0.5)))
+
+
+def test_forward_of_a_diverged_point_is_nan_without_warnings() -> None:
+    """A diverged theta (weights 1e308, biases -inf): X W overflows to +inf and meets the
+    -inf bias, which is NaN (invalid); forward and batch_forward say so with a NaN, not a
+    floating-point warning (an error under filterwarnings = error)."""
+    model = MLP(2, [3], 1, "relu", "mse")
+    theta = np.full(model.n_params, 1e308)
+    for layer in model.layers:
+        theta[layer.b_slice] = -np.inf
+    X = np.array([[1.0, 1.0]])
+    logits, cache = model.forward(theta, X)
+    assert np.isnan(logits).all() and np.isnan(cache.zs[0]).all()
+    assert np.isnan(model.batch_forward(theta[None], X)).all()

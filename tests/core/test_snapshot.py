@@ -167,3 +167,16 @@ def test_a_snapshot_holds_only_the_kept_checkpoints_and_deflates_the_columns() -
     raw = 8 * 8001 * (9 + len(s.model.layer_slices))
     states = s._trainer.checkpoints.nbytes() + s._trainer.state.nbytes()
     assert len(data) < raw * 0.6 + states
+
+
+def test_a_change_made_at_the_current_step_is_kept_by_a_snapshot() -> None:
+    """``set`` after the last step logs an event at step T itself; the snapshot taken then
+    restores with it and goes on as the live run does (the reference)."""
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(10, evaluate="none")
+    s.set(lr=0.05, batch_size=8)
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    assert r.events == s.events == [(10, {"lr": 0.05, "batch_size": 8})]
+    s.step(5, evaluate="none")
+    r.step(5, evaluate="none")
+    np.testing.assert_array_equal(r.params, s.params)

@@ -116,5 +116,6 @@ def test_a_clipped_update_is_given_torchs_clipped_gradient() -> None:
 @pytest.mark.parametrize("k", [0, 6, -1, True, 2.0])
 def test_update_at_takes_a_step_of_the_run(k: Any) -> None:
     s = _session({"preset": "pass-fail"}, 5)
+    assert s.update_at(1).step == 1 and s.update_at(5).step == 5  # the first and the last
     with pytest.raises(ValueError, match=r"^step must be an integer in \[1, 5\], got "):
         s.update_at(k)
