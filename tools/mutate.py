@@ -214,13 +214,22 @@ def generate(package: str, children: int, log: Path) -> int:
     return len(statuses(where, package))
 
 
-def run_package(package: str, names: list[str] | None, children: int, log: Path) -> dict[str, Any]:
-    """Run one package's mutants (all, or just ``names``); their statuses."""
+def run_package(
+    package: str, names: list[str] | None, children: int, log: Path, resume: bool = False
+) -> dict[str, Any]:
+    """Run one package's mutants (all, or just ``names``); their statuses.
+
+    ``resume`` (a kept stage): only the named mutants without a verdict yet are run."""
     where = STAGES / package
     t0 = time.monotonic()
-    rc = _mutmut(where, ["run", "--max-children", str(children), *(names or [])], log)
-    if rc != 0:
-        raise SystemExit(f"mutate: mutmut failed for {package} (exit {rc}); see {log}")
+    todo = names
+    if resume and names is not None:
+        known = statuses(where, package)
+        todo = [n for n in names if known.get(n) is None]
+    if todo != []:
+        rc = _mutmut(where, ["run", "--max-children", str(children), *(todo or [])], log)
+        if rc != 0:
+            raise SystemExit(f"mutate: mutmut failed for {package} (exit {rc}); see {log}")
     found = statuses(where, package)
     total = len(found)
     if names is not None:
@@ -344,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             if p in before:
                 done[p] = {**before[p], "seconds": 0.0}
             continue
-        r = run_package(p, picks[p], args.max_children, log)
+        resume = args.keep and args.sample is not None and not args.rerun
+        r = run_package(p, picks[p], args.max_children, log, resume)
         if p in before:  # merge: the old verdicts, overwritten by the rerun's
             r = {
                 **before[p],
