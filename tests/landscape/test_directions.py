@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -255,3 +256,39 @@ def test_center_at_step_resolves_steps_and_passes_names_through() -> None:
     for bad in (4, -1):
         with pytest.raises(ValueError, match=r"center: step must be in \[0, 3\]"):
             center_at_step(bad, 3, lookup)
+
+
+def test_random_planes_leave_biases_out_by_default_as_li_et_al_do(mlp: Case) -> None:
+    """Li et al.'s examples use ``--xignore biasbn``: the directions' biases are zero unless
+    asked for, and then they are the centre's own."""
+    center = mlp.trajectory[-1]
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=2)
+    assert isinstance(mlp.model, MLP)
+    for layer in mlp.model.layers:
+        np.testing.assert_array_equal(plane.d1[layer.b_slice], 0.0)
+        np.testing.assert_array_equal(plane.d2[layer.b_slice], 0.0)
+    assert plane.options["ignore_biases"] is True
+    from gradscape.landscape.directions import random_plane
+
+    kept = random_plane(mlp.model, center, seed=2, ignore_biases=False)
+    assert kept.options == {"seed": 2, "orthogonalize": False, "ignore_biases": False,
+                            "center": None}  # fmt: skip
+    for layer in mlp.model.layers:
+        np.testing.assert_array_equal(kept.d1[layer.b_slice], center[layer.b_slice])
+
+
+def test_an_unknown_parameter_name_lists_the_first_six(mlp: Case) -> None:
+    names = ", ".join(mlp.model.param_names[:6])
+    message = f"params: unknown parameter 'nope'; known: {names}, ..."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_plane("axes", mlp.model, mlp.X, mlp.y, mlp.trajectory, params=("nope", 0))
+
+
+def test_a_trajectory_of_one_point_makes_a_plane_and_none_is_refused(mlp: Case) -> None:
+    one = mlp.trajectory[:1]
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, one, seed=1)
+    np.testing.assert_array_equal(plane.center, one[0])
+    with pytest.raises(
+        ValueError, match=r"^trajectory: expected shape \(T, \d+\), got \(0, \d+\)$"
+    ):
+        make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory[:0], seed=1)
