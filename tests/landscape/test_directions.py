@@ -270,6 +270,9 @@ def test_random_planes_leave_biases_out_by_default_as_li_et_al_do(mlp: Case) -> 
     assert plane.options["ignore_biases"] is True
     from gradscape.landscape.directions import random_plane
 
+    default = random_plane(mlp.model, center, seed=2)
+    np.testing.assert_array_equal(default.d1, plane.d1)
+
     kept = random_plane(mlp.model, center, seed=2, ignore_biases=False)
     assert kept.options == {"seed": 2, "orthogonalize": False, "ignore_biases": False,
                             "center": None}  # fmt: skip
@@ -292,3 +295,16 @@ def test_a_trajectory_of_one_point_makes_a_plane_and_none_is_refused(mlp: Case) 
         ValueError, match=r"^trajectory: expected shape \(T, \d+\), got \(0, \d+\)$"
     ):
         make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory[:0], seed=1)
+
+
+def test_a_plane_given_in_whole_numbers_is_read_as_floats() -> None:
+    """JSON writes 4e9 as the integer 4000000000: read as float64, d1 . d1 = 1.6e19 is
+    exact, where int64 arithmetic would wrap around."""
+    data = {"mode": "random", "center": [1, 2], "d1": [4_000_000_000, 0], "d2": [0, 3],
+            "labels": ["a", "b"]}  # fmt: skip
+    plane = Plane.from_dict(data)
+    assert plane.d1.dtype == plane.center.dtype == np.float64
+    np.testing.assert_allclose(
+        plane.coordinates(np.array([1.0 + 4e9 * 0.25, 2.0 - 3 * 2.0]))[0], [0.25, -2.0],
+        rtol=1e-12,
+    )  # fmt: skip

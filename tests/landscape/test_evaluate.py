@@ -58,6 +58,8 @@ def test_float32_matches_the_core_loss_to_1e5(
     fast = affine_losses(model, X, y, origin, D, C, precision="float32")
     ref = _loop(model, X, y, origin, D, C)
     np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-7)
+    # ... and it is float32 arithmetic (the cheap display grid), not float64 in disguise
+    assert np.max(np.abs(fast - ref) / np.abs(ref)) > 1e-10
 
 
 def test_one_direction_and_one_point() -> None:
