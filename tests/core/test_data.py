@@ -637,3 +637,20 @@ def test_standardize_a_single_row_centres_it_with_std_one() -> None:
     assert ds.mean is not None and ds.std is not None
     np.testing.assert_array_equal(ds.mean, [3.0, -4.0])
     np.testing.assert_array_equal(ds.std, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"X": [[1], [2]], "y": [0, 2], "task": "binary"},
+         "data.task is 'binary' but data.y is not class labels (0 and 1)"),
+        ({"X": [[1], [2]], "y": [0.5, 2], "task": "multiclass"},
+         "data.task is 'multiclass' but data.y is not class labels (integers 0..19)"),
+        ({"csv": "a" * 50 + ",b\n1,2\n", "target": "z"},
+         "data.target: column 'z' is not in the CSV header; columns: "
+         f"{'a' * 37}..., b"),
+    ],
+)  # fmt: skip
+def test_refusals_name_the_rule_and_cut_long_names(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec)

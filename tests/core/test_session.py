@@ -497,3 +497,36 @@ def test_the_last_update_is_the_same_rebuilt_after_a_rewind() -> None:
         np.testing.assert_array_equal(a, b)
     s.rewind(0)
     assert s.last_update() is None
+
+
+@pytest.mark.parametrize("every", [0, 100_001, True, -5])
+def test_checkpoint_every_is_an_integer_from_1_to_100000(every: object) -> None:
+    with pytest.raises(ValueError, match=r"^checkpoint_every must be an integer in \[1, 100000\]$"):
+        TrainingSession({"preset": "line"}, checkpoint_every=every)  # type: ignore[arg-type]
+    TrainingSession({"preset": "line"}, checkpoint_every=100_000)
+
+
+def test_step_zero_records_the_batch_size_and_steps_outside_the_run_are_refused() -> None:
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(3, evaluate="none")
+    assert s.trajectory(fields=["batch_size"])["batch_size"].tolist() == [32, 32, 32, 32]
+    with pytest.raises(ValueError, match=r"^steps must be in \[0, 3\]$"):
+        s.params_at([4])
+    with pytest.raises(ValueError, match=r"^steps must be in \[0, 3\]$"):
+        s.evaluate([-1])
+
+
+def test_steps_are_a_frozen_copy_of_the_columns_they_were_given() -> None:
+    from gradscape.core.records import Steps
+
+    s = TrainingSession({"preset": "line"})
+    records = s.step(4, evaluate="all")
+    cols = {name: records.column(name) for name in ("step", "loss")}
+    again = Steps({k: v.copy() for k, v in cols.items()})
+    source = {k: v.copy() for k, v in cols.items()}
+    frozen = Steps(source)
+    source["loss"][:] = -1.0  # the caller's arrays change afterwards ...
+    np.testing.assert_array_equal(frozen.column("loss"), again.column("loss"))  # ... not these
+    assert frozen.captured_steps.dtype == np.int64 and frozen.captured_steps.size == 0
+    with pytest.raises(ValueError, match="read-only"):
+        frozen.column("loss")[0] = 0.0
