@@ -180,3 +180,18 @@ def test_a_change_made_at_the_current_step_is_kept_by_a_snapshot() -> None:
     s.step(5, evaluate="none")
     r.step(5, evaluate="none")
     np.testing.assert_array_equal(r.params, s.params)
+
+
+def test_a_snapshot_restored_under_a_smaller_checkpoint_budget_is_thinned_to_it() -> None:
+    """A server restarted with less GRADSCAPE_CHECKPOINT_BYTES: the restored run keeps
+    fewer states (thinned for its step count) and rebuilds every step as the live run."""
+    from gradscape.core.config import Limits
+
+    s = TrainingSession({"preset": "moons-mlp"}, checkpoint_every=10)
+    s.step(400, evaluate="none")
+    small = Limits(checkpoint_bytes=30_000)
+    r = TrainingSession.restore(s.snapshot(), s.config, limits=small, checkpoint_every=10)
+    assert len(r.checkpoint_steps) < len(s.checkpoint_steps)
+    assert r._trainer.checkpoints.nbytes() <= small.checkpoint_bytes
+    steps = [0, 37, 123, 250, 399, 400]
+    np.testing.assert_array_equal(r.params_at(steps), s.params_at(steps))
