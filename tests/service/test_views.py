@@ -68,3 +68,25 @@ def test_reset_stops_play_and_says_so_as_false() -> None:
     run.tick(3)
     run.reset()
     assert run.playing is False and run.session.step_count == 0
+
+
+def test_a_pca_surface_reports_the_current_point_and_the_paths_variance_shares() -> None:
+    """References: the core's loss and gradient at theta_T, and the SVD of the path the
+    view drew, centred on theta_T (np.linalg)."""
+    from gradscape.service.surfaces import backprop_view, surface_view
+
+    run = LiveRun.create({"preset": "moons-mlp"})
+    run.step(40)
+    out = surface_view(run, {"mode": "pca", "resolution": 5}, [])
+    s = run.session
+    ds = s.dataset
+    assert ds is not None
+    loss, grad = s.model.loss_and_grad(s.params, ds.X, ds.y)
+    cur = out["current"]
+    assert (cur["step"], cur["loss"], cur["lr"]) == (40, loss, 0.01)
+    assert cur["grad_norm"] == float(np.linalg.norm(grad))
+    path = s.params_at(out["path"]["step"])
+    sv = np.linalg.svd(path - s.params, compute_uv=False)
+    np.testing.assert_allclose(out["explained_variance"], sv[:2] ** 2 / np.sum(sv**2), rtol=1e-9)
+    view = backprop_view(run, None, 3)
+    assert (view["loss_name"], view["output_activation"]) == ("bce", "sigmoid")
