@@ -254,6 +254,9 @@ def test_a_float64_surface_is_the_core_loss_at_every_grid_point(mlp: Case) -> No
     s = surface(mlp.model, mlp.X, mlp.y, plane, resolution=4, extent=box, precision="float64")
     ref = [[mlp.model.loss(plane.point(a, b), mlp.X, mlp.y) for a in s.x] for b in s.y]
     np.testing.assert_allclose(s.z, ref, rtol=1e-12, atol=0)
+    f32 = surface(mlp.model, mlp.X, mlp.y, plane, resolution=4, extent=box)  # the default
+    np.testing.assert_allclose(f32.z, ref, rtol=1e-5)
+    assert np.max(np.abs(f32.z - s.z) / s.z) > 1e-10  # float32 arithmetic, as asked
     np.testing.assert_array_equal(s.x, np.linspace(-1.0, 2.0, 4))
     np.testing.assert_array_equal(s.y, np.linspace(-0.5, 0.5, 4))
     d = s.to_dict()
