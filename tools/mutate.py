@@ -118,6 +118,10 @@ def _env(where: Path) -> dict[str, str]:
     # The copy in mutants/ first: never the editable install's checkout.
     env["PYTHONPATH"] = str(where / "mutants")
     env.pop("MUTANT_UNDER_TEST", None)
+    # One thread per BLAS / torch pool: mutmut forks its workers from a process that has
+    # run torch, and a forked child that starts torch's OpenMP pool deadlocks.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = "1"
     return env
 
 
@@ -337,9 +341,11 @@ def main(argv: list[str] | None = None) -> int:
         sizes = {p: generate(p, args.max_children, log) for p in packages}
         for p in packages:
             names = sorted(statuses(STAGES / p, p))
-            if args.rerun:
+            if args.rerun:  # the survivors, and the timeouts (a slow machine, not a kill?)
                 old = before[p]["statuses"]
-                names = [n for n in names if n in old and _survived(old[n])]
+                names = [
+                    n for n in names if n in old and (_survived(old[n]) or old[n] == "timeout")
+                ]
             if args.mutant:
                 names = [n for n in names if any(fnmatch.fnmatch(n, g) for g in args.mutant)]
             if args.sample is not None:  # stratified: each package in proportion to its size
