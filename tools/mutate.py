@@ -145,6 +145,16 @@ def statuses(where: Path, package: str) -> dict[str, str | None]:
     return out
 
 
+def hung(where: Path, package: str, seconds: float = 250.0) -> set[str]:
+    """Mutants whose verdict took ``seconds`` or more: a kill by a hung test (the 300 s
+    pytest-timeout of runs before the 60 s one) may be the fork's doing, not the mutant's."""
+    out = set()
+    for meta in (where / "mutants" / "gradscape" / package).rglob("*.py.meta"):
+        durations = json.loads(meta.read_text(encoding="utf-8"))["durations_by_key"]
+        out |= {name for name, took in durations.items() if took >= seconds}
+    return out
+
+
 def equivalents() -> set[str]:
     """Mutants ``tests/MUTANTS.md`` lists as equivalent (each with its reason there)."""
     path = ROOT / "tests" / "MUTANTS.md"
@@ -341,10 +351,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = {p: generate(p, args.max_children, log) for p in packages}
         for p in packages:
             names = sorted(statuses(STAGES / p, p))
-            if args.rerun:  # the survivors, and the timeouts (a slow machine, not a kill?)
-                old = before[p]["statuses"]
+            if args.rerun:  # the survivors, the timeouts and the kills by a hung test
+                old, slow = before[p]["statuses"], hung(STAGES / p, p)
                 names = [
-                    n for n in names if n in old and (_survived(old[n]) or old[n] == "timeout")
+                    n
+                    for n in names
+                    if n in old and (_survived(old[n]) or old[n] == "timeout" or n in slow)
                 ]
             if args.mutant:
                 names = [n for n in names if any(fnmatch.fnmatch(n, g) for g in args.mutant)]
