@@ -229,17 +229,23 @@ def generate(package: str, children: int, log: Path) -> int:
 
 
 def run_package(
-    package: str, names: list[str] | None, children: int, log: Path, resume: bool = False
+    package: str,
+    names: list[str] | None,
+    children: int,
+    log: Path,
+    resume: bool = False,
+    collect: bool = False,
 ) -> dict[str, Any]:
     """Run one package's mutants (all, or just ``names``); their statuses.
 
-    ``resume`` (a kept stage): only the named mutants without a verdict yet are run."""
+    ``resume`` (a kept stage): only the named mutants without a verdict yet are run;
+    ``collect``: none are, the verdicts a stopped run left are recorded as they are."""
     where = STAGES / package
     t0 = time.monotonic()
     todo = names
-    if resume and names is not None:
+    if (resume or collect) and names is not None:
         known = statuses(where, package)
-        todo = [n for n in names if known.get(n) is None]
+        todo = [] if collect else [n for n in names if known.get(n) is None]
     if todo != []:
         rc = _mutmut(where, ["run", "--max-children", str(children), *(todo or [])], log)
         if rc != 0:
@@ -331,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="reuse the stages (mutmut's cache)")
     parser.add_argument("--stages", type=Path, default=STAGES, help="default: .mutmut/")
     parser.add_argument("--report", action="store_true", help="print the last results only")
+    parser.add_argument(
+        "--collect", action="store_true", help="with --keep: record a stopped run's verdicts"
+    )
     args = parser.parse_args(argv)
     STAGES = args.stages.resolve()
     packages = args.package or list(PACKAGES)
@@ -372,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                 done[p] = {**before[p], "seconds": 0.0}
             continue
         resume = args.keep and args.sample is not None and not args.rerun
-        r = run_package(p, picks[p], args.max_children, log, resume)
+        r = run_package(p, picks[p], args.max_children, log, resume, args.collect)
         if p in before:  # merge: the old verdicts, overwritten by the rerun's
             r = {
                 **before[p],
