@@ -284,3 +284,29 @@ def test_bad_requests_are_refused() -> None:
         update_view(run, 1, match="x" * 65)
     with pytest.raises(ValueError, match="step must be an integer"):
         TrainingSession({"preset": "pass-fail"}).update_at(1)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "explain"),
+    [
+        ({"name": "adam", "lr": 0.01, "amsgrad": True},
+         "adam: each weight's step is lr x m_hat / (sqrt(v_hat) + eps) (v_hat from the running "
+         "maximum of v, amsgrad), the bias-corrected average gradient over its typical size, so "
+         "each weight moves by about lr (0.01) whatever the scale of its gradient."),
+        ({"name": "adam", "lr": 0.01},
+         "adam: each weight's step is lr x m_hat / (sqrt(v_hat) + eps), the bias-corrected "
+         "average gradient over its typical size, so each weight moves by about lr (0.01) "
+         "whatever the scale of its gradient."),
+        ({"name": "adagrad", "lr": 0.05, "lr_decay": 0.001},
+         "adagrad: each weight's step is lr x gradient / (sqrt(sum of its squared gradients) + "
+         "eps) with lr decayed to lr / (1 + (t - 1) x 0.001), shrinking as its gradients add up."),
+        ({"name": "adagrad", "lr": 0.05},
+         "adagrad: each weight's step is lr x gradient / (sqrt(sum of its squared gradients) + "
+         "eps), shrinking as its gradients add up."),
+    ],
+)  # fmt: skip
+def test_the_update_explains_its_optimizers_rule(optimizer: dict[str, Any], explain: str) -> None:
+    assert (
+        update_view(_run({"preset": "pass-fail", "optimizer": optimizer}, 3), 3)["explain"]
+        == explain
+    )
