@@ -25,6 +25,11 @@ UPDATE = os.environ.get("GRADSCAPE_UPDATE_GOLDEN") == "1"
 
 CASES: dict[str, tuple[dict[str, Any], int, tuple[str, ...]]] = {
     "pass-fail": ({"preset": "pass-fail"}, 3, ("numpy", "pytorch", "keras")),
+    # 1500 = 3 x the chapter's 500: still printed every 500 epochs
+    "pass-fail-1500": ({"preset": "pass-fail"}, 1500, ("numpy",)),
+    "moons-standardized": (
+        {"preset": "moons-mlp", "data": {"n_samples": 40, "standardize": True}}, 1, ("numpy",)
+    ),
     "moons-adamw-schedule": (
         {"preset": "moons-mlp", "data": {"n_samples": 40},
          "optimizer": {"name": "adamw", "lr": 0.01, "weight_decay": 0.05},
