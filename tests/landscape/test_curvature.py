@@ -168,3 +168,16 @@ def test_k_out_of_range(neuron: Case) -> None:
     big = MLP(60, [40], 1, "tanh", "mse")
     with pytest.raises(ValueError, match="dense_hessian"):
         dense_hessian(big, np.ones((2, 60)), np.ones(2), np.zeros(big.n_params))
+
+
+def test_the_eigen_solver_is_seeded_and_lambda_max_passes_its_seed_on(mlp: Case) -> None:
+    """Lanczos starts from ``default_rng(seed)``: the same seed gives the same numbers bit
+    for bit (a reproducible run), the default is seed 0, and lambda_max uses the seed given."""
+    theta = mlp.trajectory[-1]
+    args = (mlp.model, mlp.X, mlp.y, theta)
+    zero, three = top_eigenpairs(*args, 1, seed=0), top_eigenpairs(*args, 1, seed=3)
+    assert top_eigenpairs(*args, 1).values[0] == zero.values[0]
+    assert lambda_max(*args) == zero.values[0]
+    assert lambda_max(*args, seed=3) == three.values[0]
+    assert three.values[0] != zero.values[0]  # another start: the same eigenvalue to tol only
+    assert three.values[0] == pytest.approx(zero.values[0], rel=1e-6)
