@@ -235,16 +235,19 @@ def run_package(
     log: Path,
     resume: bool = False,
     collect: bool = False,
+    prior: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one package's mutants (all, or just ``names``); their statuses.
 
     ``resume`` (a kept stage): only the named mutants without a verdict yet are run;
-    ``collect``: none are, the verdicts a stopped run left are recorded as they are."""
+    ``collect``: none are, the verdicts a stopped run left are recorded as they are.
+    ``prior``: verdicts already in results.json (mutmut may have reset its own since)."""
     where = STAGES / package
     t0 = time.monotonic()
     todo = names
+    known: dict[str, str | None] = {}
     if (resume or collect) and names is not None:
-        known = statuses(where, package)
+        known = {**statuses(where, package), **(prior or {})}
         todo = [] if collect else [n for n in names if known.get(n) is None]
     if todo != []:
         rc = _mutmut(where, ["run", "--max-children", str(children), *(todo or [])], log)
@@ -253,7 +256,8 @@ def run_package(
     found = statuses(where, package)
     total = len(found)
     if names is not None:
-        found = {n: found[n] for n in names}
+        ran = set(todo or [])
+        found = {n: found[n] if n in ran or n not in known else known[n] for n in names}
     at_import = import_time_functions(where, package)
     again = [n for n, st in found.items() if _survived(st) and n.split("__mutmut_")[0] in at_import]
     fresh = fresh_check(where, package, again, log)
@@ -381,7 +385,10 @@ def main(argv: list[str] | None = None) -> int:
                 done[p] = {**before[p], "seconds": 0.0}
             continue
         resume = args.keep and args.sample is not None and not args.rerun
-        r = run_package(p, picks[p], args.max_children, log, resume, args.collect)
+        prior = {n: v for n, v in kept.get(p, {}).get("statuses", {}).items() if v is not None}
+        r = run_package(p, picks[p], args.max_children, log, resume, args.collect, prior)
+        if resume and p in kept:
+            r["fresh"] = sorted({*kept[p].get("fresh", []), *r["fresh"]})
         if p in before:  # merge: the old verdicts, overwritten by the rerun's
             r = {
                 **before[p],
