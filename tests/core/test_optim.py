@@ -575,3 +575,21 @@ def test_every_published_interval_is_the_enforced_one(name: str) -> None:
         for outside in (lo - max(1e-9, abs(lo) * 1e-9), hi + max(1e-9, abs(hi) * 1e-9)):
             with pytest.raises(ValueError, match=rf"^optimizer\.{key} "):
                 make_optimizer(name, 1, **{key: outside})
+
+
+def test_lerp_at_one_half_is_torchs_second_branch_bit_for_bit() -> None:
+    """torch.lerp switches formula at |weight| < 0.5; at 0.5 itself it takes the second,
+    end - (end - start) (1 - weight), which rounds differently from the first. (Elsewhere
+    torch's kernel fuses the multiply-add, so only 1e-15 agreement is to be had.)"""
+    torch = require_torch()
+    from gradscape.core.optim import _lerp_
+
+    rng = np.random.default_rng(3)
+    start, end = rng.normal(size=2000) * 1e3, rng.normal(size=2000)
+    for weight in (0.5, 0.1, 0.9):
+        ours = start.copy()
+        _lerp_(ours, end, weight)
+        ref = torch.lerp(torch.tensor(start), torch.tensor(end), weight).numpy()
+        if weight == 0.5:
+            np.testing.assert_array_equal(ours, ref)
+        np.testing.assert_allclose(ours, ref, rtol=1e-15, atol=1e-12)

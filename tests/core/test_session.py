@@ -530,3 +530,22 @@ def test_steps_are_a_frozen_copy_of_the_columns_they_were_given() -> None:
     assert frozen.captured_steps.dtype == np.int64 and frozen.captured_steps.size == 0
     with pytest.raises(ValueError, match="read-only"):
         frozen.column("loss")[0] = 0.0
+
+
+def test_a_per_epoch_schedule_changes_lr_only_at_epoch_boundaries() -> None:
+    """interval "epoch" (the default, as torch's schedulers are stepped once per epoch):
+    200 samples in batches of 32 are 7 steps an epoch, so lr halves every 7 steps."""
+    s = TrainingSession({"preset": "moons-mlp", "optimizer": {"name": "sgd", "lr": 0.01},
+                         "schedule": {"name": "step", "step_size": 1, "gamma": 0.5}})  # fmt: skip
+    s.step(21, evaluate="none")
+    lr = s.trajectory(start=1, fields=["lr"])["lr"]
+    np.testing.assert_allclose(lr, [0.01 * 0.5 ** ((k - 1) // 7) for k in range(1, 22)])
+
+
+def test_steps_may_be_any_iterable_of_ints() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(4, evaluate="none")
+    want = s.params_at([0, 2, 4])
+    np.testing.assert_array_equal(s.params_at(k for k in (0, 2, 4)), want)
+    np.testing.assert_array_equal(s.params_at(range(0, 5, 2)), want)
+    np.testing.assert_array_equal(s.params_at(np.array([0, 2, 4])), want)
