@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 PIN    := -c constraints.txt
 
-.PHONY: install serve demo test check fmt bench lock clean
+.PHONY: install serve demo test check fmt bench mutate mutate-sample lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,14 @@ bench: $(STAMP)  ## benchmarks (ratios against baselines measured in the same ru
 	$(BIN)/python bench/service.py
 	$(BIN)/python bench/page.py
 
+mutate: $(STAMP)  ## mutation testing of core, landscape, service: every mutant (long; not in CI)
+	nice -n 10 $(BIN)/python tools/mutate.py
+
+mutate-sample: $(STAMP)  ## the same on a fixed-seed sample of ~50 mutants
+	nice -n 10 $(BIN)/python tools/mutate.py --sample 50 --seed 16
+
 lock: $(STAMP)  ## re-pin constraints.txt to what .venv has (after you install other versions)
 	$(BIN)/python tools/lock.py constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mutmut

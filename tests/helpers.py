@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
+
+#: ``GRADSCAPE_TORCH=required`` (set by ``.ci/run``): a torch reference test that would
+#: skip for want of torch fails instead, the way ``GRADSCAPE_E2E=required`` treats the browser.
+TORCH_REQUIRED = "GRADSCAPE_TORCH"
 
 
 def central_difference(
@@ -26,6 +33,21 @@ def central_difference(
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     """``||a - b|| / max(||a||, ||b||, 1e-12)``."""
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), np.linalg.norm(b), 1e-12))
+
+
+def require_torch() -> Any:
+    """torch, for a test that checks against it; skip without it, or fail if it is required.
+
+    Every torch reference test goes through here (never ``pytest.importorskip``), so that
+    CI, which sets ``GRADSCAPE_TORCH=required``, cannot pass with them all skipped.
+    """
+    try:
+        return importlib.import_module("torch")
+    except ImportError as exc:
+        if os.environ.get(TORCH_REQUIRED) == "required":
+            reason = f"{TORCH_REQUIRED}=required but torch does not import: {exc}"
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(f"torch reference skipped: {exc} (pip install -c constraints.txt torch)")
 
 
 def run_snippet(code: str) -> tuple[dict[str, Any], str]:

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import make_client
-from tests.helpers import run_snippet
+from tests.helpers import require_torch, run_snippet
 
 FIELDS = {"language", "code", "filename", "epochs", "exact", "omits", "notes"}
 
@@ -100,7 +100,7 @@ def test_pass_fail_numpy_after_the_chapters_epochs(client: TestClient) -> None:
 @pytest.mark.parametrize("language", ["numpy", "pytorch"])
 def test_moons_mlp_retraces_the_api_run(client: TestClient, language: str) -> None:
     if language == "pytorch":
-        pytest.importorskip("torch")
+        require_torch()
     sid = _session(client, {"preset": "moons-mlp"}, epochs=40)  # 280 steps of 32, adam
     out = client.get(f"/api/sessions/{sid}/code", params={"language": language}).json()
     assert out["epochs"] == 40 and out["exact"] is True

@@ -248,10 +248,7 @@ def test_last_update_arrows_and_overlay_frames(client: TestClient) -> None:
     assert up["step"] == 30
     assert up["from"] == [s["path"]["a"][-2], s["path"]["b"][-2]]
     assert np.linalg.norm(np.subtract(up["descent"], up["taken"])) > 1e-6  # momentum bends it
-    flat = client.post(f"/api/sessions/{plain}/surface", json={"resolution": 5}).json()[
-        "last_update"
-    ]
-    np.testing.assert_allclose(flat["descent"], flat["taken"], rtol=1e-9)  # plain SGD: same arrow
+    # The overlaid run has drawn no surface of its own: its frames use the main run's plane.
     with client.websocket_connect(f"/api/sessions/{plain}/stream") as ws:
         ws.receive_json()
         ws.send_json({"type": "step", "steps": 3})
@@ -259,6 +256,10 @@ def test_last_update_arrows_and_overlay_frames(client: TestClient) -> None:
         while msg["type"] != "steps":
             msg = ws.receive_json()
         assert msg["eval"]["plane"]["last_update"]["step"] == 33
+    flat = client.post(f"/api/sessions/{plain}/surface", json={"resolution": 5}).json()[
+        "last_update"
+    ]
+    np.testing.assert_allclose(flat["descent"], flat["taken"], rtol=1e-9)  # plain SGD: same arrow
 
 
 def test_default_plane_of_an_all_zero_start_is_axes(client: TestClient) -> None:

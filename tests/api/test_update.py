@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.chapter_loop import chapter_loop
+from tests.helpers import require_torch
 
 
 def _stepped(client: TestClient, config: dict[str, Any], body: dict[str, Any]) -> str:
@@ -61,7 +62,7 @@ def test_pass_fail_update_reads_the_chapters_numbers(client: TestClient) -> None
     ids=lambda o: str(o["name"]),
 )
 def test_update_matches_torch_optim(client: TestClient, optimizer: dict[str, Any]) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     config = {"preset": "moons-mlp", "optimizer": optimizer, "batch_size": 25}
     sid = _stepped(client, config, {"steps": 60})
     view = _update(client, sid, step=43, limit=500)

@@ -93,3 +93,62 @@ def test_each_delta_is_passed_down_as_the_dl_da_below() -> None:
     for layer in tr.layers:  # one delta per layer, used for all its weights and its bias
         np.testing.assert_allclose(layer.grad_w, layer.inputs.T @ layer.delta, rtol=1e-14)
         np.testing.assert_allclose(layer.grad_b, layer.delta.sum(axis=0), rtol=1e-14)
+
+
+@pytest.mark.parametrize("pair", list(PAIRS))
+def test_the_output_layers_slope_and_dl_da_are_central_differences(pair: str) -> None:
+    """The output layer shows da/dz (of the output activation: the identity's 1, the
+    sigmoid's pred (1 - pred), softmax's diagonal) and dL/da, each by central differences,
+    and delta = dL/da x da/dz."""
+    s = TrainingSession(PAIRS[pair])
+    s.step(3)
+    Xb, yb, theta = s.batch_at(3)
+    assert isinstance(s.model, MLP) and Xb is not None and yb is not None
+    model = s.model
+    out = trace(model, theta, Xb, yb).layers[-1]
+    logits, _ = model.forward(theta, Xb)
+    h = 1e-6
+    if model.loss_fn.output_activation == "identity":
+        np.testing.assert_array_equal(out.slope, 1.0)
+    else:  # d pred_ij / d z_ij, one logit at a time
+
+        def activate(z: np.ndarray) -> np.ndarray:
+            if model.loss_fn.output_activation == "sigmoid":
+                return 1 / (1 + np.exp(-z))
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+
+        slope = np.empty_like(logits)
+        for idx in np.ndindex(logits.shape):
+            e = np.zeros_like(logits)
+            e[idx] = h
+            slope[idx] = (activate(logits + e)[idx] - activate(logits - e)[idx]) / (2 * h)
+        np.testing.assert_allclose(out.slope, slope, rtol=1e-6, atol=1e-10)
+    np.testing.assert_allclose(out.delta, out.dloss_da * out.slope, rtol=1e-12, atol=1e-18)
+    if model.loss_fn.output_activation != "softmax":  # elementwise: dL/da is a gradient
+        pred = out.a
+
+        def loss_of_pred(p: np.ndarray) -> float:
+            p = p.reshape(pred.shape)
+            if model.loss_fn.name == "bce":
+                return float(-np.mean(yb * np.log(p[:, 0]) + (1 - yb) * np.log(1 - p[:, 0])))
+            return float(np.mean((p[:, 0] - yb) ** 2))
+
+        fd = central_difference(loss_of_pred, pred.ravel(), h=1e-7).reshape(pred.shape)
+        np.testing.assert_allclose(out.dloss_da, fd, rtol=1e-5, atol=1e-9)
+
+
+def test_where_a_sigmoid_output_saturates_dl_da_is_nan_not_inf() -> None:
+    """pred = 1.0 exactly (a logit of 100) for samples whose target is 0: da/dz is 0 there,
+    so dL/da = dL/dz / (da/dz) is undefined and shown as NaN (not 1/0 = inf); elsewhere it
+    is the quotient."""
+    s = TrainingSession({"preset": "pass-fail"})
+    X, y = s.dataset.X, s.dataset.y  # type: ignore[union-attr]
+    assert isinstance(s.model, MLP)
+    out = trace(s.model, np.array([-100.0, 100.0, 0.0]), X, y).layers[-1]
+    saturated = out.slope[:, 0] == 0
+    assert saturated.tolist() == [True, True, False, True]  # z = 200, 100, -200, 100
+    assert out.delta[1, 0] == out.delta[3, 0] == 0.25  # (pred - y) / n with pred = 1, y = 0
+    assert np.isnan(out.dloss_da[saturated]).all()
+    quotient = out.delta[~saturated] / out.slope[~saturated]
+    np.testing.assert_allclose(out.dloss_da[~saturated], quotient, rtol=1e-15)

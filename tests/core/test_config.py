@@ -4,6 +4,7 @@ that never leak their start into another model, and a normalised form that rebui
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -251,3 +252,28 @@ def test_an_output_the_loss_cannot_take_is_refused_naming_model_output(
 ) -> None:
     with pytest.raises(ValueError, match=rf"^model\.output: .*{message}"):
         build(config)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"data": {"name": "moons"}, "model": {"hidden": 8}},
+         "model.hidden must be a list of at most 8 sizes"),
+        ({"data": {"name": "moons"}, "model": {"hidden": "88"}},
+         "model.hidden must be a list of at most 8 sizes"),
+        ({"data": {"name": "line"}, "loss": "cross_entropy"},
+         "loss: 'cross_entropy' needs class labels 0..k-1 (k >= 2)"),
+        ({"preset": "pass-fail", "init_params": [1.0, 2.0]},
+         "init_params must be a list of 3 numbers, got 2"),
+        ({"preset": "pass-fail", "init_params": "abc"},
+         "init_params must be a list of 3 numbers, got str"),
+    ],
+)  # fmt: skip
+def test_config_refusals_by_their_whole_message(config: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build(config)
+
+
+def test_the_chapters_start_is_reported_in_the_filled_in_config() -> None:
+    cfg = build({"preset": "pass-fail"}).config
+    assert cfg["init_params"] == [*CHAPTER_WEIGHTS, 0.0]

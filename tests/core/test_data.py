@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -332,33 +333,45 @@ def test_inline_task_can_be_stated() -> None:
 
 
 @pytest.mark.parametrize(
-    ("spec", "match"),
+    ("spec", "message"),
     [
-        ({"X": [[1, 2], [3]], "y": [0, 1]}, r"data\.X\[1\] has 1 values but data\.X\[0\] has 2"),
-        ({"X": [[1, 2], 3], "y": [0, 1]}, r"data\.X\[1\] must be a list"),
-        ({"X": [[1, 2], [3, 4]], "y": [0]}, r"data\.y has 1 values but data\.X has 2 rows"),
-        ({"X": [[1, True]], "y": [0]}, r"data\.X\[0\]\[1\] must be a number, got bool True"),
-        ({"X": [[1, "2"]], "y": [0]}, r"data\.X\[0\]\[1\] must be a number, got str '2'"),
-        ({"X": [[1, None]], "y": [0]}, r"data\.X\[0\]\[1\] must be a number, got NoneType"),
-        ({"X": [[1, math.nan]], "y": [0]}, r"data\.X\[0\]\[1\] must be finite, got nan"),
-        ({"X": [[1, 2]], "y": [math.inf]}, r"data\.y\[0\] must be finite, got inf"),
-        ({"X": [10**400], "y": [0]}, r"data\.X\[0\] is too large for float64"),
-        ({"X": [[1]], "y": [False]}, r"data\.y\[0\] must be a number, got bool"),
-        ({"X": [[1]], "y": [[0]]}, r"data\.y must be a flat \(1-D\) list"),
-        ({"X": [], "y": []}, r"data\.X must have at least one row"),
-        ({"X": [[]], "y": [0]}, r"data\.X rows have 0 values"),
-        ({"X": "1,2", "y": [0]}, r"data\.X must be a list, got str"),
-        ({"X": [[1]]}, r"inline data needs both 'X' and 'y'"),
-        ({"y": [1]}, r"inline data needs both 'X' and 'y'"),
-        ({"X": [[1]], "y": [0], "feature_names": ["a", "b"]}, r"data\.feature_names has 2"),
-        ({"X": [[1, 2]], "y": [0], "feature_names": ["a", "a"]}, r"data\.feature_names must"),
-        ({"X": [[1]], "y": [0], "feature_names": [3]}, r"data\.feature_names\[0\] must be"),
-        ({"X": [[1]], "y": [0], "target_name": ""}, r"data\.target_name must be a non-empty"),
-        ({"X": [[1]], "y": [0], "target": "y"}, r"unknown option 'target' for inline data"),
+        ({"X": [[1, 2], [3]], "y": [0, 1]},
+         "data.X[1] has 1 values but data.X[0] has 2; rows must all be the same length"),
+        ({"X": [[1, 2], 3], "y": [0, 1]}, "data.X[1] must be a list, got int 3"),
+        ({"X": [3, [1, 2]], "y": [0, 1]}, "data.X[0] must be a list, got int 3"),
+        ({"X": [[1, 2], [3, 4]], "y": [0]}, "data.y has 1 values but data.X has 2 rows"),
+        ({"X": [[1, 2]], "y": 0}, "data.y must be a list, got int 0"),
+        ({"X": [[1, True]], "y": [0]}, "data.X[0][1] must be a number, got bool True"),
+        ({"X": [[1, "2"]], "y": [0]}, "data.X[0][1] must be a number, got str '2'"),
+        ({"X": [[1, None]], "y": [0]}, "data.X[0][1] must be a number, got NoneType None"),
+        ({"X": [[1, math.nan]], "y": [0]}, "data.X[0][1] must be finite, got nan"),
+        ({"X": [[1, 2]], "y": [math.inf]}, "data.y[0] must be finite, got inf"),
+        ({"X": [10**400], "y": [0]}, "data.X[0] is too large for float64"),
+        ({"X": [[1]], "y": [False]}, "data.y[0] must be a number, got bool False"),
+        ({"X": [[1]], "y": [[0]]}, "data.y must be a flat (1-D) list of numbers"),
+        ({"X": [], "y": []}, "data.X must have at least one row"),
+        ({"X": [[]], "y": [0]}, "data.X rows have 0 values; need 1 to max_features=64"),
+        ({"X": "1,2", "y": [0]}, "data.X must be a list, got str '1,2'"),
+        ({"X": [[1]]}, "data: inline data needs both 'X' and 'y'"),
+        ({"y": [1]}, "data: inline data needs both 'X' and 'y'"),
+        ({"X": [[1]], "y": [0], "feature_names": ["a", "b"]},
+         "data.feature_names has 2 names but there are 1 features"),
+        ({"X": [[1]], "y": [0], "feature_names": "a"},
+         "data.feature_names must be a list, got str 'a'"),
+        ({"X": [[1, 2]], "y": [0], "feature_names": ["a", "a"]},
+         "data.feature_names must not repeat a name; 'a' is at [0] and [1]"),
+        ({"X": [[1]], "y": [0], "feature_names": [3]},
+         "data.feature_names[0] must be a non-empty string, got int 3"),
+        ({"X": [[1]], "y": [0], "target_name": ""},
+         "data.target_name must be a non-empty string, got str ''"),
+        ({"X": [[1]], "y": [0], "target": "y"},
+         "data: unknown option 'target' for inline data; allowed: X, feature_names, seed, "
+         "standardize, target_name, task, validation_split, y"),
     ],
-)
-def test_inline_errors(spec: dict[str, Any], match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+)  # fmt: skip
+def test_inline_errors(spec: dict[str, Any], message: str) -> None:
+    """Each refusal's whole message (the API shows it as is): the field, the value, the rule."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset(spec)
 
 
@@ -589,3 +602,55 @@ def test_dataset_checks_its_shapes() -> None:
         Dataset(X, y, "binary", None, ("a", "b"), "y")
     with pytest.raises(ValueError, match="X_val and y_val"):
         Dataset(X, y, "regression", None, ("a", "b"), "y", X_val=X)
+
+
+def _zscore(column: np.ndarray) -> np.ndarray:
+    """The reference z-score, on the column brought to order 1 first (it is scale-free)."""
+    c = column / np.max(np.abs(column))
+    return (c - c.mean()) / c.std()
+
+
+def test_standardize_scales_each_column_by_its_own_size() -> None:
+    """Columns 1e308 and 1e-300 wide side by side: each is z-scored on its own scale (one
+    scale for all would underflow the small column to zeros)."""
+    rng = np.random.default_rng(5)
+    X = np.c_[rng.uniform(-1, 1, 9) * 1e308, rng.uniform(-1, 1, 9) * 1e-300, rng.normal(size=9)]
+    ds = make_dataset({"X": X.tolist(), "y": [0, 1] * 4 + [0], "standardize": True})
+    for j in range(3):
+        np.testing.assert_allclose(ds.X[:, j], _zscore(X[:, j]), rtol=1e-12, atol=1e-12)
+    assert ds.std is not None and ds.mean is not None
+    np.testing.assert_allclose(ds.std[1] / 1e-300, (X[:, 1] / 1e-300).std(), rtol=1e-12)
+
+
+def test_a_held_out_row_too_far_out_to_standardise_is_a_value_error() -> None:
+    # one training row (a constant column: mean itself, std 1) and one held out 2e308 away
+    spec = {"X": [[1e308], [-1e308]], "y": [0, 1], "validation_split": 0.5, "standardize": True}
+    with pytest.raises(
+        ValueError, match=r"^data\.standardize: feature values too large to standardise$"
+    ):
+        make_dataset(spec)
+
+
+def test_standardize_a_single_row_centres_it_with_std_one() -> None:
+    ds = make_dataset({"X": [[3.0, -4.0]], "y": [1], "standardize": True})
+    np.testing.assert_array_equal(ds.X, [[0.0, 0.0]])
+    assert ds.mean is not None and ds.std is not None
+    np.testing.assert_array_equal(ds.mean, [3.0, -4.0])
+    np.testing.assert_array_equal(ds.std, [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"X": [[1], [2]], "y": [0, 2], "task": "binary"},
+         "data.task is 'binary' but data.y is not class labels (0 and 1)"),
+        ({"X": [[1], [2]], "y": [0.5, 2], "task": "multiclass"},
+         "data.task is 'multiclass' but data.y is not class labels (integers 0..19)"),
+        ({"csv": "a" * 50 + ",b\n1,2\n", "target": "z"},
+         "data.target: column 'z' is not in the CSV header; columns: "
+         f"{'a' * 37}..., b"),
+    ],
+)  # fmt: skip
+def test_refusals_name_the_rule_and_cut_long_names(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec)

@@ -294,3 +294,13 @@ def test_function_specs_describe_every_function() -> None:
         assert spec["start"] == list(f.start)
         for o in spec["options"].values():
             assert o["min"] <= o["default"] <= o["max"]
+
+
+@pytest.mark.parametrize(
+    ("name", "known"),
+    [("rosenbrock", "a, b"), ("beale", "none"), ("himmelblau", "none"),
+     ("saddle", "scale"), ("quadratic", "condition, angle"), ("rastrigin", "A")],
+)  # fmt: skip
+def test_an_unknown_option_names_the_ones_each_surface_has(name: str, known: str) -> None:
+    with pytest.raises(ValueError, match=rf"^model\.bogus: unknown option; known: {known}$"):
+        make_function(name, bogus=1)

@@ -15,7 +15,7 @@ from gradscape.core.losses import (
     output_options,
     softmax_cross_entropy,
 )
-from tests.helpers import central_difference, rel_error
+from tests.helpers import central_difference, rel_error, require_torch
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
@@ -90,7 +90,7 @@ def test_mse_of_a_sigmoid_output_gradient_matches_central_differences() -> None:
 
 
 def test_mse_of_a_sigmoid_output_matches_torch_autograd() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     rng = np.random.default_rng(5)
     z = rng.normal(scale=3.0, size=(12, 1))
     y = (rng.random(12) > 0.5).astype(float)
@@ -126,3 +126,20 @@ def test_output_choices_belong_to_mse_only() -> None:
     z = np.array([[2.0], [-1.0], [0.5]])
     assert accuracy("sigmoid", z, np.array([1.0, 1.0, 1.0])) == pytest.approx(2 / 3)
     assert accuracy("identity", z, np.ones(3)) is None
+
+
+def test_accuracy_is_argmax_for_softmax_and_a_positive_logit_for_sigmoid() -> None:
+    """References: the class of largest logit (softmax), and sklearn's decision rule for a
+    sigmoid (class 1 only when the logit is > 0, so a logit of exactly 0 is class 0)."""
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(50, 4))
+    y = rng.integers(0, 4, size=50).astype(float)
+    want = np.count_nonzero([np.argmax(row) == label for row, label in zip(z, y, strict=True)])
+    assert accuracy("cross_entropy", z, y) == want / 50
+    assert accuracy("softmax", z, y) == want / 50
+    edge = np.array([[0.0], [1e-300], [-1e-300], [0.0]])
+    assert accuracy("bce", edge, np.array([0.0, 1.0, 0.0, 1.0])) == 0.75
+    assert accuracy("sigmoid", edge, np.array([1.0, 1.0, 1.0, 1.0])) == 0.25
+    # a sigmoid output's targets may be any value in [0, 1] (mse): one of exactly 0.5 is
+    # class 0, as a logit of exactly 0 is (class 1 only strictly above the midpoint)
+    assert accuracy("sigmoid", np.array([[-1.0], [1.0]]), np.array([0.5, 0.5])) == 0.5

@@ -8,7 +8,7 @@ import pytest
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.losses import LOSSES
 from gradscape.core.nn import MLP
-from tests.helpers import central_difference, rel_error
+from tests.helpers import central_difference, rel_error, require_torch
 
 
 def _data(loss: str, n: int = 7, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
@@ -31,6 +31,27 @@ def test_backprop_matches_central_differences(activation: str, loss: str) -> Non
     fd = central_difference(lambda t: model.loss(t, X, y), theta)
     assert value == pytest.approx(model.loss(theta, X, y), rel=1e-15)
     assert rel_error(grad, fd) < 1e-6
+
+
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("activation", ["tanh", "leaky_relu", "softplus"])
+def test_forward_then_backward_is_the_gradient_by_central_differences(
+    activation: str, loss: str
+) -> None:
+    """The public two-step chain rule (``forward``'s cache, then ``backward`` from dL/dz)."""
+    X, y, m = _data(loss)
+    model = MLP(3, [5, 4], m, activation, loss, init={"name": "normal", "std": 0.7})
+    theta = model.init_params(np.random.default_rng(3))
+    logits, cache = model.forward(theta, X)
+    value, dz = model.loss_fn.value_and_grad(logits, y)
+    grad = model.backward(cache, dz)
+    fd = central_difference(lambda t: model.loss(t, X, y), theta)
+    assert rel_error(grad, fd) < 1e-6
+    assert value == pytest.approx(model.loss(theta, X, y), rel=1e-15)
+    np.testing.assert_allclose(grad, model.loss_and_grad(theta, X, y)[1], rtol=1e-12, atol=1e-15)
+    assert [z.shape for z in cache.zs] == [(7, 5), (7, 4), (7, m)]
+    np.testing.assert_array_equal(cache.inputs[0], X)
+    np.testing.assert_array_equal(cache.activations[-1], logits)
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))
@@ -127,7 +148,7 @@ def test_huge_parameters_give_non_finite_loss_without_warnings() -> None:
 
 @pytest.mark.parametrize("loss", list(LOSSES))
 def test_gradient_matches_torch_autograd(loss: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     X, y, m = _data(loss, n=16)
     model = MLP(3, [5, 4], m, "tanh", loss)
     theta = model.init_params(np.random.default_rng(2))
@@ -160,7 +181,7 @@ def test_a_sigmoid_output_with_mse_matches_central_differences_and_torch() -> No
     assert rel_error(grad, fd) < 1e-7
     pred = model.predict(theta, X)[:, 0]
     assert value == pytest.approx(np.mean((pred - y) ** 2), rel=1e-13)
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     t = torch.tensor(theta, requires_grad=True)
     (W0, b0), (W1, b1) = ((t[L.w_slice].reshape(L.fan_in, L.fan_out), t[L.b_slice])
                           for L in model.layers)  # fmt: skip
@@ -170,3 +191,17 @@ def test_a_sigmoid_output_with_mse_matches_central_differences_and_torch() -> No
     assert value == pytest.approx(ref.item(), rel=1e-13)
     np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-11, atol=1e-15)
     assert model.accuracy(theta, X, y) == pytest.approx(np.mean((pred > 0.5) == (y > 0.5)))
+
+
+def test_forward_of_a_diverged_point_is_nan_without_warnings() -> None:
+    """A diverged theta (weights 1e308, biases -inf): X W overflows to +inf and meets the
+    -inf bias, which is NaN (invalid); forward and batch_forward say so with a NaN, not a
+    floating-point warning (an error under filterwarnings = error)."""
+    model = MLP(2, [3], 1, "relu", "mse")
+    theta = np.full(model.n_params, 1e308)
+    for layer in model.layers:
+        theta[layer.b_slice] = -np.inf
+    X = np.array([[1.0, 1.0]])
+    logits, cache = model.forward(theta, X)
+    assert np.isnan(logits).all() and np.isnan(cache.zs[0]).all()
+    assert np.isnan(model.batch_forward(theta[None], X)).all()

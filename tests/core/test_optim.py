@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from gradscape.core.optim import (
     hyperparameter_specs,
     make_optimizer,
 )
+from tests.helpers import require_torch
 
 A = np.array([[3.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 0.5]])
 B = np.array([1.0, -1.0, 0.5])
@@ -492,7 +494,7 @@ def random_quadratic(seed: int, n: int = 6) -> tuple[np.ndarray, np.ndarray, np.
 
 @pytest.mark.parametrize(("name", "hyper", "changes"), TORCH_CASES)
 def test_twenty_steps_match_torch(name: str, hyper: dict[str, Any], changes: Changes) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     Q, c, start = random_quadratic(7)
     p = torch.tensor(start.copy(), dtype=torch.float64, requires_grad=True)
     ref = getattr(torch.optim, TORCH_CLASSES[name])([p], foreach=False, **hyper)
@@ -509,7 +511,7 @@ def test_twenty_steps_match_torch(name: str, hyper: dict[str, Any], changes: Cha
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))
 def test_defaults_match_torch(name: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     group = getattr(torch.optim, TORCH_CLASSES[name])([p]).param_groups[0]
     for key, value in make_optimizer(name, 1).hyper.items():
@@ -517,7 +519,7 @@ def test_defaults_match_torch(name: str) -> None:
 
 
 def test_clip_grad_norm_matches_torch() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     g = np.random.default_rng(0).normal(size=7) * 3
     for max_norm in (0.5, 2.0, 100.0):
         p = torch.zeros(7, dtype=torch.float64, requires_grad=True)
@@ -532,3 +534,70 @@ def test_every_optimizer_states_its_rule_and_when_it_helps(name: str) -> None:
     assert set(doc) == {"rule", "when"}
     assert "p ← p − lr" in doc["rule"] and "\n" not in doc["rule"]  # one line, torch's p and lr
     assert doc["when"].endswith(".") and 40 < len(doc["when"]) < 200
+
+
+SGD_CATALOG = {  # torch.optim.SGD's defaults, each with the interval make_optimizer enforces
+    "lr": {"default": 1e-3, "min": 0.0, "max": 1e6, "type": "float",
+           "description": "Learning rate. Allowed: (0, 1e+06]."},
+    "momentum": {"default": 0.0, "min": 0.0, "max": 1.0, "type": "float",
+                 "description": "Momentum factor mu. Allowed: [0, 1)."},
+    "dampening": {"default": 0.0, "min": 0.0, "max": 1.0, "type": "float",
+                  "description": "Dampening tau for momentum. Allowed: [0, 1]."},
+    "weight_decay": {"default": 0.0, "min": 0.0, "max": 1e3, "type": "float",
+                     "description": "L2 penalty added to the gradient. Allowed: [0, 1000]."},
+    "nesterov": {"default": False, "min": None, "max": None, "type": "bool",
+                 "description": "Nesterov momentum; needs momentum > 0 and dampening 0."},
+    "maximize": {"default": False, "min": None, "max": None, "type": "bool",
+                 "description": "Maximise the objective instead of minimising it."},
+}  # fmt: skip
+
+
+def test_the_sgd_catalog_is_torchs_defaults_with_their_intervals() -> None:
+    assert hyperparameter_specs("sgd") == SGD_CATALOG
+    adam = hyperparameter_specs("adam")
+    assert adam["betas"] == {
+        "default": (0.9, 0.999), "min": 0.0, "max": 1.0, "type": "pair",
+        "description": "Decay rates of the moment averages. Allowed: [0, 1).",
+    }  # fmt: skip
+    assert adam["eps"]["description"] == "Added to the denominator for stability. Allowed: (0, 1]."
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_every_published_interval_is_the_enforced_one(name: str) -> None:
+    """Each float bound is accepted exactly when its bracket is closed, and the value just
+    past it is refused: the catalog publishes the bound make_optimizer enforces."""
+    for key, spec in hyperparameter_specs(name).items():
+        if spec["type"] != "float":
+            assert spec["type"] == "bool" or key == "betas"
+            continue
+        bracket = re.search(r"Allowed: ([\[(])(.+), (.+)([\])])\.$", spec["description"])
+        assert bracket is not None, spec
+        assert float(bracket.group(2)) == spec["min"] and float(bracket.group(3)) == spec["max"]
+        lo, hi = spec["min"], spec["max"]
+        for value, closed in ((lo, bracket.group(1) == "["), (hi, bracket.group(4) == "]")):
+            if closed:
+                make_optimizer(name, 1, **{key: value})
+            else:
+                with pytest.raises(ValueError, match=rf"^optimizer\.{key} "):
+                    make_optimizer(name, 1, **{key: value})
+        for outside in (lo - max(1e-9, abs(lo) * 1e-9), hi + max(1e-9, abs(hi) * 1e-9)):
+            with pytest.raises(ValueError, match=rf"^optimizer\.{key} "):
+                make_optimizer(name, 1, **{key: outside})
+
+
+def test_lerp_at_one_half_is_torchs_second_branch_bit_for_bit() -> None:
+    """torch.lerp switches formula at |weight| < 0.5; at 0.5 itself it takes the second,
+    end - (end - start) (1 - weight), which rounds differently from the first. (Elsewhere
+    torch's kernel fuses the multiply-add, so only 1e-15 agreement is to be had.)"""
+    torch = require_torch()
+    from gradscape.core.optim import _lerp_
+
+    rng = np.random.default_rng(3)
+    start, end = rng.normal(size=2000) * 1e3, rng.normal(size=2000)
+    for weight in (0.5, 0.1, 0.9):
+        ours = start.copy()
+        _lerp_(ours, end, weight)
+        ref = torch.lerp(torch.tensor(start), torch.tensor(end), weight).numpy()
+        if weight == 0.5:
+            np.testing.assert_array_equal(ours, ref)
+        np.testing.assert_allclose(ours, ref, rtol=1e-15, atol=1e-12)

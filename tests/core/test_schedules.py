@@ -14,6 +14,7 @@ from gradscape.core.schedules import (
     scheduled_lr,
     validate_schedule,
 )
+from tests.helpers import require_torch
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ TORCH_SCHEDULES: list[tuple[str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("torch_name", "schedule"), TORCH_SCHEDULES)
 def test_matches_torch_schedulers(torch_name: str, schedule: dict[str, Any]) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     base_lr = 0.05
     p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([p], lr=base_lr)

@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from gradscape.core.config import Limits
 from gradscape.core.presets import CHAPTER_WEIGHTS
+from gradscape.core.records import RECORD_FIELDS, StepRecord
 from gradscape.core.session import TrainingSession
 
 CHAPTER_X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
@@ -418,3 +420,132 @@ def test_a_sigmoid_output_replays_and_restores_bit_for_bit() -> None:
     )
     restored = TrainingSession.restore(live.snapshot(), stored)
     np.testing.assert_array_equal(restored.params, live.params)
+
+
+def test_every_record_field_is_its_trajectory_column_and_the_chapters_numbers() -> None:
+    """Records against the run's own columns and the chapter's loop; to_dict is JSON-safe
+    (non-finite becomes None) and a slice of Steps is the same records."""
+    from tests.chapter_loop import chapter_loop
+
+    s = TrainingSession({"preset": "pass-fail", "data": {"validation_split": 0.25}})
+    records = s.step(6, evaluate="all")
+    cols = s.trajectory(start=1, fields=[*RECORD_FIELDS])
+    for i, r in enumerate(records):
+        for name in ("loss", "accuracy", "batch_loss", "grad_norm", "val_loss", "val_accuracy"):
+            assert getattr(r, name) == cols[name][i], name
+        assert r.layer_grad_norms == tuple(cols["layer_grad_norms"][i])
+        assert (r.lr, r.batch_size, r.epoch) == (0.1, 3, i + 1.0)
+    assert [r.to_dict() for r in records[2:4]] == [records[2].to_dict(), records[3].to_dict()]
+    assert records[1:3][0].to_dict() == records[1].to_dict()
+    full = TrainingSession({"preset": "pass-fail"})
+    loop = chapter_loop(3)
+    for r, ref in zip(full.step(3, evaluate="all"), loop, strict=True):
+        assert r.batch_loss == pytest.approx(ref.loss, abs=3e-9)  # the loop adds 1e-9
+        assert r.grad_norm == pytest.approx(float(np.linalg.norm(ref.grad)), rel=1e-12)
+        assert r.val_loss is None and r.val_accuracy is None
+    d = records[0].to_dict()
+    assert d["val_loss"] == cols["val_loss"][0] and isinstance(d["layer_grad_norms"], list)
+    odd = StepRecord(3, 1.0, math.inf, None, math.nan, 2.0, (1.0, math.inf), 0.1, None,
+                     params=np.array([1.0, -math.inf]), grad=np.array([math.nan]))  # fmt: skip
+    assert odd.to_dict() == {
+        "step": 3, "epoch": 1.0, "loss": None, "accuracy": None, "batch_loss": None,
+        "grad_norm": 2.0, "layer_grad_norms": [1.0, None], "lr": 0.1, "batch_size": None,
+        "val_loss": None, "val_accuracy": None, "params": [1.0, None], "grad": [None],
+    }  # fmt: skip
+    json.dumps(odd.to_dict(), allow_nan=False)
+
+
+def test_reset_keeps_the_batch_size_schedule_clipping_and_limits_in_force() -> None:
+    """After reset the run is the one its settings describe from step 0 (the reference: a
+    fresh session built with them), with the same limits on what it keeps."""
+    limits = Limits(checkpoint_bytes=40_000)
+    s = TrainingSession({"preset": "moons-mlp"}, limits=limits)
+    s.step(40, evaluate="none")
+    schedule = {"name": "step", "step_size": 5, "gamma": 0.5}
+    s.set(batch_size=8, clip_norm=0.5, schedule=schedule, lr=0.05)
+    s.step(10, evaluate="none")
+    s.reset()
+    s.step(300, evaluate="none")
+    config = {"preset": "moons-mlp", "batch_size": 8, "clip_norm": 0.5, "schedule": schedule,
+              "optimizer": {"lr": 0.05}}  # fmt: skip
+    fresh = TrainingSession(config, limits=limits)
+    fresh.step(300, evaluate="none")
+    np.testing.assert_array_equal(s.params, fresh.params)
+    assert s.settings == fresh.settings
+    assert s.memory_bytes() == fresh.memory_bytes()
+
+
+def test_the_last_update_is_the_same_rebuilt_after_a_rewind() -> None:
+    from tests.chapter_loop import chapter_loop
+
+    s = TrainingSession({"preset": "pass-fail"})
+    s.step(9)
+    live = s.last_update()
+    s.rewind(5)
+    assert s.last_update() is not None
+    s.step(4)
+    prev, now, grad, lr = s.last_update()  # type: ignore[misc]
+    ref = chapter_loop(9)[8]
+    np.testing.assert_allclose(prev, ref.before, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grad, ref.grad, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(now, ref.after, rtol=0, atol=1e-12)
+    assert lr == 0.1
+    s.rewind(9)  # back to a step already made: rebuilt from checkpoints
+    again = s.last_update()
+    assert again is not None and live is not None
+    for a, b in zip(again, live, strict=True):
+        np.testing.assert_array_equal(a, b)
+    s.rewind(0)
+    assert s.last_update() is None
+
+
+@pytest.mark.parametrize("every", [0, 100_001, True, -5])
+def test_checkpoint_every_is_an_integer_from_1_to_100000(every: object) -> None:
+    with pytest.raises(ValueError, match=r"^checkpoint_every must be an integer in \[1, 100000\]$"):
+        TrainingSession({"preset": "line"}, checkpoint_every=every)  # type: ignore[arg-type]
+    TrainingSession({"preset": "line"}, checkpoint_every=100_000)
+
+
+def test_step_zero_records_the_batch_size_and_steps_outside_the_run_are_refused() -> None:
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(3, evaluate="none")
+    assert s.trajectory(fields=["batch_size"])["batch_size"].tolist() == [32, 32, 32, 32]
+    with pytest.raises(ValueError, match=r"^steps must be in \[0, 3\]$"):
+        s.params_at([4])
+    with pytest.raises(ValueError, match=r"^steps must be in \[0, 3\]$"):
+        s.evaluate([-1])
+
+
+def test_steps_are_a_frozen_copy_of_the_columns_they_were_given() -> None:
+    from gradscape.core.records import Steps
+
+    s = TrainingSession({"preset": "line"})
+    records = s.step(4, evaluate="all")
+    cols = {name: records.column(name) for name in ("step", "loss")}
+    again = Steps({k: v.copy() for k, v in cols.items()})
+    source = {k: v.copy() for k, v in cols.items()}
+    frozen = Steps(source)
+    source["loss"][:] = -1.0  # the caller's arrays change afterwards ...
+    np.testing.assert_array_equal(frozen.column("loss"), again.column("loss"))  # ... not these
+    assert frozen.captured_steps.dtype == np.int64 and frozen.captured_steps.size == 0
+    with pytest.raises(ValueError, match="read-only"):
+        frozen.column("loss")[0] = 0.0
+
+
+def test_a_per_epoch_schedule_changes_lr_only_at_epoch_boundaries() -> None:
+    """interval "epoch" (the default, as torch's schedulers are stepped once per epoch):
+    200 samples in batches of 32 are 7 steps an epoch, so lr halves every 7 steps."""
+    s = TrainingSession({"preset": "moons-mlp", "optimizer": {"name": "sgd", "lr": 0.01},
+                         "schedule": {"name": "step", "step_size": 1, "gamma": 0.5}})  # fmt: skip
+    s.step(21, evaluate="none")
+    lr = s.trajectory(start=1, fields=["lr"])["lr"]
+    np.testing.assert_allclose(lr, [0.01 * 0.5 ** ((k - 1) // 7) for k in range(1, 22)])
+
+
+def test_steps_may_be_any_iterable_of_ints() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(4, evaluate="none")
+    want = s.params_at([0, 2, 4])
+    np.testing.assert_array_equal(s.params_at(k for k in (0, 2, 4)), want)
+    np.testing.assert_array_equal(s.params_at(range(0, 5, 2)), want)
+    np.testing.assert_array_equal(s.params_at(np.array([0, 2, 4])), want)

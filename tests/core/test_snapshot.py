@@ -167,3 +167,31 @@ def test_a_snapshot_holds_only_the_kept_checkpoints_and_deflates_the_columns() -
     raw = 8 * 8001 * (9 + len(s.model.layer_slices))
     states = s._trainer.checkpoints.nbytes() + s._trainer.state.nbytes()
     assert len(data) < raw * 0.6 + states
+
+
+def test_a_change_made_at_the_current_step_is_kept_by_a_snapshot() -> None:
+    """``set`` after the last step logs an event at step T itself; the snapshot taken then
+    restores with it and goes on as the live run does (the reference)."""
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(10, evaluate="none")
+    s.set(lr=0.05, batch_size=8)
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    assert r.events == s.events == [(10, {"lr": 0.05, "batch_size": 8})]
+    s.step(5, evaluate="none")
+    r.step(5, evaluate="none")
+    np.testing.assert_array_equal(r.params, s.params)
+
+
+def test_a_snapshot_restored_under_a_smaller_checkpoint_budget_is_thinned_to_it() -> None:
+    """A server restarted with less GRADSCAPE_CHECKPOINT_BYTES: the restored run keeps
+    fewer states (thinned for its step count) and rebuilds every step as the live run."""
+    from gradscape.core.config import Limits
+
+    s = TrainingSession({"preset": "moons-mlp"}, checkpoint_every=10)
+    s.step(400, evaluate="none")
+    small = Limits(checkpoint_bytes=30_000)
+    r = TrainingSession.restore(s.snapshot(), s.config, limits=small, checkpoint_every=10)
+    assert len(r.checkpoint_steps) < len(s.checkpoint_steps)
+    assert r._trainer.checkpoints.nbytes() <= small.checkpoint_bytes
+    steps = [0, 37, 123, 250, 399, 400]
+    np.testing.assert_array_equal(r.params_at(steps), s.params_at(steps))

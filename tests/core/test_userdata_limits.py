@@ -53,6 +53,7 @@ def _same_size(text: str) -> float:
 # ---------------------------------------------------------------------------- counts first
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize(
     "names",
     [
@@ -70,6 +71,7 @@ def test_a_header_of_100k_columns_is_refused_by_its_count_first(names: list[str]
     assert refusal <= _same_size(text)
 
 
+@pytest.mark.timing
 def test_a_row_of_100k_cells_is_refused_by_its_count_first() -> None:
     text = "a,b,y\n1,2,0\n" + ",".join(["junk"] * WIDE) + "\n"
     match = r"^data\.csv line 3: expected 3 cells \(one per header column\), got 100000$"
@@ -77,6 +79,7 @@ def test_a_row_of_100k_cells_is_refused_by_its_count_first() -> None:
     assert refusal <= _same_size(text)
 
 
+@pytest.mark.timing
 def test_rows_past_max_samples_are_refused_without_reading_the_rest() -> None:
     limits = DataLimits(max_samples=100)
     # Junk in the first row and past the limit: the count comes before any cell is parsed.
@@ -87,6 +90,7 @@ def test_rows_past_max_samples_are_refused_without_reading_the_rest() -> None:
     assert refusal <= SLACK * _best({"csv": _table(2, 100)}, limits=limits)
 
 
+@pytest.mark.timing
 def test_a_huge_cell_is_a_clear_value_error_not_a_csv_error() -> None:
     limit = csv.field_size_limit()
     cell = "9" * 1_000_000

@@ -18,6 +18,7 @@ from gradscape.landscape import (
     top_eigenpairs,
 )
 from gradscape.landscape.curvature import lanczos
+from tests.helpers import require_torch
 from tests.landscape.conftest import Case, mlp_case, neuron_case
 
 
@@ -77,7 +78,7 @@ def test_hvp_matches_the_finite_difference_hessian(mlp: Case) -> None:
 
 
 def test_hvp_matches_torch_exact_hessian() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     case = mlp_case()
     model, theta = case.model, case.trajectory[-1]
     assert isinstance(model, MLP)
@@ -167,3 +168,16 @@ def test_k_out_of_range(neuron: Case) -> None:
     big = MLP(60, [40], 1, "tanh", "mse")
     with pytest.raises(ValueError, match="dense_hessian"):
         dense_hessian(big, np.ones((2, 60)), np.ones(2), np.zeros(big.n_params))
+
+
+def test_the_eigen_solver_is_seeded_and_lambda_max_passes_its_seed_on(mlp: Case) -> None:
+    """Lanczos starts from ``default_rng(seed)``: the same seed gives the same numbers bit
+    for bit (a reproducible run), the default is seed 0, and lambda_max uses the seed given."""
+    theta = mlp.trajectory[-1]
+    args = (mlp.model, mlp.X, mlp.y, theta)
+    zero, three = top_eigenpairs(*args, 1, seed=0), top_eigenpairs(*args, 1, seed=3)
+    assert top_eigenpairs(*args, 1).values[0] == zero.values[0]
+    assert lambda_max(*args) == zero.values[0]
+    assert lambda_max(*args, seed=3) == three.values[0]
+    assert three.values[0] != zero.values[0]  # another start: the same eigenvalue to tol only
+    assert three.values[0] == pytest.approx(zero.values[0], rel=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -228,6 +229,24 @@ def test_plain_random_plane_is_seeded_gaussian_scaled_to_the_centre() -> None:
     np.testing.assert_array_equal(plane.center, center)
 
 
+@pytest.mark.parametrize("norm", [0.0, 0.25, 1.0, 5.0, 1e3])
+def test_plain_random_plane_scales_both_directions_to_the_centres_norm(norm: float) -> None:
+    """Both directions: the seed's Gaussian rows, each of norm max(||centre||, 1) (np.linalg)."""
+    rng = np.random.default_rng(11)
+    center = rng.standard_normal(4)
+    center *= norm / np.linalg.norm(center)
+    plane = plain_random_plane(center, seed=7)
+    g = np.random.default_rng(7).standard_normal((2, 4))
+    want = max(norm, 1.0)
+    for got, row in zip((plane.d1, plane.d2), g, strict=True):
+        assert np.linalg.norm(got) == pytest.approx(want, rel=1e-14)
+        np.testing.assert_allclose(got, row / np.linalg.norm(row) * want, rtol=1e-14)
+    assert (plane.mode, plane.labels, plane.offset) == ("random", ("random 1", "random 2"), (0, 0))
+    # the plane's coordinates of centre + a d1 + b d2 are (a, b): they index these lengths
+    ab = plane.coordinates(center + 0.5 * plane.d1 - 2.0 * plane.d2)[0]
+    np.testing.assert_allclose(ab, [0.5, -2.0], rtol=1e-12, atol=1e-12)
+
+
 def test_center_at_step_resolves_steps_and_passes_names_through() -> None:
     thetas = np.arange(12.0).reshape(4, 3)
     lookup = thetas.__getitem__
@@ -237,3 +256,55 @@ def test_center_at_step_resolves_steps_and_passes_names_through() -> None:
     for bad in (4, -1):
         with pytest.raises(ValueError, match=r"center: step must be in \[0, 3\]"):
             center_at_step(bad, 3, lookup)
+
+
+def test_random_planes_leave_biases_out_by_default_as_li_et_al_do(mlp: Case) -> None:
+    """Li et al.'s examples use ``--xignore biasbn``: the directions' biases are zero unless
+    asked for, and then they are the centre's own."""
+    center = mlp.trajectory[-1]
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory, seed=2)
+    assert isinstance(mlp.model, MLP)
+    for layer in mlp.model.layers:
+        np.testing.assert_array_equal(plane.d1[layer.b_slice], 0.0)
+        np.testing.assert_array_equal(plane.d2[layer.b_slice], 0.0)
+    assert plane.options["ignore_biases"] is True
+    from gradscape.landscape.directions import random_plane
+
+    default = random_plane(mlp.model, center, seed=2)
+    np.testing.assert_array_equal(default.d1, plane.d1)
+
+    kept = random_plane(mlp.model, center, seed=2, ignore_biases=False)
+    assert kept.options == {"seed": 2, "orthogonalize": False, "ignore_biases": False,
+                            "center": None}  # fmt: skip
+    for layer in mlp.model.layers:
+        np.testing.assert_array_equal(kept.d1[layer.b_slice], center[layer.b_slice])
+
+
+def test_an_unknown_parameter_name_lists_the_first_six(mlp: Case) -> None:
+    names = ", ".join(mlp.model.param_names[:6])
+    message = f"params: unknown parameter 'nope'; known: {names}, ..."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_plane("axes", mlp.model, mlp.X, mlp.y, mlp.trajectory, params=("nope", 0))
+
+
+def test_a_trajectory_of_one_point_makes_a_plane_and_none_is_refused(mlp: Case) -> None:
+    one = mlp.trajectory[:1]
+    plane = make_plane("random", mlp.model, mlp.X, mlp.y, one, seed=1)
+    np.testing.assert_array_equal(plane.center, one[0])
+    with pytest.raises(
+        ValueError, match=r"^trajectory: expected shape \(T, \d+\), got \(0, \d+\)$"
+    ):
+        make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory[:0], seed=1)
+
+
+def test_a_plane_given_in_whole_numbers_is_read_as_floats() -> None:
+    """JSON writes 4e9 as the integer 4000000000: read as float64, d1 . d1 = 1.6e19 is
+    exact, where int64 arithmetic would wrap around."""
+    data = {"mode": "random", "center": [1, 2], "d1": [4_000_000_000, 0], "d2": [0, 3],
+            "labels": ["a", "b"]}  # fmt: skip
+    plane = Plane.from_dict(data)
+    assert plane.d1.dtype == plane.center.dtype == np.float64
+    np.testing.assert_allclose(
+        plane.coordinates(np.array([1.0 + 4e9 * 0.25, 2.0 - 3 * 2.0]))[0], [0.25, -2.0],
+        rtol=1e-12,
+    )  # fmt: skip

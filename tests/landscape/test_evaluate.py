@@ -58,6 +58,8 @@ def test_float32_matches_the_core_loss_to_1e5(
     fast = affine_losses(model, X, y, origin, D, C, precision="float32")
     ref = _loop(model, X, y, origin, D, C)
     np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-7)
+    # ... and it is float32 arithmetic (the cheap display grid), not float64 in disguise
+    assert np.max(np.abs(fast - ref) / np.abs(ref)) > 1e-10
 
 
 def test_one_direction_and_one_point() -> None:
@@ -106,3 +108,44 @@ def test_unknown_precision_and_missing_data_are_value_errors() -> None:
         affine_losses(model, X, y, origin, D, C, precision="float16")
     with pytest.raises(ValueError, match="needs data"):
         affine_losses(model, None, None, origin, D, C)
+
+
+def test_two_workers_evaluate_every_chunk_and_report_each_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small chunks on two threads: every point is the core's own loss (the reference
+    loop), and ``between`` is called once per chunk (41 points, one per chunk here)."""
+    model, X, y, origin, D, _ = _problem("tanh", "bce", [6, 5])
+    C = np.random.default_rng(9).uniform(-1, 1, size=(41, 2))
+    calls = []
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 100)
+    got = affine_losses(
+        model, X, y, origin, D, C, precision="float64", workers=2, between=lambda: calls.append(1)
+    )
+    np.testing.assert_allclose(got, _loop(model, X, y, origin, D, C), rtol=1e-12, atol=0)
+    assert len(calls) == 41
+
+
+def test_matrices_past_blass_serial_limit_are_blocked_to_the_same_losses() -> None:
+    """A 64-64 network on 64 samples: each chunk's deeper matmul (64 x 65 x 64 per point)
+    passes OpenBLAS's single-thread limit and is done in blocks; the losses are still the
+    core's own, point by point (the reference loop), in float64."""
+    rng = np.random.default_rng(12)
+    X, y = rng.normal(size=(64, 3)), (rng.random(64) > 0.5).astype(float)
+    model = MLP(3, [64, 64], 1, "tanh", "bce", init={"name": "normal", "std": 0.3})
+    origin = model.init_params(rng)
+    D, C = rng.normal(size=(2, model.n_params)) * 0.1, rng.uniform(-1, 1, size=(9, 2))
+    assert evaluate.BLAS_SERIAL_GEMM < 64 * 65 * 64
+    fast = affine_losses(model, X, y, origin, D, C, precision="float64", workers=1)
+    np.testing.assert_allclose(fast, _loop(model, X, y, origin, D, C), rtol=1e-12, atol=0)
+    a, b = rng.normal(size=(3, 40, 70)), rng.normal(size=(3, 70, 300))  # a stack, many blocks
+    np.testing.assert_allclose(evaluate._serial_matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    one = rng.normal(size=(1, 70))  # one row: a gemv, blocked by its own limit
+    np.testing.assert_allclose(evaluate._serial_matmul(one, b[0]), one @ b[0], rtol=1e-12)
+
+
+def test_a_network_needs_both_x_and_y() -> None:
+    model, X, y, origin, D, C = _problem("tanh", "bce", [4])
+    for data in ((X, None), (None, y)):
+        with pytest.raises(ValueError, match=r"^a network needs data: X and y are required$"):
+            affine_losses(model, *data, origin, D, C)

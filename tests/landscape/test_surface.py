@@ -244,3 +244,47 @@ def test_a_path_that_ran_off_still_gets_a_finite_grid() -> None:
     s = surface(f, None, None, make_plane("axes", f, None, None, path), resolution=3, path=path)
     assert all(np.isfinite(edge).all() for edge in s.extent)
     assert json.dumps(s.to_dict(), allow_nan=False)
+
+
+def test_a_float64_surface_is_the_core_loss_at_every_grid_point(mlp: Case) -> None:
+    """precision reaches the evaluator: float64 grids are the model's own loss at each
+    theta(a, b) to 1e-12 (float32 would be ~1e-7 off), and to_dict carries every part."""
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    box = ((-1.0, 2.0), (-0.5, 0.5))
+    s = surface(mlp.model, mlp.X, mlp.y, plane, resolution=4, extent=box, precision="float64")
+    ref = [[mlp.model.loss(plane.point(a, b), mlp.X, mlp.y) for a in s.x] for b in s.y]
+    np.testing.assert_allclose(s.z, ref, rtol=1e-12, atol=0)
+    f32 = surface(mlp.model, mlp.X, mlp.y, plane, resolution=4, extent=box)  # the default
+    np.testing.assert_allclose(f32.z, ref, rtol=1e-5)
+    assert np.max(np.abs(f32.z - s.z) / s.z) > 1e-10  # float32 arithmetic, as asked
+    np.testing.assert_array_equal(s.x, np.linspace(-1.0, 2.0, 4))
+    np.testing.assert_array_equal(s.y, np.linspace(-0.5, 0.5, 4))
+    d = s.to_dict()
+    assert list(d) == ["x", "y", "z", "labels", "extent", "precision", "log_scale", "plane",
+                       "path", "overlays"]  # fmt: skip
+    assert d["extent"] == [[-1.0, 2.0], [-0.5, 0.5]]
+    assert (d["precision"], d["log_scale"], d["path"], d["overlays"]) == (
+        "float64",
+        False,
+        None,
+        [],
+    )
+
+
+def test_log_scale_applies_to_the_overlays_too(mlp: Case) -> None:
+    fast = descend(mlp.model, mlp.X, mlp.y, mlp.trajectory[0], 2.0, 30)
+    plane = make_plane("pca", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    args = (mlp.model, mlp.X, mlp.y, plane)
+    kw = {"resolution": 3, "path": mlp.trajectory, "overlays": [fast]}
+    linear, log = surface(*args, **kw), surface(*args, **kw, log_scale=True)  # type: ignore[arg-type]
+    for lin, lg in zip((linear.path, *linear.overlays), (log.path, *log.overlays), strict=True):
+        assert lin is not None and lg is not None
+        np.testing.assert_allclose(lg.loss, np.log10(lin.loss), rtol=1e-12)
+        np.testing.assert_allclose(lg.surface_height, np.log10(lin.surface_height), rtol=1e-12)
+    first = log.to_dict()["overlays"][0]["loss"][0]
+    assert first == pytest.approx(np.log10(linear.overlays[0].loss[0]), rel=1e-12)
+
+
+def test_a_slice_defaults_to_101_alphas_from_minus_one_to_one(rosenbrock: Case) -> None:
+    s = slice_along(rosenbrock.model, None, None, np.array([1.0, 1.0]), np.array([1.0, 0.0]))
+    np.testing.assert_array_equal(s.alphas, np.linspace(-1.0, 1.0, 101))

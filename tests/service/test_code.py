@@ -15,7 +15,7 @@ from gradscape.service.code import code
 from gradscape.service.errors import PayloadTooLargeError
 from gradscape.service.live import Budgets, LiveRun
 from tests.chapter_loop import chapter_loop
-from tests.helpers import assert_retraces, run_snippet
+from tests.helpers import assert_retraces, require_torch, run_snippet
 
 CHAPTER_PRINTOUT = [
     "epoch    0 loss 0.6330",
@@ -80,7 +80,7 @@ def test_the_numpy_snippet_runs_as_a_script() -> None:
 
 
 def test_pass_fail_pytorch() -> None:
-    pytest.importorskip("torch")
+    require_torch()
     _, printed = _retraced({"preset": "pass-fail"}, "pytorch", 2000)
     assert printed.splitlines()[:4] == CHAPTER_PRINTOUT
 
@@ -157,7 +157,7 @@ NETWORKS = {
 @pytest.mark.parametrize("case", list(NETWORKS))
 def test_networks_retrace_the_server(case: str, language: str) -> None:
     if language == "pytorch":
-        pytest.importorskip("torch")
+        require_torch()
     config, epochs = NETWORKS[case]
     _retraced(config, language, epochs)
 
@@ -176,7 +176,7 @@ def test_networks_retrace_the_server(case: str, language: str) -> None:
 )
 def test_surfaces_retrace_the_server(model: dict[str, Any], language: str) -> None:
     if language == "pytorch":
-        pytest.importorskip("torch")
+        require_torch()
     config = {"preset": "rosenbrock", "model": model, "optimizer": {"lr": 0.0005}}
     _, printed = _retraced(config, language, 400)
     assert printed.startswith("step    0 loss ")
@@ -327,7 +327,7 @@ def test_filename(config: dict[str, Any], language: str, filename: str) -> None:
 @pytest.mark.parametrize("hidden", [[], [4]], ids=["neuron", "hidden"])
 def test_sigmoid_output_with_mse_retraces_the_server(hidden: list[int], language: str) -> None:
     if language == "pytorch":
-        pytest.importorskip("torch")
+        require_torch()
     config = {
         "preset": "pass-fail",
         "loss": "mse",

@@ -18,6 +18,7 @@ def _run(seconds: float) -> LiveRun:
     return run
 
 
+@pytest.mark.timing
 def test_a_surface_over_the_budget_is_refused_naming_one_that_fits() -> None:
     run = _run(10.0)
     per = cost.evaluation_seconds(run, "float32")
@@ -78,3 +79,12 @@ def test_a_surface_takes_turns_and_stops_at_its_budget_when_the_estimate_was_wro
         surfaces.surface_view(run, {"mode": "random", "resolution": 201}, [], work)
     turns.release()
     assert len(calls) >= 2  # asked between chunks, not once at the end
+
+
+def test_a_float64_surface_is_priced_at_float64s_measured_cost() -> None:
+    run = _run(10.0)
+    run.costs["evaluation:float32"] = 1e-9  # as if float32 grids were free
+    run.costs["evaluation:float64"] = 1.0  # and float64 points took a second each
+    cost.check_surface(run, 4, "random", "float32")  # 16 x 1e-9 s: fits in 10 s
+    with pytest.raises(ValueError, match=r"^resolution: a 4x4 surface .* 3 or less fits$"):
+        cost.check_surface(run, 4, "random", "float64")  # 16 s of float64 points: over

@@ -56,3 +56,36 @@ def test_cuts_that_do_not_follow_each_other_are_refused() -> None:
     _, cuts = _played([5, 5, 5], plane=False)
     with pytest.raises(ValueError, match="consecutive"):
         frames.join([cuts[0], cuts[2]])
+
+
+def test_an_overlaid_run_that_drew_no_surface_streams_on_the_main_runs_plane() -> None:
+    """Overlaying a run gives its frames coordinates on the plane drawn for the main run,
+    without that run asking for a surface of its own (issue 16's surviving mutant)."""
+    from gradscape.service.surfaces import surface_view
+
+    main = LiveRun.create({"preset": "moons-mlp"})
+    other = LiveRun.create({"preset": "moons-mlp", "optimizer": {"name": "sgd", "lr": 0.3}})
+    main.step(40)
+    other.step(40)
+    assert other.plane is None
+    out = surface_view(main, {"mode": "pca", "resolution": 5}, [other])
+    plane = main.plane
+    assert plane is not None and other.plane is plane
+    other.play(None)
+    other.tick(3)
+    frame = frames.build(frames.cut(other, 40))
+    on_plane = frame["eval"]["plane"]
+    assert on_plane["step"][-1] == 43
+    # The reference: least squares of theta_43 - origin on [d1; d2], by np.linalg.lstsq.
+    D = np.vstack([out["plane"]["d1"], out["plane"]["d2"]]).T  # (P, 2), as the page gets it
+    origin = np.array(out["plane"]["center"]) - D @ np.array(out["plane"]["offset"])
+    ab, *_ = np.linalg.lstsq(D, other.session.params - origin, rcond=None)
+    np.testing.assert_allclose(on_plane["xy"][-1], ab, rtol=1e-9, atol=1e-12)
+    # the overlay's last update, also on the main run's plane
+    prev, now, grad, lr = other.session.last_update()  # type: ignore[misc]
+    points = np.stack([prev, now, prev - lr * grad]).T - origin[:, None]
+    start, end, tip = np.linalg.lstsq(D, points, rcond=None)[0].T
+    arrows = on_plane["last_update"]
+    np.testing.assert_allclose(arrows["from"], start, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(arrows["descent"], tip - start, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(arrows["taken"], end - start, rtol=1e-8, atol=1e-12)

@@ -266,3 +266,12 @@ def test_numbers_for_people() -> None:
     assert [number(v) for v in (5266.67, 0.99567, 1.0556e11, 4.29e-33, 2.0, 1e6)] == [
         "5270", "0.996", "1.06e11", "4.29e-33", "2", "1e6",
     ]  # fmt: skip
+
+
+def test_a_window_of_one_keeps_the_losses_and_makes_non_finite_ones_infinite() -> None:
+    x = np.array([0.5, np.nan, 0.25, -np.inf, np.inf, 2.0])
+    np.testing.assert_array_equal(smoothed(x, 1), [0.5, np.inf, 0.25, np.inf, np.inf, 2.0])
+    found = climb(np.array([3.0, 2.0, 1.0, 2.0, 4.0]), np.full(5, 0.1), 1)
+    assert (found.rewind_to, found.raised_at, found.window) == (2, None, 1)
+    wide = climb(np.array([3.0, 2.0, 1.0, 2.0, 4.0, 8.0, 16.0]), np.full(7, 0.1), 3)
+    assert wide.raised_at is None and wide.window == 3

@@ -13,6 +13,7 @@ from gradscape.service.errors import ConflictError
 from gradscape.service.live import LiveRun
 from gradscape.service.updates import update_view
 from tests.chapter_loop import chapter_loop
+from tests.helpers import require_torch
 
 NAMES = ["w_study", "w_sleep", "bias"]
 
@@ -73,7 +74,7 @@ def test_pass_fail_after_500_epochs_is_the_chapters_500th_update() -> None:
 
 def _torch_step(view: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray]]:
     """torch.optim's step from the reported theta_{k-1}, gradient and state_before."""
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     opt_info = view["optimizer"]
     name, hyper = opt_info["name"], dict(opt_info["hyper"])
     if "betas" in hyper:
@@ -116,7 +117,7 @@ OPTIMIZERS = [
 @pytest.mark.parametrize("optimizer", OPTIMIZERS, ids=lambda o: "-".join(map(str, o.values())))
 @pytest.mark.parametrize("k", [1, 103])
 def test_moons_minibatch_update_matches_torch_optim(optimizer: dict[str, Any], k: int) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_torch()
     run = _run({"preset": "moons-mlp", "optimizer": optimizer, "batch_size": 16}, 120)
     view = update_view(run, k, limit=500)
     assert view["total"] == view["n_params"] == len(view["rows"]) == 337
@@ -283,3 +284,29 @@ def test_bad_requests_are_refused() -> None:
         update_view(run, 1, match="x" * 65)
     with pytest.raises(ValueError, match="step must be an integer"):
         TrainingSession({"preset": "pass-fail"}).update_at(1)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "explain"),
+    [
+        ({"name": "adam", "lr": 0.01, "amsgrad": True},
+         "adam: each weight's step is lr x m_hat / (sqrt(v_hat) + eps) (v_hat from the running "
+         "maximum of v, amsgrad), the bias-corrected average gradient over its typical size, so "
+         "each weight moves by about lr (0.01) whatever the scale of its gradient."),
+        ({"name": "adam", "lr": 0.01},
+         "adam: each weight's step is lr x m_hat / (sqrt(v_hat) + eps), the bias-corrected "
+         "average gradient over its typical size, so each weight moves by about lr (0.01) "
+         "whatever the scale of its gradient."),
+        ({"name": "adagrad", "lr": 0.05, "lr_decay": 0.001},
+         "adagrad: each weight's step is lr x gradient / (sqrt(sum of its squared gradients) + "
+         "eps) with lr decayed to lr / (1 + (t - 1) x 0.001), shrinking as its gradients add up."),
+        ({"name": "adagrad", "lr": 0.05},
+         "adagrad: each weight's step is lr x gradient / (sqrt(sum of its squared gradients) + "
+         "eps), shrinking as its gradients add up."),
+    ],
+)  # fmt: skip
+def test_the_update_explains_its_optimizers_rule(optimizer: dict[str, Any], explain: str) -> None:
+    assert (
+        update_view(_run({"preset": "pass-fail", "optimizer": optimizer}, 3), 3)["explain"]
+        == explain
+    )

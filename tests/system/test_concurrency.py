@@ -98,6 +98,7 @@ async def _scenario(url: str) -> tuple[list[float], list[float], list[list[int]]
         return at_rest, await health, list(seen), surface_time
 
 
+@pytest.mark.timing
 def test_health_stays_responsive_under_streaming_and_a_big_surface(server: Server) -> None:
     # Its own thread: a session-scoped Playwright fixture may hold a running loop in this one.
     with ThreadPoolExecutor(1) as pool:

@@ -62,6 +62,7 @@ def _big_calls(url: str, sids: list[str], results: list[Any]) -> list[threading.
     return threads
 
 
+@pytest.mark.timing
 def test_two_long_calls_do_not_freeze_others_and_stop_at_their_budget(server: Server) -> None:
     with httpx.Client(base_url=server.url, timeout=60) as c:
         small = c.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]

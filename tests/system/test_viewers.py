@@ -42,6 +42,7 @@ def server() -> Iterator[Server]:
     srv.stop()
 
 
+@pytest.mark.timing
 def test_a_hundred_viewers_keep_half_the_rate_of_one(server: Server) -> None:
     def rate(viewers: int) -> float:
         return _in_thread(clients.played_rate(server.url, "moons-mlp", viewers, 3.0))
@@ -80,6 +81,7 @@ async def _paced_beside_busy(url: str, sps: float, seconds: float) -> tuple[int,
     return step, elapsed
 
 
+@pytest.mark.timing
 def test_play_keeps_wall_time_while_other_sessions_are_busy(server: Server) -> None:
     step, elapsed = _in_thread(_paced_beside_busy(server.url, 300.0, 3.0))
     assert 0.75 * 300 * elapsed <= step <= 1.25 * 300 * elapsed, (step, elapsed)

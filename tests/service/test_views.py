@@ -1,0 +1,92 @@
+"""Views and exports of the service floor against what they are built from: the run's own
+columns, the model's predictions, Python's json and csv."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+
+from gradscape.service import frames
+from gradscape.service.exporting import export_csv, export_json
+from gradscape.service.live import LiveRun
+from gradscape.service.views import data_view
+
+
+def test_the_decision_boundary_grid_spans_the_data_with_a_tenth_of_margin() -> None:
+    run = LiveRun.create({"preset": "moons-mlp"})
+    run.step(30, evaluate="none")
+    s = run.session
+    view = data_view(s, 7)
+    X = s.dataset.X  # type: ignore[union-attr]
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    pad = 0.1 * (hi - lo)
+    np.testing.assert_allclose(view["grid_x"], np.linspace(lo[0] - pad[0], hi[0] + pad[0], 7))
+    np.testing.assert_allclose(view["grid_y"], np.linspace(lo[1] - pad[1], hi[1] + pad[1], 7))
+    gx, gy = np.meshgrid(view["grid_x"], view["grid_y"])
+    ref = s.model.predict(s.params, np.c_[gx.ravel(), gy.ravel()])[:, 0].reshape(gx.shape)
+    np.testing.assert_allclose(view["prediction"], ref, rtol=1e-12)
+    line = LiveRun.create({"preset": "line"}).session
+    curve = data_view(line, 5)
+    x = line.dataset.X[:, 0]  # type: ignore[union-attr]
+    margin = 0.1 * (x.max() - x.min())
+    assert curve["kind"] == "curve"
+    np.testing.assert_allclose(curve["grid_x"], np.linspace(x.min() - margin, x.max() + margin, 5))
+
+
+def test_the_csv_export_is_the_json_export_row_by_row_with_newline_endings() -> None:
+    run = LiveRun.create({"preset": "pass-fail"})
+    run.step(4, evaluate="all")
+    text = export_csv(run.session)
+    assert "\r" not in text and text.endswith("\n")
+    rows = list(csv.reader(io.StringIO(text)))
+    data = export_json(run.session)["trajectory"]
+    assert rows[0][:2] == ["step", "epoch"] and len(rows) == 1 + len(data["step"])
+    assert [int(r[0]) for r in rows[1:]] == data["step"]
+
+
+def test_frames_are_compact_json_and_thin_to_every_other_row_keeping_the_last() -> None:
+    frame = {"type": "steps", "eval": {"step": [1, 2, 3, 4], "loss": [0.5, 0.4, 0.3, 0.2],
+             "accuracy": [1, 1, 1, 1], "layer_grad_norms": [[1.0]] * 4}}  # fmt: skip
+    for key in ("step", "epoch", "batch_loss", "grad_norm", "lr", "batch_size"):
+        frame[key] = list(range(10, 16))  # six rows: even, so the last is kept on its own
+    text = frames.encode(frame, 1 << 20)
+    assert text == json.dumps(frame, allow_nan=False, separators=(",", ":"))
+    thin = frames._thinned(frame)
+    for key in ("step", "epoch", "batch_loss", "grad_norm", "lr", "batch_size"):
+        assert thin[key] == [10, 12, 14, 15], key
+    assert thin["eval"]["step"] == [1, 3, 4] and thin["eval"]["loss"] == [0.5, 0.3, 0.2]
+    odd = frames._thinned({**frame, "step": [1, 2, 3, 4, 5]})
+    assert odd["step"] == [1, 3, 5]
+
+
+def test_reset_stops_play_and_says_so_as_false() -> None:
+    run = LiveRun.create({"preset": "line"})
+    run.play(50.0)
+    run.tick(3)
+    run.reset()
+    assert run.playing is False and run.session.step_count == 0
+
+
+def test_a_pca_surface_reports_the_current_point_and_the_paths_variance_shares() -> None:
+    """References: the core's loss and gradient at theta_T, and the SVD of the path the
+    view drew, centred on theta_T (np.linalg)."""
+    from gradscape.service.surfaces import backprop_view, surface_view
+
+    run = LiveRun.create({"preset": "moons-mlp"})
+    run.step(40)
+    out = surface_view(run, {"mode": "pca", "resolution": 5}, [])
+    s = run.session
+    ds = s.dataset
+    assert ds is not None
+    loss, grad = s.model.loss_and_grad(s.params, ds.X, ds.y)
+    cur = out["current"]
+    assert (cur["step"], cur["loss"], cur["lr"]) == (40, loss, 0.01)
+    assert cur["grad_norm"] == float(np.linalg.norm(grad))
+    path = s.params_at(out["path"]["step"])
+    sv = np.linalg.svd(path - s.params, compute_uv=False)
+    np.testing.assert_allclose(out["explained_variance"], sv[:2] ** 2 / np.sum(sv**2), rtol=1e-9)
+    view = backprop_view(run, None, 3)
+    assert (view["loss_name"], view["output_activation"]) == ("bce", "sigmoid")
