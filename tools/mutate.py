@@ -78,7 +78,10 @@ import json, sys
 from mutmut.mutation.diff_apply import get_diff_for_mutant
 out = {}
 for name in json.loads(sys.argv[1]):
-    lines = get_diff_for_mutant(name).splitlines()
+    try:
+        lines = get_diff_for_mutant(name).splitlines()
+    except Exception as exc:  # a stage moved or changed since: say so, keep going
+        lines = [f"- (no diff: {type(exc).__name__})"]
     out[name] = [l for l in lines if l[:1] in "+-" and l[:3] not in ("+++", "---")]
 print(json.dumps(out))
 """
