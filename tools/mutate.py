@@ -161,7 +161,11 @@ def hung(where: Path, package: str, seconds: float = 250.0) -> set[str]:
 def equivalents() -> set[str]:
     """Mutants ``tests/MUTANTS.md`` lists as equivalent (each with its reason there)."""
     path = ROOT / "tests" / "MUTANTS.md"
-    return set(MUTANT_NAME.findall(path.read_text(encoding="utf-8"))) if path.exists() else set()
+    if not path.exists():
+        return set()
+    # only the "Equivalent mutants" section: the survivors still alive are listed too
+    text = path.read_text(encoding="utf-8").partition("\n## Equivalent mutants\n")[2]
+    return set(MUTANT_NAME.findall(text.split("\n## ", 1)[0]))
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
