@@ -78,7 +78,10 @@ import json, sys
 from mutmut.mutation.diff_apply import get_diff_for_mutant
 out = {}
 for name in json.loads(sys.argv[1]):
-    lines = get_diff_for_mutant(name).splitlines()
+    try:
+        lines = get_diff_for_mutant(name).splitlines()
+    except Exception as exc:  # a stage moved or changed since: say so, keep going
+        lines = [f"- (no diff: {type(exc).__name__})"]
     out[name] = [l for l in lines if l[:1] in "+-" and l[:3] not in ("+++", "---")]
 print(json.dumps(out))
 """
@@ -158,7 +161,11 @@ def hung(where: Path, package: str, seconds: float = 250.0) -> set[str]:
 def equivalents() -> set[str]:
     """Mutants ``tests/MUTANTS.md`` lists as equivalent (each with its reason there)."""
     path = ROOT / "tests" / "MUTANTS.md"
-    return set(MUTANT_NAME.findall(path.read_text(encoding="utf-8"))) if path.exists() else set()
+    if not path.exists():
+        return set()
+    # only the "Equivalent mutants" section: the survivors still alive are listed too
+    text = path.read_text(encoding="utf-8").partition("\n## Equivalent mutants\n")[2]
+    return set(MUTANT_NAME.findall(text.split("\n## ", 1)[0]))
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -601,3 +601,11 @@ def test_lerp_at_one_half_is_torchs_second_branch_bit_for_bit() -> None:
         if weight == 0.5:
             np.testing.assert_array_equal(ours, ref)
         np.testing.assert_allclose(ours, ref, rtol=1e-15, atol=1e-12)
+
+
+def test_a_weight_decay_of_one_is_applied_like_any_other() -> None:
+    """SGD with weight_decay 1: the step is lr x (grad + 1 x theta) (torch's L2 term)."""
+    opt = make_optimizer("sgd", 2, lr=0.1, weight_decay=1.0)
+    theta, grad = np.array([2.0, -4.0]), np.array([0.5, 0.25])
+    opt.step(theta, grad)
+    np.testing.assert_allclose(theta, [2.0 - 0.1 * 2.5, -4.0 - 0.1 * (0.25 - 4.0)], rtol=1e-15)
