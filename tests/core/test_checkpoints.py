@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradscape.core.checkpoints import MAX_CHECKPOINTS, Checkpoints, ladder_base, replay_bound
+from gradscape.core.checkpoints import (
+    MAX_CHECKPOINTS,
+    Checkpoints,
+    ladder_base,
+    replay_bound,
+    rung,
+)
 from gradscape.core.config import Limits
 from gradscape.core.history import SCALARS
 from gradscape.core.optim import make_optimizer
@@ -181,3 +187,13 @@ def test_a_big_model_keeps_its_checkpoints_within_the_byte_budget() -> None:
     steps = [0, 1, 333, 777, 1111, 1499]
     again = TrainingSession.replay(s.config, s.events, s.step_count, checkpoint_every=1)
     np.testing.assert_array_equal(s.params_at(steps), again.params_at(steps))
+
+
+@pytest.mark.parametrize("base", [1, 3, 10, 64, 100])
+def test_rung_is_the_largest_doubling_of_the_base_within_the_replay_bound(base: int) -> None:
+    """The docstring's definition, enumerated: the largest ``base * 2**j`` not above
+    ``replay_bound(T)``, or ``base`` when none is."""
+    for step_count in [0, 1, 2, 5, 63, 64, 65, 100, 1000, 4095, 4096, 10_000, 123_457]:
+        bound = replay_bound(step_count)
+        fits = [base * 2**j for j in range(40) if base * 2**j <= bound]
+        assert rung(base, step_count) == (max(fits) if fits else base), (base, step_count)

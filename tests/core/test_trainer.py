@@ -8,7 +8,7 @@ import pytest
 from gradscape.core.changes import check_change
 from gradscape.core.checkpoints import MAX_CHECKPOINTS
 from gradscape.core.config import Limits, build
-from gradscape.core.trainer import SEGMENT_BYTES, Trainer
+from gradscape.core.trainer import SEGMENT_BYTES, Segment, Trainer
 
 
 def _trainer(every: int = 10) -> Trainer:
@@ -138,3 +138,11 @@ def test_the_replay_cache_is_bounded_however_sparse_the_checkpoints() -> None:
     t.grads_at(np.array([4999]))
     P = t.model.n_params
     assert t.nbytes() - t.checkpoints.nbytes() <= SEGMENT_BYTES + 8 * P + t.state.nbytes()
+
+
+def test_a_replay_segment_counts_every_array_it_holds() -> None:
+    t = _trainer()
+    tail = t.fresh_state()
+    thetas, grads = np.zeros((5, 7)), np.ones((4, 7))
+    seg = Segment(0, thetas, grads, tail)
+    assert seg.nbytes() == thetas.nbytes + grads.nbytes + tail.nbytes() > 0
