@@ -97,6 +97,21 @@ function query(params) {
 
 const S = (id) => `/api/sessions/${encodeURIComponent(id)}`;
 
+/**
+ * Step session `id` from step `from` on to `target` in calls of at most `maxPerCall`
+ * steps (the server's limit per call; a truncated call made fewer, so the next asks for
+ * the rest), stopping early at a diverged run or the step limit. `body`: the step call's other fields; `onCall(res)` after each call.
+ */
+async function stepTo(id, from, target, { maxPerCall, body = {}, signal, onCall } = {}) {
+  let at = from;
+  while (at < target) {
+    const res = await api.step(id, { ...body, steps: Math.min(target - at, maxPerCall) }, signal);
+    at = res.step;
+    onCall?.(res);
+    if (res.status === "diverged" || res.status === "limit") break;
+  }
+}
+
 /** Every REST call the page makes, one line each. */
 export const api = {
   catalog: () => request("GET", "/api/catalog"),
@@ -106,6 +121,7 @@ export const api = {
   removeWhenIdle,
   patch: (id, change) => request("PATCH", S(id), change),
   step: (id, body, signal) => request("POST", `${S(id)}/step`, body, signal),
+  stepTo,
   reset: (id) => request("POST", `${S(id)}/reset`),
   rewind: (id, step) => request("POST", `${S(id)}/rewind`, { step }),
   trajectory: (id, params) => request("GET", `${S(id)}/trajectory${query(params)}`),

@@ -167,15 +167,9 @@ export class ComparePanel {
     if (main.info.n_samples) config.batch_size = batchSize === null || batchSize >= main.info.n_samples ? null : batchSize;
     let info = await api.create(config);
     const T = main.step;
-    const catchUp = async (signal) => {
-      for (let done = 0; done < T; ) {
-        const n = Math.min(T - done, this.catalog.limits.max_steps_per_call);
-        // the step calls only catch up: ask for the index column alone
-        const res = await api.step(info.id, { steps: n, evaluate: "last", fields: this.catalog.columns.index }, signal);
-        done = res.step; // a truncated call made fewer: ask again for the rest
-        if (res.status === "diverged" || res.status === "limit") break;
-      }
-    };
+    // the step calls only catch up: ask for the index column alone
+    const body = { evaluate: "last", fields: this.catalog.columns.index };
+    const catchUp = (signal) => api.stepTo(info.id, 0, T, { maxPerCall: this.catalog.limits.max_steps_per_call, body, signal });
     try {
       if (T > 0) await this.busy.track(`Training the new run to step ${T}`, catchUp);
     } catch (err) {

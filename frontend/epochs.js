@@ -118,14 +118,9 @@ export class EpochPanel {
     const start = main.step;
     try {
       await this.busy.track(label, async (signal) => {
-        let at = start;
-        while (at < target) {
-          const n = Math.min(target - at, this.maxPerCall);
-          const res = await api.step(main.id, { steps: n, evaluate: "last", fields: this.indexFields }, signal);
-          at = res.step;
-          this.status.textContent = `${label}: step ${at} of ${target}${res.truncated ? " (continuing)" : ""}`;
-          if (res.status === "diverged" || res.status === "limit") break;
-        }
+        const onCall = (res) => (this.status.textContent = `${label}: step ${res.step} of ${target}${res.truncated ? " (continuing)" : ""}`);
+        const body = { evaluate: "last", fields: this.indexFields };
+        await api.stepTo(main.id, start, target, { maxPerCall: this.maxPerCall, body, signal, onCall });
       });
       this.status.textContent = `${label}: done, at step ${main.step >= target ? target : main.step}.`;
     } catch (err) {

@@ -184,13 +184,8 @@ export class Lesson {
           if (left > 0 && !this.stopped(main)) await api.step(main.id, { epochs: left, fields: this.catalog.columns.index }, signal);
           return;
         }
-        let at = main.step;
-        while (at < stop.run.steps) {
-          // every step's full-data loss is evaluated, so the charts draw the whole descent
-          const res = await api.step(main.id, { steps: Math.min(stop.run.steps - at, maxPerCall), fields: this.catalog.columns.index }, signal);
-          at = res.step;
-          if (res.status === "diverged" || res.status === "limit") break;
-        }
+        // every step's full-data loss is evaluated, so the charts draw the whole descent
+        await api.stepTo(main.id, main.step, stop.run.steps, { maxPerCall, body: { fields: this.catalog.columns.index }, signal });
       });
     } catch (err) {
       this.actions.notice(err.name === "AbortError" ? "Stopped: the steps made are kept." : err.message);

@@ -6,8 +6,10 @@ import contextlib
 import importlib
 import io
 import os
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,26 @@ import pytest
 #: ``GRADSCAPE_TORCH=required`` (set by ``.ci/run``): a torch reference test that would
 #: skip for want of torch fails instead, the way ``GRADSCAPE_E2E=required`` treats the browser.
 TORCH_REQUIRED = "GRADSCAPE_TORCH"
+#: The repository's root (so a pytest run elsewhere can import ``tests``).
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_pytest(
+    where: Path, test_file: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """pytest on ``where/test_file`` in a fresh interpreter (``env``: the environment, this
+    one's by default), with the repository importable; its output as text."""
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args, "-p", "no:cacheprovider", test_file],
+        cwd=where,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def central_difference(

@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, run_pytest
 
 HIDDEN_TORCH_TEST = """
 import sys
@@ -30,18 +29,9 @@ def _run_without_torch(tmp_path: Path, required: bool) -> subprocess.CompletedPr
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (tmp_path / "test_hidden.py").write_text(HIDDEN_TORCH_TEST, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "GRADSCAPE_TORCH"}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     if required:
         env["GRADSCAPE_TORCH"] = "required"
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "test_hidden.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_pytest(tmp_path, "test_hidden.py", "-rs", env=env)
 
 
 def test_without_torch_a_reference_test_skips_and_says_why(tmp_path: Path) -> None:

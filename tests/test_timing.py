@@ -3,13 +3,10 @@ timing tests are the ones tests/README.md lists (issue 16, item 4)."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, run_pytest
 
 FLAKY = """
 import pytest
@@ -48,19 +45,7 @@ def test_a_timing_test_runs_again_once_and_only_a_lost_comparison_does(tmp_path:
         "from tests.timing import pytest_pyfunc_call, pytest_terminal_summary\n", encoding="utf-8"
     )
     (tmp_path / "test_flaky.py").write_text(FLAKY, encoding="utf-8")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "test_flaky.py"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    run = run_pytest(tmp_path, "test_flaky.py", "-rA")
     out = run.stdout
     assert run.returncode == 1, out + run.stderr
     assert "PASSED test_flaky.py::test_loses_once" in out
