@@ -121,7 +121,9 @@ def test_a_run_nobody_reads_pauses_itself_and_says_why(tmp_path: object) -> None
         try:
             deadline, info = time.monotonic() + 40, {}
             while time.monotonic() < deadline:
-                info = httpx.get(f"{srv.url}/api/sessions/{sid}").json()
+                got = httpx.get(f"{srv.url}/api/sessions/{sid}")
+                assert got.status_code == 200, got.text
+                info = got.json()
                 if info["status"] != "running" and info["step"] > 0:
                     break
                 time.sleep(0.2)
