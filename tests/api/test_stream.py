@@ -284,3 +284,20 @@ def test_play_at_a_rate_keeps_wall_time_and_says_when_it_falls_short(client: Tes
         n = shared.due(100.0, i / 30)
         shared.done(min(n, 1), 0.001, i / 30)  # quick steps, but one a tick: waiting for turns
     assert shared.report()["rate"]["reason"].startswith("the server is shared")
+
+
+def test_reads_while_play_runs_never_see_a_half_made_step(client: TestClient) -> None:
+    # GET reads the run between a tick's rows: it must wait for the lock, not index a row
+    # the tick is still writing (an IndexError, a 500, before the fix)
+    sid = client.post("/api/sessions", json={"preset": "moons-mlp"}).json()["id"]
+    with client.websocket_connect(f"/api/sessions/{sid}/stream") as ws:
+        ws.receive_json()
+        ws.send_json({"type": "play"})
+        _until(ws, lambda m: m["type"] == "steps")
+        steps = []
+        for _ in range(250):
+            r = client.get(f"/api/sessions/{sid}")
+            assert r.status_code == 200, r.text
+            steps.append(r.json()["step"])
+        ws.send_json({"type": "pause"})
+    assert steps == sorted(steps) and steps[-1] > steps[0]  # it played meanwhile

@@ -27,6 +27,7 @@ from gradscape.api.access import NO_QUOTA, Quota
 from gradscape.api.persist import SessionDB, Stored
 from gradscape.api.settings import Settings
 from gradscape.core.session import TrainingSession
+from gradscape.service import views
 from gradscape.service.errors import SessionNotFoundError, StorageError, TooManySessionsError
 from gradscape.service.live import LiveRun, replayed
 from gradscape.service.work import Turns, Work
@@ -124,6 +125,12 @@ class Registry:
         """Run quick blocking work (the database, state, trajectories) on the threads
         reserved for it: it never waits behind training."""
         return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self._light)
+
+    async def info(self, entry: Entry) -> dict[str, Any]:
+        """The run's public state (``views.info``), read under its lock: no play tick or
+        step appends rows while it is read."""
+        async with entry.lock:
+            return await self.light(views.info, entry.run)
 
     def work(self, seconds: float | None = None) -> Work:
         """A budget for one call: ``max_call_seconds`` (or less), turns, server stop."""

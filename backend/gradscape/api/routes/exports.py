@@ -9,7 +9,6 @@ from fastapi.responses import PlainTextResponse, Response
 
 from gradscape.api.deps import EntryDep, QuotaDep, RegistryDep
 from gradscape.api.schemas import Export, ImportRequest, SessionInfo
-from gradscape.service import views
 from gradscape.service.exporting import EXPORT_FIELDS, export_csv, export_json
 from gradscape.service.jsonsafe import dumps
 
@@ -60,4 +59,4 @@ async def import_session(
     Every limit (sessions, steps, events, their steps) is checked before anything is replayed."""
     events = [(k, dict(c)) for k, c in body.events]
     entry = await registry.restore(body.config, events, body.step, body.status, quota)
-    return await registry.light(views.info, entry.run)
+    return await registry.info(entry)

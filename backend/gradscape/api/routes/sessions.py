@@ -33,14 +33,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _info(registry: Registry, entry: Entry) -> dict[str, Any]:
-    return await registry.light(views.info, entry.run)
-
-
 async def changed(registry: Registry, entry: Entry) -> dict[str, Any]:
     """Persist, tell open sockets, and return the new info."""
     await registry.persist(entry)
-    state = await _info(registry, entry)
+    state = await registry.info(entry)
     entry.notify({"type": "state", **state})
     return state
 
@@ -51,13 +47,13 @@ async def create_session(
 ) -> dict[str, Any]:
     """Create a session from a preset name and/or a full config (an empty body is pass-fail)."""
     entry = await registry.create(None if config is None else config.to_core(), quota)
-    return await _info(registry, entry)
+    return await registry.info(entry)
 
 
 @router.get("/{session_id}", response_model=SessionInfo, responses={404: ERRORS[404]})
 async def get_session(entry: EntryDep, registry: RegistryDep) -> dict[str, Any]:
     """A session's state: step, status, loss, config, settings in force, parameters."""
-    return await _info(registry, entry)
+    return await registry.info(entry)
 
 
 @router.delete("/{session_id}", status_code=204, responses={404: ERRORS[404]})
