@@ -33,7 +33,8 @@ export class UpdatePanel {
       this.refresh(true);
     });
     this.head = h("p", { class: "update-head" });
-    this.body = h("div", { class: "update-body" });
+    // it scrolls (a wide net on a phone): focusable, so arrow keys reach every column
+    this.body = h("div", { class: "update-body", tabindex: "0", role: "region", "aria-label": "the update, weight by weight" });
     this.pager = h("div", { class: "update-pager" });
     clear(root).append(
       h("header", {}, [h("h2", {}, "The update"), h("span", { class: "formula" }, "new_weight = old_weight − learning_rate × gradient")]),

@@ -133,7 +133,7 @@ function sweep(trace, stats) {
     );
   }
   // drawn as the network is, first layer on the left: the backward sweep runs right to left
-  return h("div", { class: "bp-sweep", role: "img", "aria-label": "the backward sweep from the loss to the first layer" }, items.reverse());
+  return h("div", { class: "bp-sweep", role: "img", tabindex: "0", "aria-label": "the backward sweep from the loss to the first layer" }, items.reverse());
 }
 
 /** render(trace, {layer, i, j}) into `root`; `onChange(selection)` when a weight is picked. */
@@ -178,7 +178,7 @@ export function createBackprop(root, onChange) {
       ]),
       h(
         "div",
-        { class: "bp-layers" },
+        { class: "bp-layers", tabindex: "0", role: "region", "aria-label": "the layers, input to output" },
         trace.layers.map((ly, k) => layerCard(ly, stats[k], range, k === L, (idx) => pick({ layer: idx, i: 0, j: 0 }))),
       ),
       h("div", { class: "bp-chain" }, [

@@ -146,3 +146,23 @@ def test_no_serious_accessibility_violation_on_any_view(page: Any, server: str) 
         "() => [...document.querySelectorAll('.modebar-btn')].every(b =>"
         " b.getAttribute('tabindex') === '-1' && b.getAttribute('aria-label'))"
     )
+
+
+def test_a_deep_net_on_a_phone_keeps_its_scrolling_panels_reachable(
+    phone: Any, server: str
+) -> None:
+    # a deep net's layer cards, backward sweep and weight-by-weight update are wider than
+    # a phone: each scrolls sideways, so each takes focus (arrow keys scroll it), WCAG 2.1.1
+    open_app(phone, server, hash_for({"preset": "vanishing"}))
+    phone.click("button[name=step1]")
+    wait_app(phone, "app.main.step === 1")
+    phone.click("button[name=tab-backprop]")
+    phone.locator(".bp-layers").wait_for()
+    phone.locator(".update-body").first.wait_for()
+    assert serious(phone) == []
+    wide = phone.evaluate(
+        """() => [...document.querySelectorAll('.bp-layers, .bp-sweep, .update-body')]
+          .filter(e => e.scrollWidth > e.clientWidth)
+          .map(e => [e.className, e.tabIndex, e.getAttribute('aria-label')])"""
+    )
+    assert wide and all(t == 0 and label for _, t, label in wide), wide
