@@ -110,7 +110,9 @@ def stage(package: str, fresh: bool) -> Path:
         base.rstrip()
         + "\n\n[tool.mutmut]\n"
         + common.strip()
-        + f"\nonly_mutate = {mutate}\npytest_add_cli_args_test_selection = {tests}\n",
+        + f"\nonly_mutate = {mutate}\npytest_add_cli_args_test_selection = {tests}\n"
+        # tests that read the page find it beside tests/ (parents[2]): in mutants/ too
+        + 'also_copy = ["frontend"]\n',
         encoding="utf-8",
     )
     return where

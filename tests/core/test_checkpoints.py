@@ -197,3 +197,17 @@ def test_rung_is_the_largest_doubling_of_the_base_within_the_replay_bound(base: 
         bound = replay_bound(step_count)
         fits = [base * 2**j for j in range(40) if base * 2**j <= bound]
         assert rung(base, step_count) == (max(fits) if fits else base), (base, step_count)
+
+
+def test_the_coarse_grid_counts_the_latest_step_when_it_is_a_multiple() -> None:
+    """``grid(T)``: the finest ``rung * 2**j`` whose every multiple in ``0..T``, T itself
+    included, is kept. With states at 0, 1000 and 2000 on a ladder of 1000 (its rung up to
+    T = 63,999), the 1000-grid is complete up to T = 2999 only; at T = 3000 the state at
+    3000 is missing, so only the 2000-grid {0, 2000} is complete; at T = 4000 (4000
+    missing) only the 8000-grid {0}."""
+    kept, state = Checkpoints(1000, base=1000), _state()
+    for step in (0, 1000, 2000):
+        state.step = step
+        kept.keep(state, step)
+    assert sorted(kept) == [0, 1000, 2000]
+    assert [kept.grid(t) for t in (2000, 2999, 3000, 3999, 4000)] == [1000, 1000, 2000, 2000, 8000]

@@ -267,6 +267,10 @@ def test_an_output_the_loss_cannot_take_is_refused_naming_model_output(
          "init_params must be a list of 3 numbers, got 2"),
         ({"preset": "pass-fail", "init_params": "abc"},
          "init_params must be a list of 3 numbers, got str"),
+        ({"preset": "pass-fail", "loss": 5},
+         "loss: must be one of mse, bce, cross_entropy, got 5"),
+        ({"data": {"name": "line"}, "loss": ["mse"]},
+         "loss: must be one of mse, bce, cross_entropy, got ['mse']"),
     ],
 )  # fmt: skip
 def test_config_refusals_by_their_whole_message(config: dict[str, Any], message: str) -> None:
@@ -277,3 +281,36 @@ def test_config_refusals_by_their_whole_message(config: dict[str, Any], message:
 def test_the_chapters_start_is_reported_in_the_filled_in_config() -> None:
     cfg = build({"preset": "pass-fail"}).config
     assert cfg["init_params"] == [*CHAPTER_WEIGHTS, 0.0]
+
+
+def test_a_null_optimizer_is_plain_sgd_with_its_defaults() -> None:
+    """``optimizer: null`` replaces the preset's (lr 0.1) with SGD at torch.optim.SGD's
+    defaults: lr 1e-3, no momentum, dampening or weight decay."""
+    cfg = build({"preset": "pass-fail", "optimizer": None}).config
+    assert cfg["optimizer"] == {
+        "name": "sgd",
+        "lr": 1e-3,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "weight_decay": 0.0,
+        "nesterov": False,
+        "maximize": False,
+    }
+
+
+def test_a_surface_presets_own_start_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preset's ``init_params`` describe its own model, and a surface's fit it: a surface
+    preset that names a start begins there, not at the function's demo start."""
+    start = [0.25, -0.75]  # Rosenbrock's demo start is (-1.2, 1)
+    surface = {"description": "a surface with its own start", "config": {
+        "data": None, "model": {"function": "rosenbrock"}, "loss": None,
+        "optimizer": {"name": "sgd", "lr": 0.001}, "batch_size": None, "seed": 0,
+        "init_params": start,
+    }}  # fmt: skip
+    monkeypatch.setitem(PRESETS, "own-start", surface)
+    built = build({"preset": "own-start"})
+    assert built.config["init_params"] == start
+    np.testing.assert_array_equal(built.theta0, start)
+    # another surface on that preset is another model: its own demo start
+    beale = build({"preset": "own-start", "model": {"function": "beale"}})
+    assert beale.config["init_params"] is None

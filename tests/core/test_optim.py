@@ -411,6 +411,24 @@ def test_load_state_dict_rejects_bad_state_and_changes_nothing(
         np.testing.assert_array_equal(after["state"][key], buf)
 
 
+def test_a_state_dict_without_buffers_restarts_them() -> None:
+    """``state`` may be left out of a state dict (so may ``hyper``): the optimizer keeps the
+    given step count and starts its buffers afresh, so Adam's next first step (t = 1,
+    m_hat = g, v_hat = g^2) moves each parameter by lr * g / (|g| + eps), whatever the
+    moments it had gathered before."""
+    opt = Adam(2, lr=0.1)
+    for _ in range(3):
+        opt.step(np.zeros(2), np.array([5.0, 5.0]))
+    opt.load_state_dict({"name": "adam", "n_params": 2, "step": 0, "hyper": {"lr": 0.1}})
+    assert opt.state_dict()["state"] == {} and opt.state_dict()["step"] == 0
+    theta, g = np.zeros(2), np.array([2.0, -0.5])
+    opt.step(theta, g)
+    np.testing.assert_allclose(theta, [-0.1 * 2 / (2 + 1e-8), 0.1 * 0.5 / (0.5 + 1e-8)], rtol=1e-14)
+    bare = SGD(3, lr=0.5)
+    bare.load_state_dict({"name": "sgd", "n_params": 3, "step": 7})
+    assert bare.state_dict()["step"] == 7 and bare.hyper["lr"] == 1e-3  # the defaults
+
+
 def test_centered_rmsprop_stays_finite_under_a_constant_gradient() -> None:
     opt, theta = RMSprop(2, lr=1e-3, centered=True), np.zeros(2)
     for _ in range(5000):

@@ -146,3 +146,34 @@ def test_a_replay_segment_counts_every_array_it_holds() -> None:
     thetas, grads = np.zeros((5, 7)), np.ones((4, 7))
     seg = Segment(0, thetas, grads, tail)
     assert seg.nbytes() == thetas.nbytes + grads.nbytes + tail.nbytes() > 0
+
+
+def test_parameters_that_overflow_stop_the_run_at_the_step_that_made_them() -> None:
+    """SGD's weight decay multiplies the weights by 1 - lr * wd = 1 - 1e9 each step, while
+    the chapter neuron's loss stays finite (BCE grows only linearly in the logit) and its
+    gradient is at most max|x| = 8 per weight. From |w_0| = 0.497 the weights are
+    ~5e305 after 34 steps and step 35 would make them ~5e314 > float64's 1.8e308: the
+    run stops at step 34 and the reason names step 35."""
+    t = Trainer(build({"preset": "pass-fail", "optimizer": {"lr": 1e6, "weight_decay": 1e3}}), 10)
+    with np.errstate(over="ignore", invalid="ignore"):
+        outcomes = [t.step() for _ in range(40)]
+    reasons = [o for o in outcomes if isinstance(o, str)]
+    assert reasons[0] == "parameters became non-finite at step 35"
+    assert outcomes.index(reasons[0]) == 34 and t.state.step == 34
+    assert np.isfinite(t.state.theta).all() and 1e305 < np.abs(t.state.theta).max() < 1e306
+
+
+def test_an_optimizer_change_without_an_lr_keeps_the_lr_in_force() -> None:
+    """Options of the optimizer in force (here momentum for the line preset's SGD at lr 0.1)
+    leave its lr alone: the first step after the change is theta - 0.1 * g, with g the MSE
+    gradient 2 * mean(r * [x, 1]) of the residuals r = w x + b - y."""
+    t = Trainer(build({"preset": "line"}), 10)
+    _changed(t, optimizer={"momentum": 0.9})
+    assert t.state.base_lr == t.state.lr == 0.1 and t.state.optimizer.hyper["lr"] == 0.1
+    assert t.state.optimizer.hyper["momentum"] == 0.9
+    assert t.X is not None and t.y is not None
+    (w, b), x, y = t.state.theta, t.X[:, 0], t.y
+    r = w * x + b - y
+    want = t.state.theta - 0.1 * np.array([2 * np.mean(r * x), 2 * np.mean(r)])
+    t.step()
+    np.testing.assert_allclose(t.state.theta, want, rtol=1e-12)

@@ -27,6 +27,8 @@ CASES: dict[str, tuple[dict[str, Any], int, tuple[str, ...]]] = {
     "pass-fail": ({"preset": "pass-fail"}, 3, ("numpy", "pytorch", "keras")),
     # 1500 = 3 x the chapter's 500: still printed every 500 epochs
     "pass-fail-1500": ({"preset": "pass-fail"}, 1500, ("numpy",)),
+    # the chapter's single neuron in mini-batches: its own data_loss() for the printout
+    "minibatch-noise": ({"preset": "minibatch-noise", "data": {"n_samples": 12}}, 2, ("numpy",)),
     "moons-standardized": (
         {"preset": "moons-mlp", "data": {"n_samples": 40, "standardize": True}}, 1, ("numpy",)
     ),

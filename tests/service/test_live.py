@@ -43,6 +43,19 @@ def test_step_refusals_change_nothing(
     assert run.session.step_count == 0 and not run.recent
 
 
+def test_too_many_rows_of_params_says_how_to_fetch_them() -> None:
+    # line has 2 parameters (w, b): 40 rows of params are 40 x (2 + 1) = 120 numbers
+    run = _line(Budgets(max_response_floats=100))
+    with pytest.raises(PayloadTooLargeError) as refused:
+        run.step(40, fields=("params",))
+    assert str(refused.value) == (
+        "40 rows x 2 parameters is over max_response_floats=100; ask for fewer steps, "
+        "or fetch params with GET .../trajectory?every=k"
+    )
+    run.step(33, fields=("params",))  # 99 numbers fit
+    assert run.session.step_count == 33
+
+
 def test_the_step_limit_is_a_conflict_and_a_status() -> None:
     run = _line()
     run.step(50)

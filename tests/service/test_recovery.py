@@ -12,6 +12,7 @@ import pytest
 from gradscape.service.errors import ConflictError
 from gradscape.service.live import Budgets, LiveRun
 from gradscape.service.recovery import (
+    Climb,
     climb,
     climb_start,
     diagnose,
@@ -167,6 +168,26 @@ def test_when_lambda_max_costs_too_much_the_lr_is_halved_to_one_that_was_stable(
     assert fresh["fix"] == {"lr": 2.5}  # nothing lower was tried: halve
 
 
+def test_an_lr_raised_during_the_climb_is_halved_not_bounded_by_the_lr_that_climbed() -> None:
+    # 0.5 |p|^2 (condition 1: H = I): p <- (1 - lr) p, so the loss is multiplied by
+    # (1 - lr)^2 a step: 1.44 at lr 2.2 (a climb from the first step), 16 at lr 5
+    config = {"model": {"function": "quadratic", "condition": 1}}
+    tight = Budgets(max_call_seconds=1e-9)  # lambda_max not computed: the lr is halved
+    run = LiveRun.create({**config, "optimizer": {"name": "sgd", "lr": 2.2}}, tight)
+    run.step(10, evaluate="none")
+    run.set({"lr": 5.0})  # raised ten steps into the climb
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    loss = run.session.trajectory(stop=12, fields=["loss"])["loss"]
+    np.testing.assert_allclose(loss[1:11] / loss[:10], 1.44, rtol=1e-12)
+    assert loss[11] / loss[10] == pytest.approx(16.0, rel=1e-12)
+    out = recovery(run)
+    assert out["rewind_to"] == 0 and out["lr_raised_at"] is None and out["lr"] == 5.0
+    # no lr below 5 made a step before step 0 (lr 2.2 made the climb's first step): 5 / 2
+    assert out["cause"] == "learning_rate" and out["fix"] == {"lr": 2.5}
+    assert "lower lr to 2.5, half the lr (no lower lr was tried" in out["message"]
+
+
 # -- exploding gradients -----------------------------------------------------------------
 
 
@@ -193,6 +214,41 @@ def test_a_gradient_that_overflows_is_exploding() -> None:
     assert run.session.reason is not None and run.session.reason.startswith("gradient")
     assert out["cause"] == "exploding_gradients" and out["fix"] == {"clip_norm": 1e6}
     assert "largest clip_norm" in out["message"]
+
+
+def test_a_clip_norm_set_live_that_did_not_hold_is_halved() -> None:
+    config = {"preset": "exploding", "model": {"init": {"name": "normal", "std": 1}}}
+    run = LiveRun.create({**config, "optimizer": {"lr": 1e6}})
+    run.set({"clip_norm": 1e6})  # the largest clip_norm, set live before the first step
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    out = recovery(run)
+    assert run.session.events == [(0, {"clip_norm": 1e6})]
+    assert run.session.reason is not None and run.session.reason.startswith("gradient")
+    k = out["rewind_to"]
+    norms = run.session.trajectory(fields=["grad_norm"])["grad_norm"]
+    assert np.median(norms[1 : k + 2]) > 1e6  # the median asks for more than 1e6 held
+    assert out["cause"] == "exploding_gradients" and out["fix"] == {"clip_norm": 5e5}
+    assert "clip the gradient norm at 5e5 (half the clip_norm 1e6 in force)" in out["message"]
+
+
+def test_a_gradient_that_overflows_at_the_first_step_cannot_be_clipped() -> None:
+    # x = i e155, w = 0.01: the loss mean((0.01 x)^2) ~ 4.7e306 is finite, its gradient
+    # 2 mean(0.01 x^2) = (2 / 3) 0.01 e310 (1 + 4 + 9) ~ 9.3e308 overflows float64
+    data = {"X": [[1e155], [2e155], [3e155]], "y": [0.5, 1.5, 2.5]}
+    config = {"data": data, "model": {"hidden": []}, "init_params": [0.01, 0.0]}
+    run = LiveRun.create({**config, "optimizer": {"name": "sgd", "lr": 0.1}})
+    run.step(10, evaluate="none")
+    assert run.status == "diverged" and run.session.step_count == 0
+    assert run.session.reason == "gradient became non-finite at step 1"
+    out = recovery(run)
+    x = np.array([1.0, 2.0, 3.0]) * 1e155
+    assert out["loss_at"] == pytest.approx(np.mean((0.01 * x - [0.5, 1.5, 2.5]) ** 2), rel=1e-12)
+    assert out["cause"] == "exploding_gradients" and out["grad_norm_healthy"] is None
+    assert out["fix"] is None and out["message"] == (
+        "Exploding gradients: the gradient became non-finite while the loss was still "
+        "finite, and the gradient at step 0 is not finite, so no clip can help: reset."
+    )
 
 
 def test_a_run_that_diverged_at_once_rewinds_to_zero() -> None:
@@ -275,3 +331,26 @@ def test_a_window_of_one_keeps_the_losses_and_makes_non_finite_ones_infinite() -
     assert (found.rewind_to, found.raised_at, found.window) == (2, None, 1)
     wide = climb(np.array([3.0, 2.0, 1.0, 2.0, 4.0, 8.0, 16.0]), np.full(7, 0.1), 3)
     assert wide.raised_at is None and wide.window == 3
+
+
+def test_a_raise_long_before_the_climb_rewinds_to_the_climb_unless_nothing_fell_since() -> None:
+    lr = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])  # raised at step 1: lr[2] > lr[1]
+    fell = climb(np.array([4.0, 3, 2, 1, 0.5, 1, 2, 4]), lr, 1)
+    assert fell == Climb(rewind_to=4, raised_at=None, window=1)  # fell 3 -> 0.5 after it
+    lr = np.array([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5])  # raised at step 2
+    flat = climb(np.array([4.0, 3, 2, 2, 2, 3, 5]), lr, 1)
+    assert flat == Climb(rewind_to=2, raised_at=2, window=1)  # 2 -> 2: no progress since
+
+
+def test_a_gradient_that_grows_at_a_lowered_lr_names_the_lr_of_the_climb() -> None:
+    cols = {
+        "grad_norm": np.array([np.nan, 1.0, 1.0, 1.0, 1e3, 1e4]),
+        "lr": np.array([0.1, 0.1, 0.1, 0.05, 0.05, 0.05]),  # lowered at step 2
+        "layer_grad_norms": np.ones((6, 3)),
+    }
+    found = diagnose(cols, 2, "loss became non-finite at step 6", deep=True)
+    assert found.cause == "exploding_gradients" and not found.lr_raised
+    assert (found.healthy_grad_norm, found.peak_grad_norm) == (1.0, 1e4)  # steps 1-3, 4-5
+    assert found.why == (
+        "the gradient norm grew from about 1 to 10000 while the learning rate stayed at 0.05"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,16 @@ def test_the_report_draws_the_runs_own_numbers_and_its_reviewed_layout() -> None
     assert shown == json.loads(GOLDEN.read_text(encoding="utf-8"))
     page = html_report(run, resolution=5)
     assert "<h1>gradscape: pass-fail</h1>" in page and "30 steps, status active." in page
+
+
+def test_a_long_run_is_drawn_at_every_kth_step_so_the_curve_keeps_at_most_4000_points() -> None:
+    run = LiveRun.create({"preset": "pass-fail"})
+    run.step(5000, evaluate="none")
+    page = html_report(run, resolution=5)
+    # the loss curve's trace as the page hands it to Plotly.newPlot
+    start = re.search(r'\{"name":"full-data loss"', page)
+    assert start is not None
+    trace, _ = json.JSONDecoder().raw_decode(page, start.start())
+    assert trace["x"] == list(range(0, 5001, 2))  # 5000 // 2000 = 2: every other step
+    loss = run.session.trajectory(fields=["loss"])["loss"]
+    np.testing.assert_allclose(trace["y"], loss[::2], rtol=1e-12)

@@ -12,7 +12,7 @@ import numpy as np
 from gradscape.service import frames
 from gradscape.service.exporting import export_csv, export_json
 from gradscape.service.live import LiveRun
-from gradscape.service.views import data_view
+from gradscape.service.views import data_view, info
 
 
 def test_the_decision_boundary_grid_spans_the_data_with_a_tenth_of_margin() -> None:
@@ -90,3 +90,13 @@ def test_a_pca_surface_reports_the_current_point_and_the_paths_variance_shares()
     np.testing.assert_allclose(out["explained_variance"], sv[:2] ** 2 / np.sum(sv**2), rtol=1e-9)
     view = backprop_view(run, None, 3)
     assert (view["loss_name"], view["output_activation"]) == ("bce", "sigmoid")
+
+
+def test_the_session_info_names_its_datas_features_and_task() -> None:
+    # the chapter's pass-fail table: (hours studied, hours slept) -> pass; line: x -> y
+    chapter = info(LiveRun.create({"preset": "pass-fail"}))
+    assert (chapter["n_features"], chapter["task"]) == (2, "binary")
+    line = info(LiveRun.create({"preset": "line"}))
+    assert (line["n_features"], line["task"]) == (1, "regression")
+    surface = info(LiveRun.create({"preset": "rosenbrock"}))
+    assert (surface["n_features"], surface["task"], surface["n_samples"]) == (None, None, None)

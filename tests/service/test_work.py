@@ -108,3 +108,19 @@ def test_work_stops_at_its_deadline_when_cancelled_and_when_the_server_stops() -
     assert stop.go_on()
     stopping.set()
     assert not stop.go_on() and stop.reason == "the server is stopping"
+
+
+def test_a_call_that_passes_its_turn_queues_as_a_call_not_as_background() -> None:
+    turns, order = Turns(1), []
+    work = Work(turns, 10.0, slice_seconds=0.01)
+    turns.acquire()
+    threads = _queue(turns, [("play", True), ("call", False)], order)
+    time.sleep(0.02)
+    # the waiting call goes first; this call queues again behind it, so it is the second
+    # call in a row while play waits (3 in 4 go to calls): play comes after it
+    assert work.go_on()
+    order.append("long")
+    turns.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["call", "long", "play"]
