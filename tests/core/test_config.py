@@ -314,3 +314,10 @@ def test_a_surface_presets_own_start_is_used(monkeypatch: pytest.MonkeyPatch) ->
     # another surface on that preset is another model: its own demo start
     beale = build({"preset": "own-start", "model": {"function": "beale"}})
     assert beale.config["init_params"] is None
+
+
+@pytest.mark.parametrize("opt", [False, 0, [], "", "adam"])
+def test_an_optimizer_that_is_not_an_object_is_refused_not_read_as_null(opt: Any) -> None:
+    # only null means "the default": false, 0 or an empty list are not coerced to SGD
+    with pytest.raises(ValueError, match=r"^optimizer must be an object with a name$"):
+        build({"preset": "pass-fail", "optimizer": opt})

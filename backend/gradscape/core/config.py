@@ -328,7 +328,9 @@ def build(raw: Mapping[str, Any] | None, limits: Limits | None = None) -> Built:
     cfg["seed"] = check_int(cfg.get("seed", 0), "seed", 0, MAX_SEED)
     model, ds = _build_model(cfg, merged, limits)
     cfg["batch_size"] = check_batch_size(cfg.get("batch_size"), ds.n_samples if ds else None)
-    opt = cfg.get("optimizer") or {"name": "sgd"}
+    opt = cfg.get("optimizer")
+    if opt is None:  # null alone means the default (false, 0, [] are refused below)
+        opt = {"name": "sgd"}
     if not isinstance(opt, Mapping):
         raise ValueError("optimizer must be an object with a name")
     name = opt.get("name", "sgd")
