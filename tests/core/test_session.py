@@ -373,6 +373,27 @@ def test_step_can_evaluate_every_kth_step_without_replay() -> None:
         s.step(1, evaluate=0)
 
 
+def test_evaluate_none_and_a_call_that_makes_no_step_evaluate_nothing() -> None:
+    """``evaluate="none"`` keeps every returned step lazy, and a call that made no update
+    (n = 0, or a run that has stopped) has no step to evaluate: nothing is captured and no
+    full-data loss is recorded (``recorded`` reads NaN where nobody asked)."""
+    s = TrainingSession({"preset": "moons-mlp"})  # batches of 32: no step knows its loss
+    out = s.step(5, evaluate="none")
+    assert out.captured_steps.tolist() == [] and out.captured_params.size == 0
+    assert np.isnan(out.column("loss")).all()
+    assert np.isnan(s.recorded(0, 6, ["loss"])["loss"]).all()
+    for evaluate in ("last", "all", 2):
+        none = s.step(0, evaluate=evaluate)
+        assert len(none) == 0 and none.captured_steps.tolist() == []
+    assert np.isnan(s.recorded(0, 6, ["loss"])["loss"]).all()
+    stopped = TrainingSession({"preset": "line", "optimizer": {"lr": 5.0}})
+    while stopped.status != "diverged":
+        stopped.step(20_000, evaluate="none")
+    T = stopped.step_count
+    after = stopped.step(3, evaluate="all")
+    assert stopped.step_count == T and len(after) == 0 and after.captured_steps.tolist() == []
+
+
 def test_last_update_is_the_step_just_taken() -> None:
     s = TrainingSession({"preset": "moons-mlp", "optimizer": {"name": "sgd", "lr": 0.1}})
     assert s.last_update() is None

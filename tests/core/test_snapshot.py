@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import io
 import json
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -167,6 +169,19 @@ def test_a_snapshot_holds_only_the_kept_checkpoints_and_deflates_the_columns() -
     raw = 8 * 8001 * (9 + len(s.model.layer_slices))
     states = s._trainer.checkpoints.nbytes() + s._trainer.state.nbytes()
     assert len(data) < raw * 0.6 + states
+
+
+def test_the_seal_is_the_whole_archive_comment_the_crc32_of_every_byte_before_it() -> None:
+    """The documented format: the zip comment is exactly 8 hex digits, the CRC-32 of every
+    byte of the archive before it (zlib's, computed here), and nothing else."""
+    data = _run().snapshot()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        comment = archive.comment
+    assert comment == f"{zlib.crc32(data[:-8]):08x}".encode()
+    assert data.endswith(comment) and len(comment) == 8
+    # zip's end record: signature, 16 bytes of counts and offsets, then the comment's length
+    end = data.rindex(b"PK\x05\x06")
+    assert int.from_bytes(data[end + 20 : end + 22], "little") == 8 == len(data) - end - 22
 
 
 def test_a_change_made_at_the_current_step_is_kept_by_a_snapshot() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -177,3 +180,30 @@ def test_an_optimizer_change_without_an_lr_keeps_the_lr_in_force() -> None:
     want = t.state.theta - 0.1 * np.array([2 * np.mean(r * x), 2 * np.mean(r)])
     t.step()
     np.testing.assert_allclose(t.state.theta, want, rtol=1e-12)
+
+
+def _best_of_3(run: Callable[[], object]) -> float:
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+@pytest.mark.timing
+def test_the_accuracy_of_many_steps_costs_about_what_their_loss_costs() -> None:
+    """Both run the network once over the data at each step's parameters, in chunks of
+    parameter vectors (moons-mlp: 327 at a time), and read the logits differently. Their
+    values at a few steps are the single-theta ``model.accuracy`` and ``model.loss``."""
+    t = _trainer()
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 399, path, [])
+    thetas = np.array(path)  # 400 steps: more than one chunk
+    acc, loss = t.evaluate("accuracy", thetas), t.evaluate("loss", thetas)
+    for k in (0, 1, 326, 327, 399):
+        assert acc[k] == t.model.accuracy(thetas[k], t.X, t.y)
+        assert loss[k] == pytest.approx(t.model.loss(thetas[k], t.X, t.y), rel=1e-12)
+    for_loss = _best_of_3(lambda: t.evaluate("loss", thetas))
+    for_accuracy = _best_of_3(lambda: t.evaluate("accuracy", thetas))
+    assert for_accuracy <= 10 * for_loss, (for_accuracy, for_loss)  # [~1]

@@ -91,6 +91,24 @@ def test_play_rate_bounds_and_ticks() -> None:
     assert run.tick(5) == 0
 
 
+def test_a_small_play_tick_evaluates_the_full_data_loss_at_every_step() -> None:
+    """A tick of fewer than 2 x POINTS_PER_TICK (16) steps draws every one of them: each
+    step's full-data loss is recorded by the tick itself, mean((w x + b - y)^2) at that
+    step's (w, b), and each step's parameters are kept for the path."""
+    run = LiveRun.create({"preset": "minibatch-noise"}, SMALL)  # batches of 4 of 100 rows
+    run.play(100)
+    assert run.tick(5) == 5
+    s = run.session
+    ds = s.dataset
+    assert ds is not None
+    x, y = ds.X[:, 0], ds.y
+    recorded = s.recorded(1, 6, ["loss"])["loss"]  # as the tick left them: nothing added
+    for k, loss in zip(range(1, 6), recorded.tolist(), strict=True):
+        w, b = s.params_at([k])[0]
+        assert loss == pytest.approx(np.mean((w * x + b - y) ** 2), rel=1e-12), k
+    assert [k for k, _ in run.recent] == [1, 2, 3, 4, 5]
+
+
 def test_events_budget_and_rewind_forgets_later_parameters() -> None:
     run = _line()
     run.set({"lr": 0.2})

@@ -188,6 +188,29 @@ def test_an_lr_raised_during_the_climb_is_halved_not_bounded_by_the_lr_that_clim
     assert "lower lr to 2.5, half the lr (no lower lr was tried" in out["message"]
 
 
+def test_an_lr_lowered_during_the_climb_is_still_measured_against_the_largest_it_ran_at() -> None:
+    # 0.5 |p|^2 (H = I, lambda_max 1): the loss is multiplied by (1 - lr)^2 a step, 16 at
+    # lr 5 for the first 3 steps, then 1.44 at lr 2.2: a climb from step 0 at both rates
+    config = {"model": {"function": "quadratic", "condition": 1}}
+    run = LiveRun.create({**config, "optimizer": {"name": "sgd", "lr": 5.0}})
+    run.step(3, evaluate="none")
+    run.set({"lr": 2.2})  # lowered three steps into the climb: still above 2 / lambda_max
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    loss = run.session.trajectory(stop=6, fields=["loss"])["loss"]
+    np.testing.assert_allclose(loss[1:4] / loss[:3], 16.0, rtol=1e-12)
+    np.testing.assert_allclose(loss[4:6] / loss[3:5], 1.44, rtol=1e-12)
+    out = recovery(run)
+    assert out["rewind_to"] == 0 and out["cause"] == "learning_rate"
+    assert out["lr"] == 5.0  # the largest lr of the climb, not the 2.2 it ended at
+    assert out["lambda_max"] == pytest.approx(1.0, rel=1e-12) and out["fix"] == {"lr": 1.0}
+    assert out["message"] == (
+        "The loss began to climb after step 0 because lr 5 is above the stability edge "
+        "2 / lambda_max = 2 (lambda_max = 1 there), so every step overshoots: rewind to "
+        "step 0 and lower lr to 1."
+    )
+
+
 # -- exploding gradients -----------------------------------------------------------------
 
 

@@ -297,6 +297,13 @@ def test_bad_requests_are_refused() -> None:
          "adam: each weight's step is lr x m_hat / (sqrt(v_hat) + eps), the bias-corrected "
          "average gradient over its typical size, so each weight moves by about lr (0.01) "
          "whatever the scale of its gradient."),
+        # torch.optim.SGD: b = momentum x b + (1 - dampening) x gradient after the first step
+        ({"name": "sgd", "lr": 0.1, "momentum": 0.9, "dampening": 0.25},
+         "momentum 0.9: the step follows the velocity buffer b = 0.9 b + 0.75 x gradient, "
+         "taken = -lr x b, so past gradients keep pushing the weight."),
+        ({"name": "sgd", "lr": 0.1, "momentum": 0.5},
+         "momentum 0.5: the step follows the velocity buffer b = 0.5 b + 1 x gradient, "
+         "taken = -lr x b, so past gradients keep pushing the weight."),
         ({"name": "adagrad", "lr": 0.05, "lr_decay": 0.001},
          "adagrad: each weight's step is lr x gradient / (sqrt(sum of its squared gradients) + "
          "eps) with lr decayed to lr / (1 + (t - 1) x 0.001), shrinking as its gradients add up."),

@@ -36,6 +36,19 @@ def test_the_decision_boundary_grid_spans_the_data_with_a_tenth_of_margin() -> N
     np.testing.assert_allclose(curve["grid_x"], np.linspace(x.min() - margin, x.max() + margin, 5))
 
 
+def test_the_curve_of_one_feature_is_the_line_w_x_plus_b_on_its_grid() -> None:
+    run = LiveRun.create({"preset": "line"})
+    s = run.session
+    start = data_view(s, 5)  # step 0: the preset's init_params w = -1.5, b = -1.0
+    x = np.array(start["grid_x"])
+    np.testing.assert_allclose(start["prediction"], -1.5 * x - 1.0, rtol=1e-15)
+    run.step(30, evaluate="none")
+    w, b = s.params
+    now = data_view(s, 5)
+    np.testing.assert_allclose(now["prediction"], w * x + b, rtol=1e-12)
+    np.testing.assert_allclose(data_view(s, 5, step=0)["prediction"], start["prediction"])
+
+
 def test_the_csv_export_is_the_json_export_row_by_row_with_newline_endings() -> None:
     run = LiveRun.create({"preset": "pass-fail"})
     run.step(4, evaluate="all")
