@@ -51,6 +51,8 @@ PACKAGES: dict[str, list[str]] = {
 #: mutmut's exit codes (mutmut.stats.status_by_exit_code) that count as detected.
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 UNCHECKED = {"not checked", "skipped", "check was interrupted by user"}
+#: The least score each package must reach (``--gate``; issue 16's floors).
+FLOORS = {"core": 0.85, "landscape": 0.85, "service": 0.75}
 MUTANT_NAME = re.compile(r"`(gradscape\.[\w.ǁ]+__mutmut_\d+)`")
 
 GENERATE = """
@@ -295,10 +297,13 @@ def _diffs(where: Path, names: list[str]) -> dict[str, list[str]]:
     return diffs
 
 
-def report(results: dict[str, dict[str, Any]], wall: float, out: Path) -> str:
-    """The survivors per file and the score per package, as text (also written to ``out``)."""
+def report(
+    results: dict[str, dict[str, Any]], wall: float, out: Path
+) -> tuple[str, dict[str, float]]:
+    """The survivors per file and the score per package, as text (also written to
+    ``out``), and the scores."""
     equivalent = equivalents()
-    lines, summary = [], []
+    lines, summary, scores = [], [], {}
     for package, r in results.items():
         found: dict[str, str | None] = r["statuses"]
         counts = Counter("not checked" if s is None else s for s in found.values())
@@ -308,6 +313,7 @@ def report(results: dict[str, dict[str, Any]], wall: float, out: Path) -> str:
         checked = sum(v for k, v in counts.items() if k not in UNCHECKED) - len(listed)
         killed = sum(v for k, v in counts.items() if k in KILLED)
         score = killed / checked if checked else float("nan")
+        scores[package] = score
         diffs = _diffs(STAGES / package, alive)
         by_file: dict[str, list[str]] = defaultdict(list)
         for name in alive:
@@ -335,7 +341,12 @@ def report(results: dict[str, dict[str, Any]], wall: float, out: Path) -> str:
         )
     text = "\n".join([*lines, "", "== mutation score ==", *summary, f"wall time {wall:.0f} s"])
     out.write_text(text + "\n", encoding="utf-8")
-    return text
+    return text, scores
+
+
+def below_floor(scores: dict[str, float]) -> list[str]:
+    """The packages whose score is under its floor (or could not be measured)."""
+    return [p for p, sc in scores.items() if not sc >= FLOORS[p]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--collect", action="store_true", help="with --keep: record a stopped run's verdicts"
     )
+    parser.add_argument(
+        "--gate", action="store_true", help="exit 1 when a package scores under its floor"
+    )
     args = parser.parse_args(argv)
     STAGES = args.stages.resolve()
     packages = args.package or list(PACKAGES)
@@ -362,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     saved = STAGES / "results.json"
     kept = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
     if args.report:
-        print(report(kept, 0.0, STAGES / "report.txt"))
+        print(report(kept, 0.0, STAGES / "report.txt")[0])
         return 0
     before = kept if args.rerun else {}
     t0 = time.monotonic()
@@ -411,8 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         kept = json.loads(saved.read_text(encoding="utf-8")) if saved.exists() else {}
         kept[p] = r
         saved.write_text(json.dumps(kept, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(report(done, time.monotonic() - t0, STAGES / "report.txt"))
-    return 0
+    text, scores = report(done, time.monotonic() - t0, STAGES / "report.txt")
+    print(text)
+    low = below_floor(scores) if args.gate else []
+    for p in low:
+        print(f"mutate: {p} scored {100 * scores[p]:.1f} %, under its floor {FLOORS[p]:.0%}")
+    return 1 if low else 0
 
 
 def _survived(status: str | None) -> bool:

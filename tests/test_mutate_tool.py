@@ -1,0 +1,35 @@
+"""tools/mutate.py's arithmetic and its reading of tests/MUTANTS.md (``make mutate``)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from tools.mutate import FLOORS, below_floor, equivalents, wilson
+
+
+def test_the_wilson_interval_matches_its_formula_worked_by_hand() -> None:
+    # 8 of 10 at z = 1.96: centre (0.8 + 1.9208/10) / 1.38416 = 0.71675, half-width
+    # 1.96 sqrt(0.016 + 0.009604) / 1.38416 = 0.22657 (Wilson 1927; Agresti-Coull 1998)
+    lo, hi = wilson(8, 10)
+    assert lo == pytest.approx(0.49016, abs=1e-5) and hi == pytest.approx(0.94331, abs=1e-5)
+    lo, hi = wilson(491, 491)  # all killed: the upper end is 1, the lower end below it
+    assert hi == pytest.approx(1.0) and lo == pytest.approx(0.99224, abs=1e-5)
+
+
+def test_the_equivalent_mutants_are_read_from_their_section_only() -> None:
+    listed = equivalents()
+    assert "gradscape.core.data.x__fraction__mutmut_5" in listed
+    assert "gradscape.service.cost.x_gradient_seconds__mutmut_11" in listed
+    # a name quoted elsewhere in the file (its example of how mutants are named) is not
+    assert "gradscape.core.optim.x__lr__mutmut_3" not in listed
+
+
+def test_the_gate_fails_a_package_under_its_floor_or_unmeasured() -> None:
+    assert FLOORS == {"core": 0.85, "landscape": 0.85, "service": 0.75}  # issue 16's floors
+    assert below_floor({"core": 0.85, "landscape": 1.0, "service": 0.75}) == []
+    assert below_floor({"core": 0.849, "service": 0.7, "landscape": math.nan}) == [
+        "core",
+        "service",
+        "landscape",
+    ]
