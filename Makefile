@@ -44,7 +44,7 @@ bench: $(STAMP)  ## benchmarks (ratios against baselines measured in the same ru
 mutate: $(STAMP)  ## mutation testing of core, landscape, service: every mutant (long; not in CI)
 	nice -n 10 $(BIN)/python tools/mutate.py
 
-mutate-sample: $(STAMP)  ## the same on a fixed-seed sample of 50 mutants (~5 min; CI runs it)
+mutate-sample: $(STAMP)  ## the same on a fixed-seed sample of 50 mutants (5-6 min; not in CI)
 	nice -n 10 $(BIN)/python tools/mutate.py --sample 50 --seed 16 --gate
 
 lock: $(STAMP)  ## re-pin constraints.txt to what .venv has (after you install other versions)
