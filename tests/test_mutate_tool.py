@@ -20,7 +20,7 @@ def test_the_wilson_interval_matches_its_formula_worked_by_hand() -> None:
 def test_the_equivalent_mutants_are_read_from_their_section_only() -> None:
     listed = equivalents()
     assert "gradscape.core.data.x__fraction__mutmut_5" in listed
-    assert "gradscape.service.cost.x_gradient_seconds__mutmut_11" in listed
+    assert "gradscape.service.recovery.x__history__mutmut_24" in listed
     # a name quoted elsewhere in the file (its example of how mutants are named) is not
     assert "gradscape.core.optim.x__lr__mutmut_3" not in listed
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from gradscape.service.live import LiveRun
 #: models amortise their overhead as a real grid does, and big ones time a few points.
 _TIMED_WORK = 1 << 21
 _TIMED_POINTS = (2, 512)
-#: Timings of that work; the estimate is the fastest (as ``timeit`` advises).
+#: Timings of each measured cost; the estimate is the fastest.
 _TIMINGS = 3
 #: Hessian-vector products a Lanczos ``lambda_max`` typically needs (measured: 10-30 on
 #: the presets; its cap is ``landscape.curvature.DEFAULT_MAX_ITER``).
@@ -30,6 +31,17 @@ TYPICAL_PRODUCTS = 30
 def _data(run: LiveRun) -> tuple[np.ndarray | None, np.ndarray | None]:
     ds = run.session.dataset
     return (None, None) if ds is None else (ds.X, ds.y)
+
+
+def _best_seconds(work: Callable[[], object]) -> float:
+    """The least wall time of ``_TIMINGS`` runs of ``work`` (as ``timeit`` advises: the
+    first pays for cold caches, and any one may share the cores with a burst)."""
+    best = math.inf
+    for _ in range(_TIMINGS):
+        t0 = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def evaluation_seconds(run: LiveRun, precision: str = "float32") -> float:
@@ -43,26 +55,20 @@ def evaluation_seconds(run: LiveRun, precision: str = "float32") -> float:
         P = s.model.n_params
         directions = np.eye(2, P) if P >= 2 else np.ones((2, P))
         coords = np.linspace(-1e-3, 1e-3, 2 * k).reshape(k, 2)
-        best = math.inf
-        for _ in range(_TIMINGS):  # the best of a few: one may share the cores with a burst
-            t0 = time.perf_counter()
-            affine_losses(s.model, X, y, s.params, directions, coords, precision=precision)
-            best = min(best, time.perf_counter() - t0)
-        run.costs[key] = best / k
+        seconds = _best_seconds(
+            lambda: affine_losses(s.model, X, y, s.params, directions, coords, precision=precision)
+        )
+        run.costs[key] = seconds / k
     return run.costs[key]
 
 
 def gradient_seconds(run: LiveRun) -> float:
-    """Seconds of one full-data loss and gradient (measured once)."""
+    """Seconds of one full-data loss and gradient (measured once per run, the best of
+    ``_TIMINGS``)."""
     if "gradient" not in run.costs:
         s, (X, y) = run.session, _data(run)
-        best = math.inf
         with np.errstate(all="ignore"):
-            for _ in range(3):  # the best of three: the first call pays for cold caches
-                t0 = time.perf_counter()
-                s.model.loss_and_grad(s.params, X, y)
-                best = min(best, time.perf_counter() - t0)
-        run.costs["gradient"] = best
+            run.costs["gradient"] = _best_seconds(lambda: s.model.loss_and_grad(s.params, X, y))
     return run.costs["gradient"]
 
 
