@@ -363,6 +363,9 @@ def test_a_raise_long_before_the_climb_rewinds_to_the_climb_unless_nothing_fell_
     lr = np.array([0.1, 0.1, 0.1, 0.5, 0.5, 0.5, 0.5])  # raised at step 2
     flat = climb(np.array([4.0, 3, 2, 2, 2, 3, 5]), lr, 1)
     assert flat == Climb(rewind_to=2, raised_at=2, window=1)  # 2 -> 2: no progress since
+    lr = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5])  # raised at step 1; the climb from 3
+    edge = climb(np.array([200.0, 100, 99.5, 99, 100, 150]), lr, 1)
+    assert edge == Climb(rewind_to=3, raised_at=None, window=1)  # 100 -> 99: exactly 1 %
 
 
 def test_a_gradient_that_grows_at_a_lowered_lr_names_the_lr_of_the_climb() -> None:

@@ -310,6 +310,14 @@ def test_bad_requests_are_refused() -> None:
         ({"name": "adagrad", "lr": 0.05},
          "adagrad: each weight's step is lr x gradient / (sqrt(sum of its squared gradients) + "
          "eps), shrinking as its gradients add up."),
+        # torch.optim.RMSprop: centered subtracts the squared running mean of the gradient
+        ({"name": "rmsprop", "lr": 0.01},
+         "rmsprop: each weight's step is lr x gradient / (sqrt(square_avg) + eps), so weights "
+         "whose recent gradients were large take smaller steps."),
+        ({"name": "rmsprop", "lr": 0.01, "centered": True, "momentum": 0.5},
+         "rmsprop: each weight's step is lr x gradient / (sqrt(square_avg minus the squared "
+         "mean gradient (centered)) + eps), accumulated with momentum 0.5, so weights whose "
+         "recent gradients were large take smaller steps."),
     ],
 )  # fmt: skip
 def test_the_update_explains_its_optimizers_rule(optimizer: dict[str, Any], explain: str) -> None:

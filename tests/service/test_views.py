@@ -113,3 +113,14 @@ def test_the_session_info_names_its_datas_features_and_task() -> None:
     assert (line["n_features"], line["task"]) == (1, "regression")
     surface = info(LiveRun.create({"preset": "rosenbrock"}))
     assert (surface["n_features"], surface["task"], surface["n_samples"]) == (None, None, None)
+
+
+def test_three_features_are_shown_as_a_table_of_points_with_no_grid() -> None:
+    # no curve (1 feature) or boundary (2) to draw: the points themselves, as given
+    X = [[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 2.0, 0.0], [1.0, 1.0, 1.0]]
+    data = {"X": X, "y": [0.0, 1.0, 1.0, 0.0], "feature_names": ["a", "b", "c"]}
+    s = LiveRun.create({"data": data, "model": {"hidden": [3]}}).session
+    view = data_view(s, 5)
+    assert view["kind"] == "table" and "grid_x" not in view and "prediction" not in view
+    assert view["feature_names"] == ["a", "b", "c"] and view["task"] == "binary"
+    assert view["X"] == X and view["y"] == [0.0, 1.0, 1.0, 0.0]  # inline data, as given
