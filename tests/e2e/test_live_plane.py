@@ -50,6 +50,7 @@ def test_arrows_follow_the_frames_while_playing(page: Any, server: str) -> None:
     page.click("button[name=play]")
     wait_app(page, "!app.main.playing && !app.landscape.inFlight")
     wait_app(page, "app.landscape.arrows.step === app.main.step")
+    wait_app(page, f"{ARROWS}.length === 2")  # drawn at the next scheduled draw, not at once
     assert set(drawn_arrows(page)) == {RED, BLUE}
     # the arrows come from the frames and the surface: no extra trajectory fetch for them
     asked = [parse_qs(urlsplit(u).query) for u in urls if "/trajectory" in u]
