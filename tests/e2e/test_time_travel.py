@@ -207,6 +207,19 @@ def test_a_pasted_link_loads_without_a_reload(page: Any, server: str) -> None:
 def test_slow_work_shows_progress_and_can_be_cancelled(page: Any, server: str) -> None:
     # a 99.6k-parameter net: its surface takes seconds and it cannot play 10,000 steps/s
     config = {"preset": "moons-mlp", "model": {"hidden": [256, 256, 128], "activation": "tanh"}}
+    # The first surface is held at the browser until the page cancels it: on a loaded
+    # machine the real one may finish (or be refused up front) before the click lands.
+    # The server's side of a cancel (work stops when the client goes) is tested in
+    # tests/api/test_stream.py; this test is the page's side.
+    held: list[Any] = []
+
+    def hold_first_surface(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # never answered: the page's abort ends it
+
+    page.route("**/api/sessions/*/surface", hold_first_surface)
     page.goto(f"{server}/{hash_for(config)}")
     # shown after ~300 ms of waiting (on a loaded machine creating the session may be too)
     busy = page.locator("#busy .job", has_text="Computing the loss surface")
@@ -217,6 +230,8 @@ def test_slow_work_shows_progress_and_can_be_cancelled(page: Any, server: str) -
     page.wait_for_function("() => document.querySelector('#busy').hidden")
     wait_app(page, "app.landscape.error && app.landscape.error.includes('cancelled')")
     assert "cancelled" in page.locator("#card-surface .note").inner_text()
+    assert len(held) == 1
+    page.unroute("**/api/sessions/*/surface")
     page.select_option("select[name=speed]", "10000")
     page.click("button[name=play]")
     rate = page.locator("#transport .short-rate")
