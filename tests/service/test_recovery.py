@@ -218,6 +218,9 @@ def test_exploding_is_clipped_at_the_healthy_median_gradient_norm() -> None:
     run = _diverged({"preset": "exploding"})
     out = recovery(run)
     assert out["cause"] == "exploding_gradients"
+    # the run's reason says what happened (the loss at the step after the last one kept);
+    # why is the recovery's to say, not a guess at the lr
+    assert run.session.reason == f"loss became non-finite at step {run.session.step_count + 1}"
     k = out["rewind_to"]
     norms = run.session.trajectory(fields=["grad_norm"])["grad_norm"]
     median = float(np.median(norms[1 : k + 2]))  # the gradients at theta_0 .. theta_k

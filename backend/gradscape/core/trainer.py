@@ -136,7 +136,8 @@ class Trainer:
         Xb, yb, full = self.batch(state)
         loss, grad = self.model.loss_and_grad(state.theta, Xb, yb)
         if not math.isfinite(loss):
-            return f"loss became non-finite at step {state.step} (learning rate too large?)"
+            # what happened, not why: the service's recovery diagnoses the cause
+            return f"loss became non-finite at step {state.step}"
         layer_sq = np.add.reduceat(grad * grad, self._layer_starts)
         grad_norm = math.sqrt(float(layer_sq.sum()))
         if not math.isfinite(grad_norm):
