@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 
 import pytest
-from tools.mutate import FLOORS, below_floor, equivalents, wilson
+import tools.mutate
+from tools.mutate import FLOORS, _env, below_floor, equivalents, stage, wilson
 
 
 def test_the_wilson_interval_matches_its_formula_worked_by_hand() -> None:
@@ -33,3 +36,15 @@ def test_the_gate_fails_a_package_under_its_floor_or_unmeasured() -> None:
         "service",
         "landscape",
     ]
+
+
+def test_a_fresh_stage_has_every_directory_its_pythonpath_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full run (make mutate) starts mutmut on a fresh stage: a PYTHONPATH entry missing
+    # when the interpreter starts stays missing for it, and mutmut's stats run failed with
+    # "No module named 'tests'" before it had checked a mutant.
+    monkeypatch.setattr(tools.mutate, "STAGES", tmp_path)
+    where = stage("landscape", fresh=True)
+    entries = _env(where)["PYTHONPATH"].split(os.pathsep)
+    assert entries and all(Path(e).is_dir() for e in entries)

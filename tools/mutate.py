@@ -103,6 +103,10 @@ def stage(package: str, fresh: bool) -> Path:
         link = where / name
         if not link.is_symlink():
             link.symlink_to(target, target_is_directory=True)
+    # mutmut writes the mutants into mutants/, which PYTHONPATH names (``_env``). It must
+    # exist before mutmut starts: Python caches a sys.path entry that is missing at start
+    # as missing for good, and the stats run then fails ("No module named 'tests'").
+    (where / "mutants").mkdir(exist_ok=True)
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     base, _, rest = text.partition("\n[tool.mutmut]\n")
     common = rest.split("\n[", 1)[0] if rest else ""
