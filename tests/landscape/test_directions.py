@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
 
 from gradscape.core.functions import make_function
 from gradscape.core.nn import MLP
+from gradscape.core.types import Model
 from gradscape.landscape import (
     Plane,
     center_at_step,
     dense_hessian,
+    filter_normalize,
+    hessian_plane,
     make_plane,
     plain_random_plane,
+    random_plane,
+    top_eigenpairs,
 )
 from tests.landscape.conftest import Case, assert_same_lines, svd_directions
 
@@ -268,8 +275,6 @@ def test_random_planes_leave_biases_out_by_default_as_li_et_al_do(mlp: Case) -> 
         np.testing.assert_array_equal(plane.d1[layer.b_slice], 0.0)
         np.testing.assert_array_equal(plane.d2[layer.b_slice], 0.0)
     assert plane.options["ignore_biases"] is True
-    from gradscape.landscape.directions import random_plane
-
     default = random_plane(mlp.model, center, seed=2)
     np.testing.assert_array_equal(default.d1, plane.d1)
 
@@ -308,3 +313,211 @@ def test_a_plane_given_in_whole_numbers_is_read_as_floats() -> None:
         plane.coordinates(np.array([1.0 + 4e9 * 0.25, 2.0 - 3 * 2.0]))[0], [0.25, -2.0],
         rtol=1e-12,
     )  # fmt: skip
+
+
+# -- reference values for every mode and every error message ------------------------------
+
+
+def _li_filter_normalized(model: MLP, center: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Li et al. 2018, section 4: each neuron's column of W scaled to the centre's column
+    norm, biases zero (their ``--xignore biasbn``)."""
+    out = np.zeros_like(center)
+    for L in model.layers:
+        Wg = g[L.w_slice].reshape(L.fan_in, L.fan_out)
+        Wc = center[L.w_slice].reshape(L.fan_in, L.fan_out)
+        scaled = Wg / np.linalg.norm(Wg, axis=0) * np.linalg.norm(Wc, axis=0)
+        out[L.w_slice] = scaled.ravel()
+    return out
+
+
+def test_random_plane_defaults_are_seed_zero_li_et_al_directions(mlp: Case) -> None:
+    assert isinstance(mlp.model, MLP)
+    center = mlp.trajectory[-1]
+    rng = np.random.default_rng(0)  # the default seed: d1 is the first draw, d2 the second
+    g1, g2 = rng.standard_normal(center.shape), rng.standard_normal(center.shape)
+    plane = random_plane(mlp.model, center)
+    np.testing.assert_allclose(plane.d1, _li_filter_normalized(mlp.model, center, g1), rtol=1e-12)
+    np.testing.assert_allclose(plane.d2, _li_filter_normalized(mlp.model, center, g2), rtol=1e-12)
+    assert plane.labels == ("random 1", "random 2")
+    assert plane.options == {
+        "seed": 0,
+        "orthogonalize": False,
+        "ignore_biases": True,
+        "center": None,
+    }
+    made = make_plane("random", mlp.model, mlp.X, mlp.y, mlp.trajectory)
+    assert made.options["seed"] == 0
+    np.testing.assert_array_equal(made.d2, plane.d2)
+
+
+def test_kept_biases_are_the_centres_in_both_directions(mlp: Case) -> None:
+    assert isinstance(mlp.model, MLP)
+    center = mlp.trajectory[-1]
+    plane = random_plane(mlp.model, center, seed=4, ignore_biases=False)
+    for layer in mlp.model.layers:
+        np.testing.assert_array_equal(plane.d2[layer.b_slice], center[layer.b_slice])
+
+
+def test_filter_normalize_leaves_its_input_and_a_zero_neuron_alone(mlp: Case) -> None:
+    model = mlp.model
+    assert isinstance(model, MLP)
+    center = mlp.trajectory[-1]
+    g = np.random.default_rng(9).standard_normal(center.shape)
+    first = model.layers[0]
+    g[first.w_slice].reshape(first.fan_in, first.fan_out)[:, 0] = 0.0  # neuron 0 of layer 1
+    given = g.copy()
+    d = filter_normalize(model, center, g)  # default: biases ignored, as Li et al. do
+    np.testing.assert_array_equal(g, given)  # a copy is scaled, not the caller's array
+    W = d[first.w_slice].reshape(first.fan_in, first.fan_out)
+    np.testing.assert_array_equal(W[:, 0], 0.0)  # 0 / 0 is 0, without a warning
+    keep = np.ones(center.shape, dtype=bool)
+    keep[np.arange(center.size)[first.w_slice].reshape(first.fan_in, first.fan_out)[:, 0]] = False
+    want = _li_filter_normalized(model, center, np.where(keep, g, 1.0))
+    np.testing.assert_allclose(d[keep], want[keep], rtol=1e-12)
+    for layer in model.layers:
+        np.testing.assert_array_equal(d[layer.b_slice], 0.0)
+
+
+def test_filter_normalising_at_zero_weights_names_the_problem() -> None:
+    model = MLP(2, [3], 1, "tanh", "bce", init="zeros")
+    message = (
+        "random: the centre's weights are all zero, so filter-normalised directions "
+        "vanish; centre the plane elsewhere"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        filter_normalize(model, np.zeros(model.n_params), np.ones(model.n_params))
+
+
+def test_plain_random_plane_defaults_to_seed_zero() -> None:
+    center = np.array([0.0, 3.0, 4.0])  # norm 5
+    plane = plain_random_plane(center)
+    d1, _ = np.random.default_rng(0).standard_normal((2, 3))
+    np.testing.assert_allclose(plane.d1, d1 * 5 / np.linalg.norm(d1), rtol=1e-14)
+    assert plane.options["seed"] == 0
+
+
+def test_pca_plane_of_a_hand_made_path() -> None:
+    # Rows about the final point (0, 0): M^T M = diag(8, 2), so PC1 = x holds 80 %.
+    f = make_function("quadratic")
+    path = np.array([[2.0, 0.0], [0.0, 1.0], [-2.0, 0.0], [0.0, -1.0], [0.0, 0.0]])
+    plane = make_plane("pca", f, None, None, path)
+    assert plane.labels == ("PC1 (80.0 %)", "PC2 (20.0 %)")
+    assert plane.explained_variance == pytest.approx((0.8, 0.2), rel=1e-12)
+    np.testing.assert_allclose(np.abs(plane.directions), np.eye(2), atol=1e-12)
+    assert plane.options == {"center": "final", "steps": 5}
+
+
+@pytest.mark.parametrize("mode", ["axes", "pca", "random", "hessian"])
+def test_every_mode_records_how_its_centre_was_given(neuron: Case, mode: str) -> None:
+    traj = neuron.trajectory
+    for spec, want in [("initial", "initial"), (4, 4), (traj[9], "explicit")]:
+        plane = make_plane(mode, neuron.model, neuron.X, neuron.y, traj, center=spec)
+        assert plane.options["center"] == want
+
+
+def test_hessian_plane_of_a_rotated_bowl_labels_and_options() -> None:
+    # quadratic(condition 10): Hessian eigenvalues 1 and 1 / 10, whatever the angle.
+    f = make_function("quadratic", condition=10.0, angle=30.0)
+    plane = hessian_plane(f, None, None, np.array([1.0, 2.0]))
+    assert plane.labels == ("H1 (λ = 1)", "H2 (λ = 0.1)")
+    assert sorted(plane.options) == ["center", "converged", "eigenvalues", "seed"]
+    assert plane.options["seed"] == 0
+    assert plane.options["converged"] is True
+    assert plane.options["center"] is None
+    np.testing.assert_allclose(plane.options["eigenvalues"], [1.0, 0.1], rtol=1e-12)
+    made = make_plane("hessian", f, None, None, center=np.array([1.0, 2.0]), seed=5)
+    assert (made.options["seed"], made.options["center"]) == (5, "explicit")
+
+
+def test_the_hessian_seed_is_the_lanczos_start(mlp: Case) -> None:
+    center = mlp.trajectory[-1]
+    plane = hessian_plane(mlp.model, mlp.X, mlp.y, center, seed=5)
+    ref = top_eigenpairs(mlp.model, mlp.X, mlp.y, center, k=2, seed=5)
+    np.testing.assert_array_equal(plane.directions, ref.vectors)
+    other = top_eigenpairs(mlp.model, mlp.X, mlp.y, center, k=2, seed=0)
+    assert not np.array_equal(ref.vectors, other.vectors)  # so the seed is seen
+
+
+def test_a_hessian_plane_needs_two_parameters() -> None:
+    one = cast(Model, SimpleNamespace(n_params=1))  # refused before anything else is read
+    with pytest.raises(ValueError, match=r"^hessian: needs at least two parameters$"):
+        hessian_plane(one, None, None, np.zeros(1))
+
+
+def test_error_messages_of_make_plane(neuron: Case) -> None:
+    model, X, y, traj = neuron.model, neuron.X, neuron.y, neuron.trajectory
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"mode": "tsne"}, "mode: unknown plane 'tsne'; known: axes, pca, random, hessian"),
+        ({"mode": "pca", "trajectory": None, "center": np.zeros(3)}, "pca: needs a trajectory"),
+        ({"trajectory": traj[:, :2]}, "trajectory: expected shape (T, 3), got (201, 2)"),
+        ({"center": np.array([1.0, 2.0])}, "center: expected 3 finite parameters, got (2,)"),
+        ({"center": np.array([1.0, np.nan, 0])}, "center: expected 3 finite parameters, got (3,)"),
+        ({"params": (1.5, 0)}, "params: expected an index or a name, got 1.5"),
+        ({"params": (True, 0)}, "params: expected an index or a name, got True"),
+        ({"params": (0, 3)}, "params: index 3 out of range 0..2"),
+    ]
+    for change, message in cases:
+        kwargs: dict[str, Any] = {"mode": "axes", "trajectory": traj, **change}
+        mode, trajectory = kwargs.pop("mode"), kwargs.pop("trajectory")
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            make_plane(mode, model, X, y, trajectory, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("n_features", "shown"),
+    [(5, "w_x1, w_x2, w_x3, w_x4, w_x5, bias"), (6, "w_x1, w_x2, w_x3, w_x4, w_x5, w_x6, ...")],
+)
+def test_unknown_parameter_names_list_six_then_an_ellipsis(n_features: int, shown: str) -> None:
+    model = MLP(n_features, [], 1, [], "mse")  # n_features + 1 parameters
+    message = f"params: unknown parameter 'z'; known: {shown}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_plane("axes", model, None, None, center=np.ones(model.n_params), params=("z", 0))
+
+
+def test_integer_inputs_become_float64_planes(neuron: Case) -> None:
+    ints = np.array([[1, 2, 3], [4, 5, 6]])
+    for center in ("final", ints[0]):
+        plane = make_plane("axes", neuron.model, neuron.X, neuron.y, ints, center=center)
+        assert plane.center.dtype == np.float64
+    moved = plane.recentered(np.array([7, 8, 9]))
+    assert moved.center.dtype == np.float64
+    assert moved.offset == (7.0, 8.0)
+
+
+def test_centre_steps_count_from_either_end(neuron: Case) -> None:
+    traj = neuron.trajectory
+    first = make_plane("axes", neuron.model, neuron.X, neuron.y, traj, center=-len(traj))
+    np.testing.assert_array_equal(first.center, traj[0])
+    thetas = np.arange(12.0).reshape(4, 3)
+    np.testing.assert_array_equal(center_at_step(0, 3, thetas.__getitem__), thetas[0])
+    np.testing.assert_array_equal(center_at_step(3, 3, thetas.__getitem__), thetas[3])
+
+
+def test_recentering_on_a_point_of_another_size_is_refused(neuron: Case) -> None:
+    plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory)
+    with pytest.raises(ValueError, match=r"^center: expected shape \(3,\), got \(2,\)$"):
+        plane.recentered(np.zeros(2))
+
+
+def _plane(d1: list[float], d2: list[float], center: float = 0.0) -> Plane:
+    return Plane("pca", np.full(2, center), np.array(d1), np.array(d2), ("a", "b"))
+
+
+def test_plane_checks_name_what_is_wrong() -> None:
+    with pytest.raises(ValueError, match=r"^plane: center, directions and offset must be finite$"):
+        _plane([1.0, 0.0], [0.0, 1.0], center=np.nan)
+    parallel = r"^plane: the two directions are zero or parallel$"
+    with pytest.raises(ValueError, match=parallel):
+        _plane([1.0, 0.0], [2.0, 0.0])
+    # Parallel but tiny: d1 . d1 = 1e-320, so det = 0 and 1e-12 d1.d1 d2.d2 underflows to 0.
+    with pytest.raises(ValueError, match=parallel):
+        _plane([1e-160, 0.0], [1.0, 0.0])
+    # 1e-7 rad apart: sin^2 = 1e-14 is under the 1e-12 bound however long d1 is.
+    with pytest.raises(ValueError, match=parallel):
+        _plane([1e3, 0.0], [1.0, 1e-7])
+
+
+def test_orthogonal_directions_of_any_lengths_make_a_plane() -> None:
+    plane = _plane([1e-150, 0.0], [0.0, 1e150])  # d1.d1 / d2.d2 underflows; still a plane
+    ab = plane.coordinates(2.0 * plane.d1 + 3.0 * plane.d2)[0]
+    np.testing.assert_allclose(ab, [2.0, 3.0], rtol=1e-12)
