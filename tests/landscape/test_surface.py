@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 
 from gradscape.core.functions import make_function
+from gradscape.core.nn import MLP
 from gradscape.landscape import (
     MAX_RESOLUTION,
     MODES,
+    PathProjection,
     Plane,
     auto_extent,
     interpolate,
@@ -19,6 +22,7 @@ from gradscape.landscape import (
     slice_along,
     surface,
 )
+from gradscape.landscape.surface import _check_resolution
 from tests.landscape.conftest import (
     Case,
     descend,
@@ -288,3 +292,117 @@ def test_log_scale_applies_to_the_overlays_too(mlp: Case) -> None:
 def test_a_slice_defaults_to_101_alphas_from_minus_one_to_one(rosenbrock: Case) -> None:
     s = slice_along(rosenbrock.model, None, None, np.array([1.0, 1.0]), np.array([1.0, 0.0]))
     np.testing.assert_array_equal(s.alphas, np.linspace(-1.0, 1.0, 101))
+
+
+# -- reference values: extents worked by hand, slices, log floors, messages ----------------
+
+
+def _pca_plane(offset: tuple[float, float] = (0.0, 0.0), mode: str = "pca") -> Plane:
+    """A plane whose centre sits at ``offset``; auto_extent reads only mode and offset."""
+    d1, d2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    return Plane(mode, np.array(offset), d1, d2, ("a", "b"), offset)
+
+
+def _path(a: list[float], b: list[float]) -> PathProjection:
+    zeros = np.zeros(len(a))
+    return PathProjection(np.array(a), np.array(b), zeros, zeros, zeros)
+
+
+def test_auto_extent_pads_each_side_by_a_quarter_of_the_span() -> None:
+    # Box a in [-1, 3], b in [0, 0.2] (the centre at 0, 0); pads max(span / 4, span_max / 10)
+    # = (1, 0.4). The third point has no finite b and is left out.
+    paths = [_path([-1.0, 3.0, 100.0], [0.2, 0.1, np.nan])]
+    (x0, x1), (y0, y1) = auto_extent(_pca_plane(), paths)
+    assert (x0, x1) == pytest.approx((-2.0, 4.0), rel=1e-15)
+    assert (y0, y1) == pytest.approx((-0.4, 0.6), rel=1e-15)
+    # A box of spans (0.5, 0.25) from (1, 2): pads (0.125, 0.0625), all exact in binary.
+    box = auto_extent(_pca_plane((1.0, 2.0)), [_path([1.5], [2.25])])
+    assert box == ((0.875, 1.625), (1.9375, 2.3125))
+
+
+def test_auto_extent_of_a_point_is_one_unit_each_way() -> None:
+    assert auto_extent(_pca_plane((2.0, -3.0)), []) == ((1.0, 3.0), (-4.0, -2.0))
+    assert auto_extent(_pca_plane((2.0, -3.0)), [_path([2.0], [-3.0])]) == (
+        (1.0, 3.0),
+        (-4.0, -2.0),
+    )
+
+
+def test_a_random_plane_spans_one_unit_about_its_centre_whatever_the_path() -> None:
+    plane = _pca_plane((2.0, -3.0), mode="random")
+    assert auto_extent(plane, [_path([10.0, -10.0], [5.0, 0.0])]) == ((1.0, 3.0), (-4.0, -2.0))
+
+
+def test_auto_extent_stays_within_max_coord() -> None:
+    # A centre at (1e308, -1e308): each edge is clipped to +-1e300.
+    far = auto_extent(_pca_plane((1e308, -1e308)), [])
+    assert far == ((1e300, 1e300), (-1e300, -1e300))
+    # A path from -1e308 to 1e308 has an infinite span; no overflow warning, a finite box.
+    wide = auto_extent(_pca_plane(), [_path([-1e308, 1e308], [0.0, 0.0])])
+    assert wide == ((-1e300, 1e300), (-1e300, 1e300))
+
+
+def test_a_slice_to_dict_has_alphas_and_losses() -> None:
+    # Rosenbrock (1 - x)^2 + 100 (y - x^2)^2 at x = 0, 1, 2, y = 1: 101, 0, 901; 1e200 overflows.
+    f = make_function("rosenbrock")
+    alphas = np.array([-1.0, 0.0, 1.0, 1e200])
+    s = slice_along(f, None, None, np.array([1.0, 1.0]), np.array([1.0, 0.0]), alphas)
+    assert s.to_dict() == {"alphas": [-1.0, 0.0, 1.0, 1e200], "loss": [101.0, 0.0, 901.0, None]}
+    whole = slice_along(f, None, None, np.array([1.0, 1.0]), np.array([1.0, 0.0]), [-1, 0, 1])  # type: ignore[arg-type]
+    assert whole.alphas.dtype == np.float64
+    np.testing.assert_array_equal(whole.loss, [101.0, 0.0, 901.0])
+
+
+def test_slice_errors_name_the_argument() -> None:
+    f, center = make_function("rosenbrock"), np.array([1.0, 1.0])
+    message = r"^alphas: expected a finite 1-D array$"
+    for alphas in (np.array([np.nan]), np.zeros((2, 2))):
+        with pytest.raises(ValueError, match=message):
+            slice_along(f, None, None, center, np.array([1.0, 0.0]), alphas)
+    with pytest.raises(ValueError, match=r"^slice: center and direction must have shape \(2,\)$"):
+        slice_along(f, None, None, center, np.ones(3))
+
+
+def test_an_extent_must_have_width_and_height() -> None:
+    f = make_function("quadratic")
+    plane = make_plane("axes", f, None, None, center=np.zeros(2))
+    for box in (((1, 1), (0, 1)), ((0, 1), (2, 2))):
+        message = f"extent: need finite x0 < x1 and y0 < y1, got {box!r}"
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            surface(f, None, None, plane, resolution=2, extent=box)
+
+
+def test_the_largest_resolution_is_allowed() -> None:
+    assert _check_resolution(MAX_RESOLUTION) == MAX_RESOLUTION
+
+
+def test_a_log_surface_of_a_zero_loss_sits_at_the_smallest_float() -> None:
+    # With X = 0 and y = 0 a linear model's MSE is b^2: zero over the whole (w1, w2) plane,
+    # so no positive loss sets the floor and log10 of float64's tiny is drawn.
+    model = MLP(2, [], 1, [], "mse")
+    X, y = np.zeros((3, 2)), np.zeros(3)
+    center = np.array([0.3, -0.2, 0.0])
+    plane = make_plane("axes", model, X, y, center=center)
+    s = surface(model, X, y, plane, resolution=3, path=center[None, :], log_scale=True)
+    floor = np.log10(np.finfo(np.float64).tiny)  # -307.65...
+    np.testing.assert_array_equal(s.z, floor)
+    assert s.path is not None
+    np.testing.assert_array_equal(s.path.loss, [floor])
+
+
+def test_between_is_called_while_the_grid_is_evaluated(neuron: Case) -> None:
+    plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory)
+    calls: list[int] = []
+    s = surface(
+        neuron.model, neuron.X, neuron.y, plane, resolution=3, between=lambda: calls.append(1)
+    )
+    assert calls and s.z.shape == (3, 3)
+
+
+def test_a_point_far_off_the_plane_is_nan_distance_without_a_warning(neuron: Case) -> None:
+    # The bias at 1e200 is off the (w1, w2) plane; its distance squared overflows, and
+    # like every non-finite value it is NaN. The coordinates are still exact.
+    plane = make_plane("axes", neuron.model, neuron.X, neuron.y, neuron.trajectory)
+    proj = project_path(neuron.model, neuron.X, neuron.y, plane, np.array([[0.5, -0.5, 1e200]]))
+    assert (proj.a[0], proj.b[0]) == (0.5, -0.5)
+    assert np.isnan(proj.off_plane_distance[0])
