@@ -214,8 +214,8 @@ def _callers(workers: int | None = None) -> list[int]:
 def test_one_worker_stays_on_the_calling_thread_and_two_leave_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """37 points, one per chunk (23 samples x 6 units x 1 point fills CHUNK_FLOATS = 200):
-    one worker reports every chunk from the caller's thread, two from their own."""
+    """37 points, one per chunk (CHUNK_FLOATS = 200 holds one point's 23 samples x 6
+    units): one worker reports every chunk from the caller's thread, two from their own."""
     monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 200)
     here = threading.get_ident()
     threads = _callers(workers=1)
@@ -231,12 +231,14 @@ def test_one_worker_stays_on_the_calling_thread_and_two_leave_it(
         (37 * 23 * 6, 4, True),  # points x samples x widest layer: exactly the threshold
         (37 * 23 * 6 + 1, 4, False),  # one short of it
         (37 * 23 * 6, None, False),  # an unknown CPU count is one CPU
-        (37 * 23 * 6, 1, False),
+        (37 * 23 * 6, 1, False),  # one CPU, one thread
     ],
 )
 def test_workers_default_to_two_threads_from_parallel_min_work(
     monkeypatch: pytest.MonkeyPatch, min_work: int, cpus: int | None, threaded: bool
 ) -> None:
+    """Left to itself the evaluator uses min(MAX_WORKERS, CPUs) threads once the work
+    reaches PARALLEL_MIN_WORK, and the caller's thread below it."""
     monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 200)
     monkeypatch.setattr(evaluate, "PARALLEL_MIN_WORK", min_work)
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
@@ -285,7 +287,7 @@ def test_generic_models_get_their_data_and_report_each_chunk(
 ) -> None:
     """A model with data on the generic path: the losses are the network's own (the
     reference loop) and ``between`` runs once per chunk of GENERIC_CHUNK_FLOATS numbers
-    (P = 2 here: 7 points a chunk, or 1 when a point is more than the budget)."""
+    (P = 2 here: 14 // 2 = 7 points a chunk, or 3 // 2 = 1)."""
     net = MLP(1, [], 1, [], "mse")
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(20, 1)), rng.normal(size=20)
