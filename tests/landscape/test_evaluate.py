@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import warnings
+from typing import cast
+
 import numpy as np
 import pytest
 
 from gradscape.core.nn import MLP
+from gradscape.core.types import FloatArray, Model
 from gradscape.landscape import evaluate
 from gradscape.landscape.evaluate import affine_losses
 
@@ -36,7 +42,15 @@ def _problem(activation: object, loss: str, hidden: list[int], seed: int = 0):  
     return model, X, y, origin, directions, coords
 
 
-def _loop(model, X, y, origin, directions, coords):  # type: ignore[no-untyped-def]
+def _loop(
+    model: Model,
+    X: FloatArray | None,
+    y: FloatArray | None,
+    origin: FloatArray,
+    directions: FloatArray,
+    coords: FloatArray,
+) -> FloatArray:
+    """The reference: the model's own loss at each point, one point at a time."""
     return np.array([model.loss(origin + c @ directions, X, y) for c in coords])
 
 
@@ -148,4 +162,161 @@ def test_a_network_needs_both_x_and_y() -> None:
     model, X, y, origin, D, C = _problem("tanh", "bce", [4])
     for data in ((X, None), (None, y)):
         with pytest.raises(ValueError, match=r"^a network needs data: X and y are required$"):
-            affine_losses(model, *data, origin, D, C)
+            affine_losses(model, data[0], data[1], origin, D, C)
+
+
+def test_an_unknown_precision_names_the_known_ones() -> None:
+    model, X, y, origin, D, C = _problem("tanh", "bce", [4])
+    with pytest.raises(
+        ValueError, match=r"^precision: unknown 'float16'; known: float32, float64$"
+    ):
+        affine_losses(model, X, y, origin, D, C, precision="float16")
+
+
+@pytest.mark.parametrize("hidden", [[], [4]])
+def test_float32_overflows_where_float64_does_not(hidden: list[int]) -> None:
+    """Far enough out the mse logits pass 1e19, so their squares pass float32's largest
+    number (3.4e38) though not float64's: the float32 grid is float32 arithmetic all the
+    way to the loss (inf there), the float64 one the core's own loss (the reference loop)."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(23, 3)), rng.normal(size=23)
+    model = MLP(3, hidden, 1, "relu" if hidden else [], "mse")
+    origin = model.init_params(rng)
+    D = rng.normal(size=(2, model.n_params))
+    # A linear model's logits grow like the coordinates, a relu network's like their square.
+    scale = 1e10 if hidden else 1e20
+    angles = np.linspace(0.0, 2 * np.pi, 8, endpoint=False)
+    C = scale * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    ref = _loop(model, X, y, origin, D, C)
+    assert np.all((ref > 1e39) & (ref < 1e300))
+    np.testing.assert_allclose(affine_losses(model, X, y, origin, D, C), ref, rtol=1e-12, atol=0)
+    assert np.isposinf(affine_losses(model, X, y, origin, D, C, precision="float32")).all()
+
+
+def _callers(workers: int | None = None) -> list[int]:
+    """The thread that reported each chunk of the 2-6-5-1 problem (its losses checked)."""
+    model, X, y, origin, D, C = _problem("tanh", "bce", [6, 5])
+    threads: list[int] = []
+    got = affine_losses(
+        model,
+        X,
+        y,
+        origin,
+        D,
+        C,
+        workers=workers,
+        between=lambda: threads.append(threading.get_ident()),
+    )
+    np.testing.assert_allclose(got, _loop(model, X, y, origin, D, C), rtol=1e-12, atol=0)
+    return threads
+
+
+def test_one_worker_stays_on_the_calling_thread_and_two_leave_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """37 points, one per chunk (CHUNK_FLOATS = 200 holds one point's 23 samples x 6
+    units): one worker reports every chunk from the caller's thread, two from their own."""
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 200)
+    here = threading.get_ident()
+    threads = _callers(workers=1)
+    assert threads == [here] * 37
+    threads = _callers(workers=2)
+    assert len(threads) == 37
+    assert here not in threads
+
+
+@pytest.mark.parametrize(
+    ("min_work", "cpus", "threaded"),
+    [
+        (37 * 23 * 6, 4, True),  # points x samples x widest layer: exactly the threshold
+        (37 * 23 * 6 + 1, 4, False),  # one short of it
+        (37 * 23 * 6, None, False),  # an unknown CPU count is one CPU
+        (37 * 23 * 6, 1, False),  # one CPU, one thread
+    ],
+)
+def test_workers_default_to_two_threads_from_parallel_min_work(
+    monkeypatch: pytest.MonkeyPatch, min_work: int, cpus: int | None, threaded: bool
+) -> None:
+    """Left to itself the evaluator uses min(MAX_WORKERS, CPUs) threads once the work
+    reaches PARALLEL_MIN_WORK, and the caller's thread below it."""
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 200)
+    monkeypatch.setattr(evaluate, "PARALLEL_MIN_WORK", min_work)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    threads = _callers()
+    assert len(threads) == 37
+    assert (threading.get_ident() not in threads) is threaded
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_between_is_called_once_per_chunk_of_several_points(
+    monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Four points per chunk (552 = 4 x 23 samples x 6 units): 37 points are 10 chunks,
+    split 5 and 5 between two workers."""
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 552)
+    threads = _callers(workers=workers)
+    assert len(threads) == 10
+
+
+def test_two_workers_overflow_without_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker thread ignores overflow itself (errstate is per thread): far-out points
+    on two threads are inf or nan, and no RuntimeWarning escapes."""
+    model, X, y, origin, D, C = _problem("relu", "mse", [5])
+    monkeypatch.setattr(evaluate, "CHUNK_FLOATS", 200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = affine_losses(model, X, y, origin, D, C * 1e200, precision="float32", workers=2)
+    assert not np.isfinite(huge).any()
+
+
+class _Opaque:
+    """An MLP seen only through ``batch_loss``: not an ``MLP``, so the generic path."""
+
+    def __init__(self, net: MLP) -> None:
+        self.net = net
+
+    def batch_loss(
+        self, thetas: FloatArray, X: FloatArray | None, y: FloatArray | None
+    ) -> FloatArray:
+        return np.asarray(self.net.batch_loss(thetas, X, y), dtype=np.float64)
+
+
+@pytest.mark.parametrize(("chunk_floats", "chunks"), [(14, 8), (3, 50)])
+def test_generic_models_get_their_data_and_report_each_chunk(
+    monkeypatch: pytest.MonkeyPatch, chunk_floats: int, chunks: int
+) -> None:
+    """A model with data on the generic path: the losses are the network's own (the
+    reference loop) and ``between`` runs once per chunk of GENERIC_CHUNK_FLOATS numbers
+    (P = 2 here: 14 // 2 = 7 points a chunk, or 3 // 2 = 1)."""
+    net = MLP(1, [], 1, [], "mse")
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(20, 1)), rng.normal(size=20)
+    origin, D = np.array([0.5, -0.25]), np.array([[1.0, 0.5], [-0.3, 1.0]])
+    C = rng.uniform(-3, 3, size=(50, 2))
+    monkeypatch.setattr(evaluate, "GENERIC_CHUNK_FLOATS", chunk_floats)
+    calls: list[int] = []
+    got = affine_losses(
+        cast(Model, _Opaque(net)), X, y, origin, D, C, between=lambda: calls.append(1)
+    )
+    np.testing.assert_allclose(got, _loop(net, X, y, origin, D, C), rtol=1e-12, atol=0)
+    assert len(calls) == chunks
+
+
+def test_blocked_matmul_is_the_plain_product_for_every_shape() -> None:
+    """``_serial_matmul(a, b)`` against NumPy's ``a @ b`` where the blocking is unusual."""
+    rng = np.random.default_rng(8)
+    pairs = [
+        # stacks broadcast as in @: a stack by one matrix, and stacks of both sides
+        (rng.normal(size=(3, 40, 70)), rng.normal(size=(70, 300))),
+        (rng.normal(size=(2, 1, 40, 70)), rng.normal(size=(1, 3, 70, 300))),
+        # one row past the gemv limit, done a column at a time (9215 // 5000 = 1)
+        (rng.normal(size=(1, 5000)), rng.normal(size=(5000, 4))),
+        # two rows of a long inner dimension: a gemm, whole columns
+        (rng.normal(size=(2, 9216)), rng.normal(size=(9216, 1))),
+        # many rows, a short inner dimension: row blocks of full width
+        (rng.normal(size=(1, 9216, 1)), rng.normal(size=(1, 64))),
+    ]
+    for a, b in pairs:
+        np.testing.assert_allclose(evaluate._serial_matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    a32, b32 = rng.normal(size=(3, 40)).astype(np.float32), rng.normal(size=(40, 5))
+    assert evaluate._serial_matmul(a32, b32.astype(np.float32)).dtype == np.float32
