@@ -320,3 +320,14 @@ def test_blocked_matmul_is_the_plain_product_for_every_shape() -> None:
         np.testing.assert_allclose(evaluate._serial_matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
     a32, b32 = rng.normal(size=(3, 40)).astype(np.float32), rng.normal(size=(40, 5))
     assert evaluate._serial_matmul(a32, b32.astype(np.float32)).dtype == np.float32
+
+
+def test_a_one_row_product_with_a_long_inner_dimension_is_written() -> None:
+    # k = 10,000 > BLAS_SERIAL_GEMV: the gemv column step BLAS_SERIAL_GEMV // k was 0, so
+    # no column was written and the result was np.empty's leftovers (a 9216-wide hidden
+    # layer feeding a small output reaches it)
+    a, b = np.ones((1, 10_000)), np.arange(20_000.0).reshape(10_000, 2)
+    assert np.array_equal(evaluate._serial_matmul(a, b), a @ b)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 1, 12_000)), rng.standard_normal((12_000, 5))
+    np.testing.assert_allclose(evaluate._serial_matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)

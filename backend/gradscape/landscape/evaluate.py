@@ -238,9 +238,11 @@ def _serial_matmul(a: Array, b: Array, out: Array | None = None) -> Array:
     n_blocks = -(-m // rows)
     edges = [m * i // n_blocks for i in range(n_blocks + 1)]  # even blocks, sizes +-1
     for r0, r1 in itertools.pairwise(edges):
-        # A one-row block is a gemv, which has its own, lower threshold.
+        # A one-row block is a gemv, which has its own, lower threshold (at least one
+        # column a block: past it, k alone is over the threshold and threads it may).
         step = cols if r1 - r0 > 1 or k * cols <= BLAS_SERIAL_GEMV else BLAS_SERIAL_GEMV // k
-        for c in range(0, n, max(1, step)):
+        step = max(1, step)
+        for c in range(0, n, step):
             block = out[..., r0:r1, c : c + step]
             np.matmul(a[..., r0:r1, :], b[..., c : c + step], out=block)
     return out
