@@ -372,3 +372,14 @@ def test_sharpness_series_passes_tol_and_seed_on(mlp: Case) -> None:
         assert default.lambda_max[i] == lambda_max(*args, theta, tol=1e-6, seed=0)
         assert other.lambda_max[i] == lambda_max(*args, theta, tol=1e-4, seed=3)
         assert other.lambda_max[i] != lambda_max(*args, theta, tol=1e-4, seed=0)
+
+
+def test_float32_parameters_are_read_as_float64(mlp: Case) -> None:
+    # rms(theta) > 1, so the difference step depends on it: float32 arithmetic would move it.
+    theta32 = (3.0 * mlp.trajectory[-1]).astype(np.float32)
+    assert np.sqrt(np.mean(theta32.astype(np.float64) ** 2)) > 1.0
+    args = (mlp.model, mlp.X, mlp.y)
+    got = top_eigenpairs(*args, theta32, k=2)
+    ref = top_eigenpairs(*args, theta32.astype(np.float64), k=2)
+    np.testing.assert_array_equal(got.values, ref.values)
+    np.testing.assert_array_equal(got.vectors, ref.vectors)
