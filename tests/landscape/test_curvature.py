@@ -383,3 +383,14 @@ def test_float32_parameters_are_read_as_float64(mlp: Case) -> None:
     ref = top_eigenpairs(*args, theta32.astype(np.float64), k=2)
     np.testing.assert_array_equal(got.values, ref.values)
     np.testing.assert_array_equal(got.vectors, ref.vectors)
+
+
+def test_lanczos_on_a_flat_hessian_keeps_small_but_real_couplings() -> None:
+    # Eigenvalues near 1e-6 (a flat region). The start is e5 + 1e-5 e4, so the first step's
+    # residual is about 1e-11: tiny, but 1e5 times tol * lambda_max, so it is a real
+    # direction (e4), not an invariant subspace; after it the top pair is e5 exactly.
+    A = 1e-6 * np.diag([1.0, 2.0, 3.0, 4.0, 5.0])
+    pairs = lanczos(lambda v: A @ v, np.array([0.0, 0.0, 0.0, 1e-5, 1.0]), k=1)
+    assert pairs.converged and pairs.products == 2
+    np.testing.assert_allclose(pairs.values, [5e-6], rtol=1e-12)
+    np.testing.assert_allclose(pairs.vectors, [[0.0, 0.0, 0.0, 0.0, 1.0]], atol=1e-12)
