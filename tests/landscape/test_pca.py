@@ -132,3 +132,16 @@ def test_randomized_is_reproducible_and_seeded_with_zero_by_default() -> None:
     # Another sketch agrees to rounding only, so the seed is really what is passed on.
     assert not np.array_equal(first[0], other[0])
     np.testing.assert_allclose(first[0], other[0], atol=1e-12)
+
+
+@pytest.mark.parametrize(("T", "P"), [(3, 3), (5, 5), (8, 4)])
+def test_a_straight_path_with_as_many_rows_as_parameters_gets_orthonormal_directions(
+    T: int, P: int
+) -> None:
+    # Rank 1: the second direction carries nothing, but the plane still needs V V^T = I.
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        M = np.outer(rng.normal(size=T), rng.normal(size=P))
+        V, share = principal_directions(M)
+        np.testing.assert_allclose(V @ V.T, np.eye(2), atol=1e-10)
+        assert share[1] < 1e-12
