@@ -23,7 +23,7 @@ from gradscape.landscape import (
 )
 from gradscape.landscape.curvature import _signed, _tridiagonal, lanczos
 from tests.helpers import require_torch
-from tests.landscape.conftest import Case, mlp_case, neuron_case
+from tests.landscape.conftest import Case, linreg_case, mlp_case, neuron_case
 
 
 def _fd_hessian(
@@ -394,3 +394,14 @@ def test_lanczos_on_a_flat_hessian_keeps_small_but_real_couplings() -> None:
     assert pairs.converged and pairs.products == 2
     np.testing.assert_allclose(pairs.values, [5e-6], rtol=1e-12)
     np.testing.assert_allclose(pairs.vectors, [[0.0, 0.0, 0.0, 0.0, 1.0]], atol=1e-12)
+
+
+def test_sharpness_of_a_diverged_row_is_nan_without_warnings() -> None:
+    # A run that blew up to 1e200 is still finite, but its squares overflow in the
+    # difference step: the row's sharpness is NaN, quietly (pytest makes warnings errors).
+    case = linreg_case()
+    traj = case.trajectory[[0, 1, 2]].copy()
+    traj[1] = 1e200
+    series = sharpness_series(case.model, case.X, case.y, traj)
+    assert np.isnan(series.lambda_max[1])
+    assert np.isfinite(series.lambda_max[[0, 2]]).all()
