@@ -405,3 +405,18 @@ def test_sharpness_of_a_diverged_row_is_nan_without_warnings() -> None:
     series = sharpness_series(case.model, case.X, case.y, traj)
     assert np.isnan(series.lambda_max[1])
     assert np.isfinite(series.lambda_max[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("make", [neuron_case, mlp_case], ids=["neuron", "mlp"])
+def test_sharpness_of_a_huge_row_of_a_network_is_nan_not_an_error(make: Callable[[], Case]) -> None:
+    # |theta| ~ 1e160 is finite, but a Hessian-vector product of a network there overflows:
+    # Lanczos fed eigh a tridiagonal of infinities ("Eigenvalues did not converge").
+    case = make()
+    traj = case.trajectory[[0, 1, 2]].copy()
+    traj[1] = 1e160
+    series = sharpness_series(case.model, case.X, case.y, traj)
+    assert np.isnan(series.lambda_max[1])
+    assert np.isfinite(series.lambda_max[[0, 2]]).all()
+    with np.errstate(all="ignore"):
+        pairs = top_eigenpairs(case.model, case.X, case.y, traj[1], k=2)
+    assert np.isnan(pairs.values).all() and not pairs.converged

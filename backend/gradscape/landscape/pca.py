@@ -46,6 +46,10 @@ def principal_directions(
         s2, V = _randomized(M, k, seed)
     else:
         raise ValueError(f"pca: unknown method {method!r}; use auto, exact, randomized")
+    V = _orthonormalized(V)
+    # Each share measured on the direction kept (|M v|^2): a Gram matrix's eigenvalue of a
+    # direction the path does not use is rounding noise, ~1e-16 of the whole, not 0.
+    s2 = np.einsum("ij,ij->j", M @ V.T, M @ V.T)
     s2, V = _complete(s2, V, total)
     share = np.minimum(s2 / total, 1.0)
     # Rounding can push the sum a hair past 1; the shares are fractions of one whole.
@@ -90,6 +94,21 @@ def _normalized(V: FloatArray) -> FloatArray:
     norms = np.linalg.norm(V, axis=1, keepdims=True)
     out: FloatArray = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
     return out
+
+
+def _orthonormalized(V: FloatArray) -> FloatArray:
+    """Rows made orthonormal in order (Gram-Schmidt twice); a row left with nothing is 0.
+
+    Via ``M M^T`` (fewer rows than parameters) a direction the path does not use comes
+    out as ``M^T u`` for a noise eigenvector ``u``: mostly the earlier directions again.
+    """
+    V = V.copy()
+    for i in range(V.shape[0]):
+        for _ in range(2):
+            V[i] -= V[:i].T @ (V[:i] @ V[i])
+        norm = float(np.linalg.norm(V[i]))
+        V[i] = V[i] / norm if norm > 0 else 0.0
+    return V
 
 
 def _complete(s2: FloatArray, V: FloatArray, total: float) -> tuple[FloatArray, FloatArray]:
