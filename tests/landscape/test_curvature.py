@@ -419,4 +419,8 @@ def test_sharpness_of_a_huge_row_of_a_network_is_nan_not_an_error(make: Callable
     assert np.isfinite(series.lambda_max[[0, 2]]).all()
     with np.errstate(all="ignore"):
         pairs = top_eigenpairs(case.model, case.X, case.y, traj[1], k=2)
-    assert np.isnan(pairs.values).all() and not pairs.converged
+    # the first product already overflows: one product, no answer, and it says so
+    assert pairs.converged is False and pairs.products == 1
+    assert pairs.values.shape == (2,) and np.isnan(pairs.values).all()
+    assert pairs.vectors.shape == (2, traj.shape[1]) and pairs.vectors.dtype == np.float64
+    assert np.isnan(pairs.vectors).all()

@@ -41,14 +41,14 @@ def principal_directions(
     if method == "auto":
         method = "exact" if min(M.shape) <= EXACT_MAX_DIM else "randomized"
     if method == "exact":
-        s2, V = _exact(M, k)
+        V = _exact(M, k)
     elif method == "randomized":
-        s2, V = _randomized(M, k, seed)
+        V = _randomized(M, k, seed)
     else:
         raise ValueError(f"pca: unknown method {method!r}; use auto, exact, randomized")
     V = _orthonormalized(V)
-    # Each share measured on the direction kept (|M v|^2): a Gram matrix's eigenvalue of a
-    # direction the path does not use is rounding noise, ~1e-16 of the whole, not 0.
+    # Each share measured on the direction kept (|M v|^2), not read off the Gram matrix:
+    # there a direction the path does not use has rounding noise, ~1e-16 of the whole.
     s2 = np.einsum("ij,ij->j", M @ V.T, M @ V.T)
     s2, V = _complete(s2, V, total)
     share = np.minimum(s2 / total, 1.0)
@@ -56,18 +56,18 @@ def principal_directions(
     return _orient(M, V), share / max(1.0, float(share.sum()))
 
 
-def _exact(M: FloatArray, k: int) -> tuple[FloatArray, FloatArray]:
-    """Top-k ``sigma^2`` and right singular vectors via the smaller Gram matrix."""
+def _exact(M: FloatArray, k: int) -> FloatArray:
+    """Top-k right singular vectors (not yet normalised) via the smaller Gram matrix."""
     T, P = M.shape
     if P <= T:
-        w, vecs = np.linalg.eigh(M.T @ M)
-        return _top(w, k), _pad(vecs[:, ::-1][:, :k].T, k)
-    w, U = np.linalg.eigh(M @ M.T)
-    # v_i = M^T u_i / sigma_i; renormalising is more accurate than dividing by sigma_i.
-    return _top(w, k), _normalized(_pad((M.T @ U[:, ::-1][:, :k]).T, k))
+        vecs = np.linalg.eigh(M.T @ M)[1]
+        return _pad(vecs[:, ::-1][:, :k].T, k)
+    U = np.linalg.eigh(M @ M.T)[1]
+    # v_i = M^T u_i / sigma_i; renormalising (later) is more accurate than dividing.
+    return _pad((M.T @ U[:, ::-1][:, :k]).T, k)
 
 
-def _randomized(M: FloatArray, k: int, seed: int) -> tuple[FloatArray, FloatArray]:
+def _randomized(M: FloatArray, k: int, seed: int) -> FloatArray:
     """Randomised range finder with power iterations, then an exact small problem."""
     rng = np.random.default_rng(seed)
     width = min(k + OVERSAMPLE, *M.shape)
@@ -76,24 +76,12 @@ def _randomized(M: FloatArray, k: int, seed: int) -> tuple[FloatArray, FloatArra
         # Re-orthonormalising each half step keeps small singular values from rounding away.
         Y = M @ np.linalg.qr(M.T @ np.linalg.qr(Y)[0])[0]
     B = np.linalg.qr(Y)[0].T @ M  # (width, P), same top singular values as M
-    w, U = np.linalg.eigh(B @ B.T)
-    return _top(w, k), _normalized(_pad((B.T @ U[:, ::-1][:, :k]).T, k))
-
-
-def _top(w: FloatArray, k: int) -> FloatArray:
-    """The k largest eigenvalues, descending, clipped at 0, zero-padded."""
-    top = np.clip(w[::-1][:k], 0.0, None)
-    return np.concatenate([top, np.zeros(k - top.size)])
+    U = np.linalg.eigh(B @ B.T)[1]
+    return _pad((B.T @ U[:, ::-1][:, :k]).T, k)
 
 
 def _pad(V: FloatArray, k: int) -> FloatArray:
     return np.vstack([V, np.zeros((k - V.shape[0], V.shape[1]))])
-
-
-def _normalized(V: FloatArray) -> FloatArray:
-    norms = np.linalg.norm(V, axis=1, keepdims=True)
-    out: FloatArray = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
-    return out
 
 
 def _orthonormalized(V: FloatArray) -> FloatArray:
