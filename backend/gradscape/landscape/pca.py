@@ -49,7 +49,8 @@ def principal_directions(
     V = _orthonormalized(V)
     # Each share measured on the direction kept (|M v|^2), not read off the Gram matrix:
     # there a direction the path does not use has rounding noise, ~1e-16 of the whole.
-    s2 = np.einsum("ij,ij->j", M @ V.T, M @ V.T)
+    coords = M @ V.T
+    s2 = np.einsum("ij,ij->j", coords, coords)
     s2, V = _complete(s2, V, total)
     share = np.minimum(s2 / total, 1.0)
     # Rounding can push the sum a hair past 1; the shares are fractions of one whole.
