@@ -343,6 +343,26 @@ def test_a_loss_the_export_does_not_know_is_refused_naming_what_it_covers() -> N
     )
 
 
+class _OtherModel:
+    """A kind of model core does not build today: neither layers nor a surface."""
+
+    n_params = 2
+
+
+@pytest.mark.parametrize("missing", ["a known model", "the data"])
+def test_a_model_the_export_does_not_cover_is_refused(missing: str) -> None:
+    # every model core builds today is a layer model with its data or a surface
+    run = LiveRun.create({"preset": "line"})
+    if missing == "a known model":
+        other: Any = _OtherModel()
+        run.session.model = other
+    else:
+        run.session.dataset = None
+    refusal = "model: code export covers layer models and analytic surfaces"
+    with pytest.raises(ValueError, match=f"^{re.escape(refusal)}$"):
+        code(run, "numpy", 10)
+
+
 # -- what a snippet leaves out -------------------------------------------------------
 
 
@@ -505,6 +525,7 @@ def test_data_too_big_to_embed_is_refused() -> None:
         ({"preset": "moons-mlp"}, "pytorch", "gradscape_moons_mlp_pytorch.py"),
         ({"data": {"name": "moons"}, "model": {"hidden": [4, 3]}}, "numpy", "gradscape_mlp_4x3.py"),
         ({"data": {"name": "line"}}, "keras", "gradscape_neuron_keras.py"),
+        ({"model": {"function": "beale"}}, "pytorch", "gradscape_beale_pytorch.py"),
     ],
 )
 def test_filename(config: dict[str, Any], language: str, filename: str) -> None:
