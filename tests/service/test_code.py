@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import subprocess
 import sys
 from typing import Any
@@ -12,8 +13,19 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradscape.core.functions import Beale, Quadratic
 from gradscape.core.nn import MLP
 from gradscape.service.code import code
+from gradscape.service.codegen import keras_code
+from gradscape.service.codegen.recipe import (
+    Recipe,
+    array_lines,
+    make_recipe,
+    print_every,
+    stem,
+)
+from gradscape.service.codegen.surfaces import surface_text
+from gradscape.service.codegen.text import data_comment, data_lines
 from gradscape.service.errors import PayloadTooLargeError
 from gradscape.service.live import Budgets, LiveRun
 from tests.chapter_loop import chapter_loop
@@ -240,6 +252,84 @@ def test_keras_refuses_a_surface() -> None:
         code(LiveRun.create({"preset": "rosenbrock"}), "keras", 10)
 
 
+_SGD = "keras.optimizers.SGD(learning_rate=0.1, "
+
+
+def _keras_optimizer_line(text: str) -> str:
+    """The ``optimizer=...`` argument line of the snippet's ``model.compile``."""
+    (line,) = [x for x in text.splitlines() if x.startswith("    optimizer=")]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "call", "omits"),
+    [
+        (
+            {"momentum": 0.9, "nesterov": True},
+            "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, nesterov=True)",
+            [],
+        ),
+        # torch's dampening scales the momentum buffer: without momentum it does nothing
+        ({"momentum": 0.0, "dampening": 0.5}, f"{_SGD}momentum=0.0)", []),
+        ({"momentum": 0.9, "dampening": 0.0}, f"{_SGD}momentum=0.9)", []),
+        (
+            {"momentum": 0.9, "dampening": 0.5},
+            "keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)",
+            ["SGD's dampening 0.5: Keras' SGD has none."],
+        ),
+        (
+            {"lr": 0.01, "maximize": True},
+            "keras.optimizers.SGD(learning_rate=0.01, momentum=0.0)",
+            ["Maximize: Keras optimizers only minimise."],
+        ),
+        # torch's Adagrad starts its sums at 0 with eps 1e-10: the snippet says so to Keras
+        (
+            {"name": "adagrad", "lr": 0.1},
+            "keras.optimizers.Adagrad(learning_rate=0.1, initial_accumulator_value=0.0, "
+            "epsilon=1e-10)",
+            [],
+        ),
+        (
+            {"name": "adagrad", "lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1},
+            "keras.optimizers.Adagrad(learning_rate=0.1, initial_accumulator_value=0.1, "
+            "epsilon=1e-10)",
+            ["Adagrad's lr_decay 0.01: Keras' Adagrad has none."],
+        ),
+    ],
+    ids=["nesterov", "dampening-no-momentum", "momentum-no-dampening", "dampening", "maximize",
+         "adagrad", "adagrad-lr-decay"],
+)  # fmt: skip
+def test_keras_sets_the_optimizers_arguments_and_names_those_it_lacks(
+    optimizer: dict[str, Any], call: str, omits: list[str]
+) -> None:
+    out = code(LiveRun.create({"preset": "pass-fail", "optimizer": optimizer}), "keras", 10)
+    assert _keras_optimizer_line(out["code"]) == f"    optimizer={call},"
+    assert out["omits"] == omits
+
+
+def test_keras_notes_adagrads_start_and_epsilon() -> None:
+    config = {"preset": "pass-fail", "optimizer": {"name": "adagrad", "lr": 0.1}}
+    notes = code(LiveRun.create(config), "keras", 10)["notes"]
+    assert notes[-1] == (
+        "Keras' Adagrad starts its sums at 0.1 and uses epsilon 1e-7 by default (torch: 0 "
+        "and 1e-10), so the snippet sets both; it adds epsilon inside the square root."
+    )
+
+
+def test_keras_puts_mses_sigmoid_output_on_the_last_dense_layer() -> None:
+    config = {"preset": "pass-fail", "loss": "mse", "model": {"output": "sigmoid"}}
+    text = code(LiveRun.create(config), "keras", 10)["code"]
+    assert '        keras.layers.Dense(1, activation="sigmoid", name="layer1"),' in text
+    assert "# the logits" not in text
+    assert '    loss="mean_squared_error",' in text
+
+
+def test_a_keras_recipe_without_a_loss_compiles_with_mean_squared_error() -> None:
+    recipe = make_recipe(LiveRun.create({"preset": "line"}).session, 10)
+    text, _, _ = keras_code.render(dataclasses.replace(recipe, loss=None))
+    assert '    loss="mean_squared_error",' in text.splitlines()
+
+
 def test_a_loss_the_export_does_not_know_is_refused_naming_what_it_covers() -> None:
     # every loss core builds today is covered; one it may add later is refused by name
     run = LiveRun.create({"preset": "line"})
@@ -251,6 +341,26 @@ def test_a_loss_the_export_does_not_know_is_refused_naming_what_it_covers() -> N
     assert str(refused.value) == (
         "loss: code export covers mse, bce, cross_entropy with an output of identity or sigmoid"
     )
+
+
+class _OtherModel:
+    """A kind of model core does not build today: neither layers nor a surface."""
+
+    n_params = 2
+
+
+@pytest.mark.parametrize("missing", ["a known model", "the data"])
+def test_a_model_the_export_does_not_cover_is_refused(missing: str) -> None:
+    # every model core builds today is a layer model with its data or a surface
+    run = LiveRun.create({"preset": "line"})
+    if missing == "a known model":
+        other: Any = _OtherModel()
+        run.session.model = other
+    else:
+        run.session.dataset = None
+    refusal = "model: code export covers layer models and analytic surfaces"
+    with pytest.raises(ValueError, match=f"^{re.escape(refusal)}$"):
+        code(run, "numpy", 10)
 
 
 # -- what a snippet leaves out -------------------------------------------------------
@@ -290,6 +400,40 @@ def test_a_live_change_is_named_and_the_config_is_what_runs() -> None:
     assert printed.splitlines()[:4] == CHAPTER_PRINTOUT  # lr 0.1, as configured
 
 
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        (2, '2 live changes from the event log (at step 1: {"lr": 0.5}; at step 2: {"lr": 0.25})'),
+        (
+            3,
+            '3 live changes from the event log (at step 1: {"lr": 0.5}; at step 2: {"lr": 0.25}; '
+            'at step 3: {"lr": 0.125})',
+        ),
+        # the first three are shown, the rest counted
+        (
+            4,
+            '4 live changes from the event log (at step 1: {"lr": 0.5}; at step 2: {"lr": 0.25}; '
+            'at step 3: {"lr": 0.125}; and 1 more)',
+        ),
+    ],
+)
+def test_live_changes_are_counted_and_the_first_three_shown(changes: int, named: str) -> None:
+    run = LiveRun.create({"preset": "pass-fail"})
+    for lr in (0.5, 0.25, 0.125, 0.0625)[:changes]:
+        run.step(1)
+        run.set({"lr": lr})
+    assert code(run, "numpy", 10)["omits"] == [named + ": the code runs the config as created."]
+
+
+def test_held_out_rows_are_named_with_the_split_and_the_rows_trained_on() -> None:
+    # moons-mlp's 200 samples with a quarter held out: 50 validation rows, 150 trained on
+    config = {"preset": "moons-mlp", "data": {"name": "moons", "validation_split": 0.25}}
+    assert code(LiveRun.create(config), "numpy", 3)["omits"] == [
+        "The 50 held-out validation rows (validation_split 0.25) and val_loss: the code trains "
+        "on the 150 training rows, as gradscape does."
+    ]
+
+
 def test_standardized_data_is_embedded_as_the_server_holds_it() -> None:
     config = {"data": {"name": "line", "n_samples": 30, "standardize": True}, "seed": 3}
     _retraced(config, "numpy", 50)
@@ -314,6 +458,55 @@ def test_epochs_out_of_range_are_refused(epochs: Any) -> None:
         code(LiveRun.create({}), "numpy", epochs)
 
 
+def test_the_most_epochs_a_snippet_may_train_are_accepted() -> None:
+    run = LiveRun.create({"preset": "pass-fail"})
+    assert code(run, "numpy", 100_000)["epochs"] == 100_000
+    refusal = "epochs: must be an integer in [1, 100000], got 100001"
+    with pytest.raises(ValueError, match=f"^{re.escape(refusal)}$"):
+        code(run, "numpy", 100_001)
+
+
+@pytest.mark.parametrize(
+    ("epochs", "every"),
+    [
+        (1, 1),
+        (4, 1),
+        (5, 2),  # ceil(5 / 4)
+        (1500, 375),  # epoch 1500 is not run, so the chapter's 500 does not fit: 1500 / 4
+        (1501, 500),  # 0 / 500 / 1000 / 1500 all run: the chapter's
+        (2000, 500),
+        (2001, 1000),  # 500 x ceil(2001 / 2000)
+        (100_000, 25_000),  # 500 x ceil(100000 / 2000) = 500 x 50
+    ],
+)
+def test_the_loss_prints_every_500_epochs_or_four_times(epochs: int, every: int) -> None:
+    got = print_every(epochs)
+    assert got == every and type(got) is int
+
+
+def test_a_single_layer_with_two_outputs_is_titled_so() -> None:
+    config = {"data": {"name": "blobs", "classes": 2}, "model": {"hidden": []}}
+    out = code(LiveRun.create({**config, "loss": "cross_entropy"}), "numpy", 1)
+    assert (
+        out["code"].splitlines()[0] == "# gradscape: a single layer of 2 outputs, in plain NumPy."
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("--odd name--", "odd_name"),  # "__odd_name__", its outer underscores stripped
+        ("Xmas tree!", "Xmas_tree"),
+        ("!!!", "run"),  # nothing left
+    ],
+)
+def test_a_file_stem_keeps_letters_and_digits_joined_by_underscores(
+    name: str, expected: str
+) -> None:
+    assert stem({}, name) == expected
+    assert stem({"preset": name}, "neuron") == expected
+
+
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^language: must be one of numpy, pytorch, keras"):
         code(LiveRun.create({}), "julia")
@@ -332,6 +525,7 @@ def test_data_too_big_to_embed_is_refused() -> None:
         ({"preset": "moons-mlp"}, "pytorch", "gradscape_moons_mlp_pytorch.py"),
         ({"data": {"name": "moons"}, "model": {"hidden": [4, 3]}}, "numpy", "gradscape_mlp_4x3.py"),
         ({"data": {"name": "line"}}, "keras", "gradscape_neuron_keras.py"),
+        ({"model": {"function": "beale"}}, "pytorch", "gradscape_beale_pytorch.py"),
     ],
 )
 def test_filename(config: dict[str, Any], language: str, filename: str) -> None:
@@ -351,3 +545,106 @@ def test_sigmoid_output_with_mse_retraces_the_server(hidden: list[int], language
     _retraced(config, language, 300)
     text = code(LiveRun.create(config), language, 300)["code"]
     assert ("pred * (1 - pred)" in text) if language == "numpy" else ("nn.Sigmoid()" in text)
+
+
+# -- the words and literals every snippet shares -------------------------------------
+
+
+def test_one_epoch_of_the_full_batch_is_one_update() -> None:
+    text = code(LiveRun.create({"preset": "pass-fail"}), "numpy", 1)["code"]
+    assert text.splitlines()[:3] == [
+        "# gradscape: preset pass-fail, a single neuron, in plain NumPy.",
+        "# It trains the session's config for 1 epoch (1 update) from gradscape's start weights on",
+        "# gradscape's data, so it retraces the server's steps.",
+    ]
+
+
+def _pass_fail_recipe() -> Recipe:
+    return make_recipe(LiveRun.create({"preset": "pass-fail"}).session, 3)
+
+
+_A22, _B23 = "a" * 22, "b" * 23
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        # "# Training data: 4 samples of [" is 31 characters, "] -> pass (0 or 1)" 18, and
+        # two names of 22 + 23 joined by ", " 47: 96 in all, which fits
+        (("a" * 22, "b" * 23), f"# Training data: 4 samples of [{_A22}, {_B23}] -> pass (0 or 1)"),
+        # one more is 97: the features are counted instead
+        (("a" * 23, "b" * 23), "# Training data: 4 samples of 2 features -> pass (0 or 1)"),
+    ],
+    ids=["96", "97"],
+)  # fmt: skip
+def test_the_data_comment_names_the_features_when_they_fit_96_characters(
+    names: tuple[str, str], expected: str
+) -> None:
+    recipe = dataclasses.replace(_pass_fail_recipe(), feature_names=names)
+    assert data_comment(recipe) == [expected]
+
+
+def test_a_cross_entropy_recipe_without_a_class_count_has_two_classes() -> None:
+    recipe = dataclasses.replace(_pass_fail_recipe(), loss="cross_entropy", n_classes=None)
+    assert data_comment(recipe) == [
+        "# Training data: 4 samples of [study, sleep] -> pass (class 0..1)"
+    ]
+
+
+@pytest.mark.parametrize("missing", ["X", "y"])
+def test_a_recipe_without_both_x_and_y_has_no_data_lines(missing: str) -> None:
+    recipe = dataclasses.replace(_pass_fail_recipe(), **{missing: None})
+    assert data_lines(recipe, "np.array", "float") == []
+
+
+def test_an_array_without_a_suffix_ends_at_its_bracket() -> None:
+    assert array_lines(np.array([1.0, 2.0]), "x = ") == ["x = [1.0, 2.0]"]
+
+
+@pytest.mark.parametrize("width", [96, 97])
+def test_an_array_line_of_at_most_96_characters_is_not_wrapped(width: int) -> None:
+    # the prefix, "[1.0, 2.0]" (10) and ")" (1): the prefix is width - 11 characters
+    prefix = "a" * (width - 12) + "("
+    lines = array_lines(np.array([1.0, 2.0]), prefix, ")")
+    if width == 96:
+        assert lines == [prefix + "[1.0, 2.0])"] and len(lines[0]) == 96
+    else:
+        assert lines == [prefix + "[", "    1.0, 2.0,", "])"]
+
+
+@pytest.mark.parametrize(
+    ("model", "formula"),
+    [
+        ({"function": "rosenbrock"}, "(a - x)^2 + b (y - x^2)^2"),
+        ({"function": "beale"}, "sum_i (c_i - x + x y^i)^2"),
+        ({"function": "himmelblau"}, "(x^2 + y - 11)^2 + (x + y^2 - 7)^2"),
+        ({"function": "saddle", "scale": 0.5}, "scale (x^2 - y^2)"),
+        (
+            {"function": "quadratic", "condition": 30, "angle": 25},
+            "0.5 p^T H p (condition 30, angle 25 degrees)",
+        ),
+        ({"function": "rastrigin", "A": 3}, "2 A + sum (p_i^2 - A cos(2 pi p_i))"),
+    ],
+)
+@pytest.mark.parametrize("language", ["numpy", "pytorch"])
+def test_a_surface_snippet_writes_its_formula(
+    model: dict[str, Any], formula: str, language: str
+) -> None:
+    out = code(LiveRun.create({"preset": "rosenbrock", "model": model}), language, 1)
+    assert f'    """The loss surface {formula}."""' in out["code"].splitlines()
+
+
+class _ShiftedBeale(Beale):
+    name = "shifted_beale"
+
+
+class _TiltedQuadratic(Quadratic):
+    name = "tilted_quadratic"
+
+
+@pytest.mark.parametrize("surface", [_ShiftedBeale(), _TiltedQuadratic()], ids=repr)
+def test_a_surface_the_export_does_not_know_is_refused_by_name(surface: Any) -> None:
+    # a surface core may add later, even one built on a known one, has no formula here
+    refusal = f"model.function: no code export for the {surface.name!r} surface"
+    with pytest.raises(ValueError, match=f"^{re.escape(refusal)}$"):
+        surface_text(surface)
