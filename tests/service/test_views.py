@@ -13,7 +13,7 @@ import pytest
 
 from gradscape.service import frames
 from gradscape.service.exporting import export_csv, export_json
-from gradscape.service.live import LiveRun
+from gradscape.service.live import Budgets, LiveRun
 from gradscape.service.views import columns, data_view, info, step_records, trajectory
 from tests.chapter_loop import chapter_loop
 
@@ -203,3 +203,44 @@ def test_a_multiclass_boundary_shows_the_predicted_class_on_the_grid() -> None:
     classes = np.argmax(scores, axis=1).reshape(6, 6)  # the class with the largest score
     assert set(classes.ravel().tolist()) == {0, 1, 2}
     assert view["prediction"] == classes.astype(float).tolist()
+
+
+def test_the_session_info_is_the_current_steps_epoch_loss_and_accuracy() -> None:
+    loop = chapter_loop(4)  # loop[3] starts from theta_3: its loss is the loss at step 3
+    run = LiveRun.create({"preset": "pass-fail"})
+    run.step(3, evaluate="none")
+    now = info(run)
+    theta = loop[2].after
+    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)  # the chapter's table
+    passed = 1 / (1 + np.exp(-(X @ theta[:2] + theta[2]))) > 0.5
+    accuracy = float(np.mean(passed == np.array([True, False, True, False])))
+    assert (now["step"], now["epoch"], now["status"]) == (3, 3.0, "paused")  # 4 rows: 1 epoch
+    assert now["loss"] == pytest.approx(loop[3].loss, abs=3e-9)  # the loop adds 1e-9
+    assert now["accuracy"] == accuracy
+    np.testing.assert_allclose(now["params"], theta, rtol=0, atol=1e-12)
+    assert (now["n_params"], now["param_names"], now["n_samples"]) == (
+        3, ["w_study", "w_sleep", "bias"], 4
+    )  # fmt: skip
+
+
+def test_info_evaluates_the_current_loss_and_accuracy_but_not_the_held_out_ones() -> None:
+    data = {"name": "moons", "n_samples": 40, "validation_split": 0.25}
+    run = LiveRun.create({"data": data, "model": {"hidden": [4]}})
+    run.step(3, evaluate="none")
+    info(run)
+    got = run.session.recorded(3, 4, ["accuracy", "val_loss", "val_accuracy"])
+    assert np.isfinite(got["accuracy"][0])
+    assert np.isnan(got["val_loss"][0]) and np.isnan(got["val_accuracy"][0])
+
+
+def test_a_pause_for_want_of_a_viewer_is_the_reason_only_while_paused() -> None:
+    run = LiveRun.create({"preset": "pass-fail"}, Budgets(max_trajectory_steps=5))
+    run.play(10.0)
+    run.pause("no viewer read a frame for 5 s")
+    now = info(run)
+    assert (now["status"], now["reason"], now["unread"]) == (
+        "paused", "no viewer read a frame for 5 s", True
+    )  # fmt: skip
+    run.step(5, evaluate="none")  # now at its step limit: that is why it stands
+    now = info(run)
+    assert (now["status"], now["reason"], now["unread"]) == ("limit", None, False)
