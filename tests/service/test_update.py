@@ -3,6 +3,7 @@ autograd, and the run's own trajectory (rebuilt bit for bit, left unchanged)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -324,4 +325,110 @@ def test_the_update_explains_its_optimizers_rule(optimizer: dict[str, Any], expl
     assert (
         update_view(_run({"preset": "pass-fail", "optimizer": optimizer}, 3), 3)["explain"]
         == explain
+    )
+
+
+def _derived_case(optimizer: dict[str, Any]) -> dict[str, Any]:
+    run = _run({"preset": "moons-mlp", "optimizer": optimizer}, 6)
+    return update_view(run, 6, limit=40)
+
+
+def test_adamw_and_amsgrad_rows_show_what_the_step_divides_by() -> None:
+    # torch.optim.Adam(W): m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t) with v the running
+    # maximum max_exp_avg_sq under amsgrad; step = lr x m_hat / (sqrt(v_hat) + eps), and AdamW
+    # first shrinks the weight by lr x weight_decay x weight.
+    for optimizer, second in (
+        ({"name": "adamw", "lr": 0.01, "weight_decay": 0.05}, "exp_avg_sq"),
+        ({"name": "adam", "lr": 0.01, "amsgrad": True}, "max_exp_avg_sq"),
+        ({"name": "adamw", "lr": 0.01, "amsgrad": True}, "max_exp_avg_sq"),
+    ):
+        view = _derived_case(optimizer)
+        h, t, lr = view["optimizer"]["hyper"], view["optimizer"]["t"], view["optimizer"]["lr"]
+        (b1, b2), eps, decay = h["betas"], h["eps"], h["weight_decay"]
+        m = np.array([r["state_after"]["exp_avg"] for r in view["rows"]])
+        v = np.array([r["state_after"][second] for r in view["rows"]])
+        if second == "max_exp_avg_sq":  # the running maximum is not v itself here
+            v_now = np.array([r["state_after"]["exp_avg_sq"] for r in view["rows"]])
+            assert np.any(v > v_now * (1 + 1e-6))
+        np.testing.assert_allclose(_col(view, "m_hat"), m / (1 - b1**t), rtol=1e-14)
+        np.testing.assert_allclose(_col(view, "v_hat"), v / (1 - b2**t), rtol=1e-14)
+        denominator = np.sqrt(v / (1 - b2**t)) + eps
+        np.testing.assert_allclose(_col(view, "denominator"), denominator, rtol=1e-12)
+        shrink = -lr * decay * _col(view, "before") if optimizer["name"] == "adamw" else 0.0
+        step = shrink - lr * _col(view, "m_hat") / denominator
+        np.testing.assert_allclose(_col(view, "taken"), step, rtol=1e-9, atol=1e-15)
+
+
+def test_rmsprop_and_adagrad_rows_show_the_denominator_of_their_step() -> None:
+    # torch.optim.RMSprop: step = lr x grad / (sqrt(square_avg - grad_avg^2) + eps) when
+    # centered, sqrt(square_avg) without; torch.optim.Adagrad: lr x grad / (sqrt(sum) + eps).
+    for optimizer in (
+        {"name": "rmsprop", "lr": 0.01, "centered": True},
+        {"name": "rmsprop", "lr": 0.01},
+        {"name": "adagrad", "lr": 0.05},
+    ):
+        view = _derived_case(optimizer)
+        eps, lr = view["optimizer"]["hyper"]["eps"], view["optimizer"]["lr"]
+        rows = view["rows"]
+        buf = {key: np.array([r["state_after"][key] for r in rows]) for key in view["buffers"]}
+        if optimizer["name"] == "adagrad":
+            denominator = np.sqrt(buf["sum"]) + eps
+        elif optimizer.get("centered"):
+            denominator = np.sqrt(buf["square_avg"] - buf["grad_avg"] ** 2) + eps
+        else:
+            denominator = np.sqrt(buf["square_avg"]) + eps
+        np.testing.assert_allclose(_col(view, "denominator"), denominator, rtol=1e-12)
+        step = -lr * _col(view, "grad") / denominator
+        np.testing.assert_allclose(_col(view, "taken"), step, rtol=1e-9, atol=1e-15)
+        assert set(view["rows"][0]) - {"state_before", "state_after"} == {
+            "index", "name", "before", "grad", "grad_raw", "plain_step", "taken", "after",
+            "denominator",
+        }  # fmt: skip
+
+
+def test_a_page_is_200_rows_unless_asked_and_the_limits_are_inclusive() -> None:
+    run = _run({"preset": "moons-mlp"}, 2)  # 337 parameters: more than one page
+    view = update_view(run, 2)
+    assert view["limit"] == 200 and len(view["rows"]) == 200 and view["total"] == 337
+    assert [r["index"] for r in view["rows"]] == list(range(200))
+    assert view["match"] == ""  # no filter
+    one = update_view(run, 2, limit=1)  # the smallest page
+    assert [r["index"] for r in one["rows"]] == [0] and one["limit"] == 1
+    assert len(update_view(run, 2, limit=500)["rows"]) == 337  # the largest page
+    longest = "w" * 64  # exactly MAX_MATCH characters is still accepted
+    assert update_view(run, 2, match=longest)["match"] == longest
+
+
+def test_refusals_say_exactly_what_is_wrong() -> None:
+    fresh = LiveRun.create({"preset": "pass-fail"})
+    with pytest.raises(ConflictError) as conflict:
+        update_view(fresh, None)
+    assert str(conflict.value) == (
+        "the session has made no update yet: step it first (update k is 1..T)"
+    )
+    run = _run({"preset": "pass-fail"}, 3)
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"step": 4}, "step: must be in [1, 3], got 4"),
+        ({"step": 1, "limit": 0}, "limit: must be in [1, 500], got 0"),
+        ({"step": 1, "limit": 501}, "limit: must be in [1, 500], got 501"),
+        ({"step": 1, "offset": -1}, "offset: must be >= 0, got -1"),
+        ({"step": 1, "match": "x" * 65}, "match: at most 64 characters, got 65"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            update_view(run, **kwargs)
+
+
+def test_explain_joins_every_adjustment_into_one_sentence() -> None:
+    run = _run({"preset": "pass-fail", "optimizer": {"weight_decay": 0.01, "maximize": True}}, 3)
+    assert update_view(run, 2)["explain"] == (
+        "sgd without momentum: the step taken is -lr x the adjusted gradient (lr 0.1); "
+        "weight decay adds 0.01 x weight to the gradient first (L2); "
+        "maximize flips the gradient's sign, so the step goes uphill."
+    )
+    momentum = _run({"preset": "pass-fail", "optimizer": {"momentum": 0.5}}, 2)
+    assert update_view(momentum, 1)["explain"] == (
+        "momentum 0.5: the step follows the velocity buffer b = 0.5 b + 1 x gradient, "
+        "taken = -lr x b, so past gradients keep pushing the weight, so on this first update, "
+        "where b starts as the gradient, they agree."
     )

@@ -6,13 +6,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
+import pytest
 
 from gradscape.service import frames
 from gradscape.service.exporting import export_csv, export_json
-from gradscape.service.live import LiveRun
-from gradscape.service.views import data_view, info
+from gradscape.service.live import Budgets, LiveRun
+from gradscape.service.views import columns, data_view, info, step_records, trajectory
+from tests.chapter_loop import chapter_loop
 
 
 def test_the_decision_boundary_grid_spans_the_data_with_a_tenth_of_margin() -> None:
@@ -124,3 +127,120 @@ def test_three_features_are_shown_as_a_table_of_points_with_no_grid() -> None:
     assert view["kind"] == "table" and "grid_x" not in view and "prediction" not in view
     assert view["feature_names"] == ["a", "b", "c"] and view["task"] == "binary"
     assert view["X"] == X and view["y"] == [0.0, 1.0, 1.0, 0.0]  # inline data, as given
+
+
+def test_columns_send_steps_and_batch_sizes_as_json_integers_and_nan_as_null() -> None:
+    # the record columns are float arrays; NaN batch_size = an analytic surface has no batch
+    cols = {
+        "step": np.array([0.0, 1.0, 2.0]),
+        "batch_size": np.array([np.nan, 16.0, 4.0]),
+        "lr": np.array([0.1, np.nan, 0.05]),
+    }
+    text = json.dumps(columns(cols, ["step", "batch_size", "lr"]))
+    assert text == '{"step": [0, 1, 2], "batch_size": [null, 16, 4], "lr": [0.1, null, 0.05]}'
+
+
+def test_step_records_and_trajectory_slices_are_the_chapters_updates() -> None:
+    loop = chapter_loop(3)
+    run = LiveRun.create({"preset": "pass-fail"})
+    steps = run.session.step(3, evaluate="none")
+    out = step_records(run.session, steps, ["step", "params", "grad"])
+    assert out["step"] == [1, 2, 3]
+    np.testing.assert_allclose(out["params"], [e.after for e in loop], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out["grad"], [e.grad for e in loop], rtol=0, atol=1e-12)
+    part = trajectory(run.session, 1, 3, None, ["step", "params"])  # like Python's [1:3]
+    assert part["step"] == [1, 2]
+    np.testing.assert_allclose(part["params"], [loop[0].after, loop[1].after], atol=1e-12)
+
+
+def test_the_data_view_reaches_the_last_step_and_refuses_one_past_it() -> None:
+    run = LiveRun.create({"preset": "line"})
+    run.step(30, evaluate="none")
+    s = run.session
+    w, b = s.params
+    last = data_view(s, 5, step=30)  # step T: the latest parameters themselves
+    np.testing.assert_allclose(last["prediction"], w * np.array(last["grid_x"]) + b, rtol=1e-12)
+    message = "step: 31 is outside the run's steps 0..30"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        data_view(s, 5, step=31)
+
+
+def test_an_analytic_surface_has_no_data_to_show() -> None:
+    rosenbrock = LiveRun.create({"preset": "rosenbrock"}).session
+    assert data_view(rosenbrock, 5) == {"kind": "surface", "X": [], "y": []}
+
+
+def test_the_curve_view_carries_the_points_and_their_names() -> None:
+    s = LiveRun.create({"preset": "line"}).session
+    ds = s.dataset
+    assert ds is not None
+    view = data_view(s, 5)
+    assert (view["kind"], view["feature_names"], view["target_name"]) == ("curve", ["x"], "y")
+    assert view["task"] == "regression"
+    np.testing.assert_array_equal(view["X"], ds.X)
+    np.testing.assert_array_equal(view["y"], ds.y)
+
+
+def test_a_narrow_or_constant_feature_gets_a_tenth_of_its_range_or_a_sliver() -> None:
+    # feature a spans 0.5 (margin 0.05); b is constant 3 (its range counts as 1e-9: 1e-10)
+    data = {"X": [[0.0, 3.0], [0.5, 3.0], [0.25, 3.0]], "y": [0.0, 1.0, 1.0]}
+    s = LiveRun.create({"data": data, "model": {"hidden": [2]}}).session
+    view = data_view(s, 5)
+    assert view["kind"] == "boundary" and view["target_name"] == "y"
+    np.testing.assert_allclose(view["grid_x"], np.linspace(-0.05, 0.55, 5), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(view["grid_y"], np.linspace(3 - 1e-10, 3 + 1e-10, 5), rtol=1e-15)
+
+
+def test_a_multiclass_boundary_shows_the_predicted_class_on_the_grid() -> None:
+    run = LiveRun.create({"data": {"name": "blobs", "classes": 3, "n_samples": 30},
+                          "model": {"hidden": [4]}})  # fmt: skip
+    run.step(50, evaluate="none")
+    s = run.session
+    view = data_view(s, 6)
+    gx, gy = np.meshgrid(view["grid_x"], view["grid_y"])
+    scores = s.model.predict(s.params, np.c_[gx.ravel(), gy.ravel()])
+    assert scores.shape == (36, 3)
+    classes = np.argmax(scores, axis=1).reshape(6, 6)  # the class with the largest score
+    assert set(classes.ravel().tolist()) == {0, 1, 2}
+    assert view["prediction"] == classes.astype(float).tolist()
+
+
+def test_the_session_info_is_the_current_steps_epoch_loss_and_accuracy() -> None:
+    loop = chapter_loop(4)  # loop[3] starts from theta_3: its loss is the loss at step 3
+    run = LiveRun.create({"preset": "pass-fail"})
+    run.step(3, evaluate="none")
+    now = info(run)
+    theta = loop[2].after
+    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)  # the chapter's table
+    passed = 1 / (1 + np.exp(-(X @ theta[:2] + theta[2]))) > 0.5
+    accuracy = float(np.mean(passed == np.array([True, False, True, False])))
+    assert (now["step"], now["epoch"], now["status"]) == (3, 3.0, "paused")  # 4 rows: 1 epoch
+    assert now["loss"] == pytest.approx(loop[3].loss, abs=3e-9)  # the loop adds 1e-9
+    assert now["accuracy"] == accuracy
+    np.testing.assert_allclose(now["params"], theta, rtol=0, atol=1e-12)
+    assert (now["n_params"], now["param_names"], now["n_samples"]) == (
+        3, ["w_study", "w_sleep", "bias"], 4
+    )  # fmt: skip
+
+
+def test_info_evaluates_the_current_loss_and_accuracy_but_not_the_held_out_ones() -> None:
+    data = {"name": "moons", "n_samples": 40, "validation_split": 0.25}
+    run = LiveRun.create({"data": data, "model": {"hidden": [4]}})
+    run.step(3, evaluate="none")
+    info(run)
+    got = run.session.recorded(3, 4, ["accuracy", "val_loss", "val_accuracy"])
+    assert np.isfinite(got["accuracy"][0])
+    assert np.isnan(got["val_loss"][0]) and np.isnan(got["val_accuracy"][0])
+
+
+def test_a_pause_for_want_of_a_viewer_is_the_reason_only_while_paused() -> None:
+    run = LiveRun.create({"preset": "pass-fail"}, Budgets(max_trajectory_steps=5))
+    run.play(10.0)
+    run.pause("no viewer read a frame for 5 s")
+    now = info(run)
+    assert (now["status"], now["reason"], now["unread"]) == (
+        "paused", "no viewer read a frame for 5 s", True
+    )  # fmt: skip
+    run.step(5, evaluate="none")  # now at its step limit: that is why it stands
+    now = info(run)
+    assert (now["status"], now["reason"], now["unread"]) == ("limit", None, False)

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from gradscape.service.jsonsafe import floats
 from gradscape.service.live import LiveRun
-from gradscape.service.surfaces import default_mode, surface_view
+from gradscape.service.surfaces import surface_view
 
 
 def _figures(data: dict[str, Any], traj: dict[str, Any], title: str) -> list[go.Figure]:
@@ -72,7 +72,8 @@ def _figures(data: dict[str, Any], traj: dict[str, Any], title: str) -> list[go.
 def html_report(run: LiveRun, resolution: int = 61) -> str:
     """The whole report as one HTML document (a few MB: plotly.js is inside)."""
     session = run.session
-    data = surface_view(run, {"mode": default_mode(session), "resolution": resolution}, [])
+    # no mode: the surface view's own default (default_mode, or the axes for all-zero weights)
+    data = surface_view(run, {"resolution": resolution}, [])
     every = max(1, session.step_count // 2000)
     traj = session.trajectory(every=every, fields=["step", "loss", "batch_loss"])
     cols = {k: floats(col) for k, col in traj.items()}
