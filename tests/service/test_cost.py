@@ -254,3 +254,24 @@ def test_a_curvature_refusal_names_what_would_fit(
         return
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         cost.check_curvature(run, points)
+
+
+@pytest.mark.parametrize(
+    ("one", "budget", "fits"),
+    [
+        # 1.0 // 0.1 is 9.0 in floats, yet 10 x 0.1 == 1.0: ten points pass the check
+        (0.1, 1.0, 10),
+        # 13.402956127087796 / 4.467652042362599 rounds to 3.0, yet 3 x one is
+        # 13.402956127087798, over the budget: only two points pass the check
+        (4.467652042362599, 13.402956127087796, 2),
+    ],
+)
+def test_a_curvature_refusal_names_the_count_its_own_check_accepts(
+    one: float, budget: float, fits: int
+) -> None:
+    run = _priced(1.0, one / 4, budget)  # one lambda_max: 2 x 2 gradients
+    cost.check_curvature(run, fits)  # accepted
+    with pytest.raises(ValueError, match=r"over max_call_seconds"):
+        cost.check_curvature(run, fits + 1)
+    with pytest.raises(ValueError, match=re.escape(f"; at most {fits} points fit (")):
+        cost.check_curvature(run, 20)
