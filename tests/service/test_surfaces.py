@@ -293,6 +293,13 @@ def test_the_curvature_at_step_zero_uses_the_runs_lr() -> None:
     assert out["lambda_max"] == pytest.approx(_line_hessian_lambda(run), rel=1e-6)
 
 
+def test_the_curvature_at_step_zero_of_a_run_whose_lr_changed_uses_its_starting_lr() -> None:
+    run = _lr_changing_run()  # started at 0.1; 0.05 and 0.02 were set later
+    out = surfaces.curvature_view(run, 0, 1)
+    assert out["step"] == 0 and out["lr"] == 0.1
+    assert out["series"]["lr"][0] == out["lr"]  # the same step, the same lr
+
+
 def test_a_curvature_series_takes_every_nth_step_and_the_last() -> None:
     run = _lr_changing_run()
     series = surfaces.curvature_view(run, None, 2)["series"]
