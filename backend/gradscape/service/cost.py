@@ -108,6 +108,8 @@ def check_curvature(run: LiveRun, points: int) -> None:
     if estimate <= budget:
         return
     fits = int(budget // one)
+    if curvature_seconds(run, fits + 1) <= budget:  # the floor can round one below the check
+        fits += 1
     field = "series_every" if points > 1 else "step"
     cheaper = (
         f"at most {fits} points fit (a larger series_every)"

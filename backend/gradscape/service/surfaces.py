@@ -205,7 +205,7 @@ def curvature_view(run: LiveRun, step: int | None, series_every: int | None) -> 
         raise ValueError(f"step: must be in [0, {s.step_count}], got {k}")
     ds = s.dataset
     X, y = (None, None) if ds is None else (ds.X, ds.y)
-    lr = float(s.recorded(k, k + 1, ["lr"])["lr"][0]) if k > 0 else s.settings["lr"]
+    lr = float(s.recorded(k, k + 1, ["lr"])["lr"][0])  # as the series records it
     if k == s.step_count:
         lr = s.settings["lr"]  # the lr the next step will use
     steps = None
