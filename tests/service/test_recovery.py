@@ -383,3 +383,163 @@ def test_a_gradient_that_grows_at_a_lowered_lr_names_the_lr_of_the_climb() -> No
     assert found.why == (
         "the gradient norm grew from about 1 to 10000 while the learning rate stayed at 0.05"
     )
+
+
+def test_numbers_from_1e5_up_are_written_with_an_exponent() -> None:
+    # below 1e-3 and from 1e5 up in powers of ten; between, the three figures plainly
+    assert [number(v) for v in (1e5, 99_900.0, 1e-3, 5e-4, 1.5e-5)] == [
+        "1e5", "99900", "0.001", "0.0005", "1.5e-5",
+    ]  # fmt: skip
+
+
+def test_a_window_of_two_is_smoothed_over_a_point_either_side() -> None:
+    # window // 2 = 1 point either side: sqrt(1 x 100) = 10 at the ends, (1 x 100 x 1)^(1/3)
+    np.testing.assert_allclose(smoothed(np.array([1.0, 100, 1]), 2), [10.0, 100 ** (1 / 3), 10.0])
+
+
+def test_a_window_of_five_is_smoothed_over_two_points_either_side() -> None:
+    x = np.array([1.0, 1e4, 1e-2, 10, 1e6, 1e-3, 100])
+    logs = np.log10(x)  # 0, 4, -2, 1, 6, -3, 2
+    means = [
+        np.mean(logs[0:3]), np.mean(logs[0:4]), np.mean(logs[0:5]), np.mean(logs[1:6]),
+        np.mean(logs[2:7]), np.mean(logs[3:7]), np.mean(logs[4:7]),
+    ]  # fmt: skip
+    np.testing.assert_allclose(smoothed(x, 5), 10.0 ** np.array(means), rtol=1e-12)
+
+
+def test_a_non_finite_loss_changes_only_the_windows_it_is_in() -> None:
+    # windows of 3 with the NaN in them are +inf (the first two); the others are exactly
+    # what the same losses give without the NaN in front
+    rest = np.array([0.1, 0.1, 7.0])
+    out = smoothed(np.r_[np.nan, rest], 3)
+    assert np.isinf(out[:2]).all()
+    np.testing.assert_array_equal(out[2:], smoothed(rest, 3)[1:])
+    np.testing.assert_allclose(out[2:], [0.07 ** (1 / 3), 0.7**0.5], rtol=1e-12)
+
+
+def test_losses_near_the_largest_float_keep_their_geometric_mean() -> None:
+    # exp(mean log) of values up to 1.8e308 is a finite float: nothing is capped below it
+    np.testing.assert_allclose(smoothed(np.full(3, 1e308), 3), 1e308, rtol=1e-12)
+    huge = np.full(3, np.finfo(np.float64).max)
+    assert np.isfinite(smoothed(huge, 3)).all()
+    # a slow climb up there is still a climb: walk back to its bottom (0.25 at point 4)
+    points = np.array([4.0, 2, 1, 0.5, 0.25, 1e308, 1.2e308, 1.4e308, 1.6e308])
+    assert climb(points, np.full(9, 0.1), 3) == Climb(rewind_to=3, raised_at=None, window=3)
+
+
+def test_a_flat_stretch_stops_the_walk_back() -> None:
+    # from the end: 2 > 1 rose, then 1 -> 1 did not fall as we go back: the climb began at 2
+    assert climb_start(np.array([3.0, 1, 1, 2])) == 2
+
+
+# log2 of the losses is |k - 10|: smoothed over 5 points the bottom stays at 10
+_V = 2.0 ** np.abs(np.arange(21) - 10)
+
+
+def _raised_at(e: int, n: int = 21) -> np.ndarray:
+    """An lr column raised at step e: ``lr[e + 1] > lr[e]``."""
+    return np.where(np.arange(n) <= e, 0.1, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("e", "expected"),
+    [
+        (12, Climb(rewind_to=12, raised_at=12, window=5)),  # start 10 + half of 5
+        (13, Climb(rewind_to=10, raised_at=None, window=5)),  # one past half a window
+    ],
+)
+def test_a_raise_up_to_half_a_window_after_the_bottom_is_where_to_rewind(
+    e: int, expected: Climb
+) -> None:
+    assert climb_start(smoothed(_V, 5)) == 10
+    assert climb(_V, _raised_at(e), 5) == expected
+
+
+def test_a_raise_at_the_bottom_of_a_loss_of_zero_is_where_to_rewind() -> None:
+    lr = np.array([0.1, 0.1, 0.5, 0.5])  # raised at step 1, where the loss is 0
+    assert climb(np.array([1.0, 0, 1, 2]), lr, 1) == Climb(rewind_to=1, raised_at=1, window=1)
+
+
+def test_a_raise_at_the_last_step_with_no_fall_since_is_where_to_rewind() -> None:
+    # still not rising at the end (start 2 = T); raised at step 1 and 2 -> 2 since
+    lr = np.array([0.1, 0.1, 0.5])
+    assert climb(np.array([3.0, 2, 2]), lr, 1) == Climb(rewind_to=1, raised_at=1, window=1)
+
+
+def test_a_raise_before_the_climb_with_less_than_one_percent_fallen_since_is_the_cause() -> None:
+    lr = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5])  # raised at step 1 (loss 100)
+    # the climb from 3 (99.5): 0.5 % fallen since the raise
+    found = climb(np.array([200.0, 100, 99.7, 99.5, 100, 150]), lr, 1)
+    assert found == Climb(rewind_to=1, raised_at=1, window=1)
+
+
+def _cols(
+    layers: list[float], lr: np.ndarray | None = None, grad: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """History columns of T = 5 steps: flat gradient norms 3 and lr 0.01 unless given,
+    layer norms of 1 but at the last step ``layers`` (input layer first)."""
+    norms = np.ones((6, len(layers)))
+    norms[-1] = layers
+    return {
+        "grad_norm": np.r_[np.nan, np.full(5, 3.0)] if grad is None else grad,
+        "lr": np.full(6, 0.01) if lr is None else lr,
+        "layer_grad_norms": norms,
+    }
+
+
+@pytest.mark.parametrize(
+    ("layers", "shown"),
+    [
+        ([30.0, 3.0], "3 at the output to 30"),  # two layers are enough
+        ([300.0, 30.0, 0.5], "0.5 at the output to 300"),
+        ([300.0, 20.0, 3.0], "3 at the output to 300"),
+        ([30.0, 10.0, 3.0], "3 at the output to 30"),  # exactly LAYER_GROWTH = 10 times
+        ([200.0, 30.0, 3.0], "3 at the output to 200"),
+        ([np.inf, 30.0, 3.0], None),  # not finite
+        ([300.0, 30.0, 0.0], None),  # nothing at the output to grow from
+        ([300.0, 3.0, 30.0], None),  # not layer by layer
+        ([30.0, 300.0, 3.0], None),
+        ([300.0, 30.0, 30.0, 3.0], None),  # 30 -> 30 does not grow
+        ([5.0, 4.0, 3.0], None),  # growing, but less than 10 times
+    ],
+)
+def test_layer_norms_grow_toward_the_input_when_each_is_larger_and_ten_times_in_all(
+    layers: list[float], shown: str | None
+) -> None:
+    found = diagnose(_cols(layers), 2, "loss became non-finite at step 6", deep=True)
+    if shown is None:
+        assert (found.cause, found.why) == ("learning_rate", "")
+    else:
+        assert found.cause == "exploding_gradients"
+        assert found.why == (
+            f"the gradient norms grow layer by layer toward the input, {shown} at the first layer"
+        )
+
+
+@pytest.mark.parametrize(
+    ("lr", "k", "raised"),
+    [
+        ([0.01] * 5 + [0.1], 4, True),  # raised for the last step only
+        ([0.01, 0.1] + [0.01] * 4, 0, True),  # raised at step 1, lowered again
+        ([0.01] * 3 + [0.1] * 3, 2, True),  # raised at step k + 1
+        ([0.1] * 3 + [0.05] * 3, 2, False),  # lowered
+    ],
+)
+def test_an_lr_raised_after_step_k_is_the_cause(lr: list[float], k: int, raised: bool) -> None:
+    found = diagnose(_cols([300.0, 30.0, 3.0], lr=np.array(lr)), k, "loss became", deep=True)
+    assert found.lr_raised is raised
+    assert found.cause == ("learning_rate" if raised else "exploding_gradients")
+
+
+def test_a_gradient_norm_exactly_100_times_its_median_is_exploding() -> None:
+    grad = np.array([np.nan, 1.0, 1.0, 1.0, 50, 100])
+    lr = np.array([0.1, 0.1, 0.1, 0.05, 0.02, 0.02])  # step k + 1 = 3 ran at 0.05
+    found = diagnose(_cols([1.0, 1.0], lr=lr, grad=grad), 2, "loss became", deep=True)
+    assert found.cause == "exploding_gradients" and found.lr_raised is False
+    assert found.why == (
+        "the gradient norm grew from about 1 to 100 while the learning rate stayed at 0.05"
+    )
+    grad = np.array([np.nan, 2.0, 2.0, 2.0, 50, 100])  # 50 times the median 2: not yet
+    found = diagnose(_cols([1.0, 1.0], grad=grad), 2, "loss became", deep=True)
+    assert (found.cause, found.why) == ("learning_rate", "")
+    assert (found.healthy_grad_norm, found.peak_grad_norm) == (2.0, 100.0)

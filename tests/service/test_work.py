@@ -23,7 +23,7 @@ def _queue(
             order.append(label)
             turns.release()
 
-        t = threading.Thread(target=take)
+        t = threading.Thread(target=take, daemon=True)  # a stuck one does not hang the run
         t.start()
         while turns.waiting < len(threads) + 1:  # queued in this order
             time.sleep(0.001)
@@ -124,3 +124,43 @@ def test_a_call_that_passes_its_turn_queues_as_a_call_not_as_background() -> Non
     for t in threads:
         t.join(5)
     assert order == ["call", "long", "play"]
+
+
+def test_background_work_handed_a_slot_alone_restarts_the_count_of_calls() -> None:
+    # b0 gets the slot with no call waiting: the streak of calls starts again from 0, so
+    # the calls that queue while b0 computes get their full three handovers before b1
+    turns, order = Turns(1), []
+    holding, go_on = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        turns.acquire(background=True)
+        order.append("b0")
+        holding.set()
+        go_on.wait(5)
+        turns.release()
+
+    turns.acquire()
+    first = threading.Thread(target=hold, daemon=True)
+    first.start()
+    while turns.waiting < 1:
+        time.sleep(0.001)
+    turns.release()  # only background work waits: b0
+    assert holding.wait(5)
+    labels = [("b1", True)] + [(f"c{i}", False) for i in range(4)]
+    threads = _queue(turns, labels, order)
+    go_on.set()
+    for t in [first, *threads]:
+        t.join(5)
+    assert order == ["b0", "c0", "c1", "c2", "b1", "c3"]
+
+
+def test_background_work_that_passes_its_turn_queues_behind_background_work() -> None:
+    # play passing its turn with only play waiting: the waiting play goes first
+    turns, order = Turns(1), []
+    turns.acquire()
+    threads = _queue(turns, [("b0", True)], order)
+    turns.pass_turn(background=True)
+    order.append("playing")
+    turns.release()
+    threads[0].join(5)
+    assert order == ["b0", "playing"]
