@@ -164,3 +164,37 @@ def test_background_work_that_passes_its_turn_queues_behind_background_work() ->
     turns.release()
     threads[0].join(5)
     assert order == ["b0", "playing"]
+
+
+class _Clock:
+    """A stand-in for ``time`` in ``service.work``: ``monotonic`` is what the test sets."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_cancellation_and_stopping_are_seen_once_a_slice_has_gone_by(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _Clock(100.0)
+    monkeypatch.setattr("gradscape.service.work.time", clock)
+    gone = Work(None, 10.0, slice_seconds=0.05)
+    gone.cancel()
+    clock.now = 100.04
+    assert gone.go_on() and gone.reason is None  # within the first slice: not checked
+    clock.now = 100.0 + 0.05  # exactly one slice
+    assert not gone.go_on() and gone.reason == "the client went away"
+
+    stopping = threading.Event()
+    clock.now = 100.0
+    stop = Work(None, 10.0, stopping, slice_seconds=0.05)
+    clock.now = 100.0 + 0.05
+    assert stop.go_on()  # a slice gone by: checked, nothing to stop for; the next is at 100.1
+    stopping.set()
+    clock.now = 100.08
+    assert stop.go_on() and stop.reason is None
+    clock.now = 100.0 + 0.05 + 0.05
+    assert not stop.go_on() and stop.reason == "the server is stopping"
