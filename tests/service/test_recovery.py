@@ -4,11 +4,13 @@ history's own numbers, and the run itself trained on after the fix."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pytest
 
+from gradscape.service import cost
 from gradscape.service.errors import ConflictError
 from gradscape.service.live import Budgets, LiveRun
 from gradscape.service.recovery import (
@@ -543,3 +545,109 @@ def test_a_gradient_norm_exactly_100_times_its_median_is_exploding() -> None:
     found = diagnose(_cols([1.0, 1.0], grad=grad), 2, "loss became", deep=True)
     assert (found.cause, found.why) == ("learning_rate", "")
     assert (found.healthy_grad_norm, found.peak_grad_norm) == (2.0, 100.0)
+
+
+# -- the fix when lambda_max is not computed ---------------------------------------------
+
+_QUADRATIC = {"model": {"function": "quadratic", "condition": 1}}  # 0.5 |p|^2, H = I
+_TIGHT = Budgets(max_call_seconds=1e-9)
+
+
+def _priced(run: LiveRun, gradient_seconds: float) -> LiveRun:
+    """Fix the measured cost of one gradient (``service.cost`` times it once per run): a
+    lambda_max then costs 2 x min(P, 30) gradients, 0.004 s at 1 ms for P = 2."""
+    run.costs["gradient"] = gradient_seconds
+    return run
+
+
+def _halved_message(k: int, lr: str, new: str, basis: str) -> str:
+    return (
+        f"The loss began to climb after step {k} at lr {lr}; lambda_max was not computed "
+        "(it would take about 0.004 s, over max_call_seconds=1e-09), so rewind to step "
+        f"{k} and lower lr to {new}, {basis}."
+    )
+
+
+def test_a_raise_to_twice_the_lr_that_fell_is_halved_once() -> None:
+    # lr 1.25 multiplies the loss by (1 - 1.25)^2 = 0.0625 (step 1), then lr 2.5 by 2.25
+    run = LiveRun.create({**_QUADRATIC, "optimizer": {"name": "sgd", "lr": 1.25}}, _TIGHT)
+    run.step(1, evaluate="none")
+    run.set({"lr": 2.5})
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    out = recovery(_priced(run, 1e-3))
+    assert (out["rewind_to"], out["lr_raised_at"], out["lr"]) == (1, 1, 2.5)
+    # 2.5 / 1.25 = 2 exactly: one halving, 1.25, two figures down: 1.2
+    assert out["fix"] == {"lr": 1.2} and out["lambda_max"] is None
+    assert out["message"] == _halved_message(
+        1, "2.5", "1.2", "at most lr 1.25, which the loss fell with before"
+    )
+
+
+def test_with_no_lower_lr_tried_the_lr_is_halved_and_rounded_down() -> None:
+    run = _diverged({**_QUADRATIC, "optimizer": {"name": "sgd", "lr": 3.5}}, _TIGHT)
+    out = recovery(_priced(run, 1e-3))
+    assert out["rewind_to"] == 0 and out["fix"] == {"lr": 1.7}  # 3.5 / 2 = 1.75, down: 1.7
+    assert out["message"] == _halved_message(
+        0, "3.5", "1.7", "half the lr (no lower lr was tried: halve again if it climbs again)"
+    )
+
+
+def test_the_lr_that_climbed_is_not_a_lower_lr_the_loss_fell_with() -> None:
+    # overshoot falls for one step at lr 1.02, then climbs at the same lr
+    out = recovery(_priced(_diverged({"preset": "overshoot"}, _TIGHT), 1e-3))
+    assert out["rewind_to"] == 1 and out["fix"] == {"lr": 0.51}
+    assert out["message"] == _halved_message(
+        1, "1.02", "0.51", "half the lr (no lower lr was tried: halve again if it climbs again)"
+    )
+
+
+def test_lambda_max_is_computed_when_its_estimate_is_exactly_the_budget() -> None:
+    run = _diverged({"preset": "line", "optimizer": {"lr": 5.0}})
+    _priced(run, 0.01)  # 2 x 2 gradients of 0.01 s
+    assert cost.curvature_seconds(run, 1) == 0.04
+    run.budgets = Budgets(max_call_seconds=0.04)
+    out = recovery(run)
+    assert out["curvature_note"] is None and out["fix"] == {"lr": 0.49}
+    assert out["lambda_max"] == pytest.approx(np.linalg.eigvalsh(_mse_hessian(run))[-1])
+
+
+def test_a_lambda_max_that_overflows_is_no_stability_edge() -> None:
+    # x = i e77: H = (2 / 3) A^T A with A = [x, 1] has lambda_max ~ 9.3e154, whose square
+    # overflows float64 inside Lanczos: NaN, no edge, so the lr is halved
+    data = {"X": [[1e77], [2e77], [3e77]], "y": [0.5, 1.5, 2.5]}
+    config = {"data": data, "model": {"hidden": []}, "init_params": [0.01, 0.0]}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 0.1}})
+    assert run.session.reason == "loss became non-finite at step 1"
+    out = recovery(run)
+    assert out["cause"] == "learning_rate" and out["lambda_max"] is None
+    assert out["curvature_note"] == "lambda_max is nan at step 0: no stability edge there"
+    assert out["fix"] == {"lr": 0.05} and out["message"] == (
+        "The loss began to climb after step 0 at lr 0.1; lambda_max was not computed "
+        "(lambda_max is nan at step 0: no stability edge there), so rewind to step 0 and "
+        "lower lr to 0.05, half the lr (no lower lr was tried: halve again if it climbs again)."
+    )
+
+
+def test_a_gradient_whose_norm_overflows_cannot_be_clipped() -> None:
+    # x = i e100, w = 0.01: the gradient ~ 1e198 is finite, its norm's square is not
+    data = {"X": [[1e100], [2e100], [3e100]], "y": [0.5, 1.5, 2.5]}
+    config = {"data": data, "model": {"hidden": []}, "init_params": [0.01, 0.0]}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 0.1}})
+    assert run.session.reason == "gradient became non-finite at step 1"
+    out = recovery(run)
+    assert out["cause"] == "exploding_gradients" and out["fix"] is None
+    assert out["message"].endswith(
+        "the gradient at step 0 is not finite, so no clip can help: reset."
+    )
+
+
+def test_recovery_of_a_run_that_has_not_diverged_is_a_conflict_saying_so() -> None:
+    run = LiveRun.create({"preset": "line"})
+    run.step(10)
+    message = (
+        "the session has not diverged (status paused): recovery is for a run whose loss or "
+        "parameters became non-finite"
+    )
+    with pytest.raises(ConflictError, match=f"^{re.escape(message)}$"):
+        recovery(run)
