@@ -651,3 +651,19 @@ def test_recovery_of_a_run_that_has_not_diverged_is_a_conflict_saying_so() -> No
     )
     with pytest.raises(ConflictError, match=f"^{re.escape(message)}$"):
         recovery(run)
+
+
+def test_recovery_evaluates_only_the_full_data_losses_it_reads() -> None:
+    # mini-batches: the full-data loss is evaluated when asked; recovery asks for it at
+    # the rewind point and at the last step only, and for nothing held out
+    data = {"name": "line", "n_samples": 100, "noise": 1.0, "validation_split": 0.2}
+    run = _diverged({"preset": "minibatch-noise", "data": data, "optimizer": {"lr": 5.0}})
+    s = run.session
+    T = s.step_count
+    assert T > 2 and not np.isfinite(s.recorded(0, T + 1, ["loss"])["loss"]).any()
+    out = recovery(run)
+    k = out["rewind_to"]
+    assert k + 1 < T
+    cols = s.recorded(0, T + 1, ["loss", "val_loss"])
+    assert np.flatnonzero(np.isfinite(cols["loss"])).tolist() == [k, T]
+    assert np.isnan(cols["val_loss"]).all()
