@@ -667,3 +667,38 @@ def test_recovery_evaluates_only_the_full_data_losses_it_reads() -> None:
     cols = s.recorded(0, T + 1, ["loss", "val_loss"])
     assert np.flatnonzero(np.isfinite(cols["loss"])).tolist() == [k, T]
     assert np.isnan(cols["val_loss"]).all()
+
+
+@pytest.mark.parametrize(
+    ("tighter_at_173", "fix", "shown"),
+    [(None, 5e5, "5e5 (half the clip_norm 1e6"), (9e5, 4.5e5, "4.5e5 (half the clip_norm 9e5")],
+)
+def test_the_clip_in_force_at_the_rewind_point_is_the_created_one_or_the_one_set_there(
+    tighter_at_173: float | None, fix: float, shown: str
+) -> None:
+    # clip_norm 1e6 from the start, and an lr "change" to the same lr at step 0; the climb
+    # from step 173 (the gradient non-finite at 176): the clip in force there did not hold
+    config = {"preset": "exploding", "model": {"init": {"name": "normal", "std": 1}}}
+    run = LiveRun.create({**config, "optimizer": {"lr": 1e6}, "clip_norm": 1e6})
+    run.set({"lr": 1e6})
+    run.step(173, evaluate="none")
+    if tighter_at_173 is not None:
+        run.set({"clip_norm": tighter_at_173})  # made steps 174 on, kept by a rewind to 173
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    out = recovery(run)
+    assert run.session.reason == "gradient became non-finite at step 176"
+    assert out["rewind_to"] == 173 and out["fix"] == {"clip_norm": fix}
+    assert out["message"] == (
+        "Exploding gradients: the gradient became non-finite while the loss was still finite, "
+        f"so rewind to step 173 and clip the gradient norm at {shown} in force)."
+    )
+
+
+def test_the_clip_is_the_median_gradient_norm_before_the_climb_and_says_so() -> None:
+    run = _diverged({"preset": "exploding"})
+    out = recovery(run)
+    clip = out["fix"]["clip_norm"]
+    assert out["message"].endswith(
+        f"clip the gradient norm at {number(clip)} (the median gradient norm before the climb)."
+    )
