@@ -702,3 +702,24 @@ def test_the_clip_is_the_median_gradient_norm_before_the_climb_and_says_so() -> 
     assert out["message"].endswith(
         f"clip the gradient norm at {number(clip)} (the median gradient norm before the climb)."
     )
+
+
+@pytest.mark.parametrize(
+    ("std", "lr", "shown"),
+    [(1.0, 0.1, "130"), (0.1, 10.0, "0.79"), (20.0, 0.01, "1e6")],  # medians 129, 0.794, 997166
+)
+def test_one_hidden_layer_is_deep_enough_to_explode(std: float, lr: float, shown: str) -> None:
+    model = {"hidden": [32], "init": {"name": "normal", "std": std}}
+    run = _diverged({"preset": "exploding", "model": model, "optimizer": {"lr": lr}})
+    assert len(run.session.model.layer_slices) == 2
+    assert run.session.reason is not None and run.session.reason.startswith("loss")
+    out = recovery(run)
+    k = out["rewind_to"]
+    norms = run.session.trajectory(fields=["grad_norm"])["grad_norm"]
+    median = float(np.median(norms[1 : k + 2]))
+    assert out["cause"] == "exploding_gradients" and out["grad_norm_peak"] >= 100 * median
+    assert out["fix"] == {"clip_norm": float(f"{median:.2g}")}  # at most 1e6 as it is
+    assert out["message"].endswith(
+        f"so rewind to step {k} and clip the gradient norm at {shown} "
+        "(the median gradient norm before the climb)."
+    )
