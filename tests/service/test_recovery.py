@@ -723,3 +723,16 @@ def test_one_hidden_layer_is_deep_enough_to_explode(std: float, lr: float, shown
         f"so rewind to step {k} and clip the gradient norm at {shown} "
         "(the median gradient norm before the climb)."
     )
+
+
+def test_a_lambda_max_of_zero_is_no_stability_edge() -> None:
+    # a logistic neuron saturated the wrong way round: sigmoid(+-1e154) is exactly 1 and 0,
+    # so the Hessian mean(p (1 - p) x x^T) is exactly 0 while the gradient is 1e154
+    data = {"X": [[1e154], [-1e154]], "y": [0.0, 1.0]}
+    config = {"data": data, "model": {"hidden": []}, "loss": "bce", "init_params": [1.0, 0.0]}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 1e6}})
+    assert run.session.reason == "loss became non-finite at step 1"
+    out = recovery(run)
+    assert out["cause"] == "learning_rate" and out["lambda_max"] is None
+    assert out["curvature_note"] == "lambda_max is 0 at step 0: no stability edge there"
+    assert out["fix"] == {"lr": 5e5}
