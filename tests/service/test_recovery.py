@@ -4,11 +4,13 @@ history's own numbers, and the run itself trained on after the fix."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pytest
 
+from gradscape.service import cost
 from gradscape.service.errors import ConflictError
 from gradscape.service.live import Budgets, LiveRun
 from gradscape.service.recovery import (
@@ -383,3 +385,354 @@ def test_a_gradient_that_grows_at_a_lowered_lr_names_the_lr_of_the_climb() -> No
     assert found.why == (
         "the gradient norm grew from about 1 to 10000 while the learning rate stayed at 0.05"
     )
+
+
+def test_numbers_from_1e5_up_are_written_with_an_exponent() -> None:
+    # below 1e-3 and from 1e5 up in powers of ten; between, the three figures plainly
+    assert [number(v) for v in (1e5, 99_900.0, 1e-3, 5e-4, 1.5e-5)] == [
+        "1e5", "99900", "0.001", "0.0005", "1.5e-5",
+    ]  # fmt: skip
+
+
+def test_a_window_of_two_is_smoothed_over_a_point_either_side() -> None:
+    # window // 2 = 1 point either side: sqrt(1 x 100) = 10 at the ends, (1 x 100 x 1)^(1/3)
+    np.testing.assert_allclose(smoothed(np.array([1.0, 100, 1]), 2), [10.0, 100 ** (1 / 3), 10.0])
+
+
+def test_a_window_of_five_is_smoothed_over_two_points_either_side() -> None:
+    x = np.array([1.0, 1e4, 1e-2, 10, 1e6, 1e-3, 100])
+    logs = np.log10(x)  # 0, 4, -2, 1, 6, -3, 2
+    means = [
+        np.mean(logs[0:3]), np.mean(logs[0:4]), np.mean(logs[0:5]), np.mean(logs[1:6]),
+        np.mean(logs[2:7]), np.mean(logs[3:7]), np.mean(logs[4:7]),
+    ]  # fmt: skip
+    np.testing.assert_allclose(smoothed(x, 5), 10.0 ** np.array(means), rtol=1e-12)
+
+
+def test_a_non_finite_loss_changes_only_the_windows_it_is_in() -> None:
+    # windows of 3 with the NaN in them are +inf (the first two); the others are exactly
+    # what the same losses give without the NaN in front
+    rest = np.array([0.1, 0.1, 7.0])
+    out = smoothed(np.r_[np.nan, rest], 3)
+    assert np.isinf(out[:2]).all()
+    np.testing.assert_array_equal(out[2:], smoothed(rest, 3)[1:])
+    np.testing.assert_allclose(out[2:], [0.07 ** (1 / 3), 0.7**0.5], rtol=1e-12)
+
+
+def test_losses_near_the_largest_float_keep_their_geometric_mean() -> None:
+    # exp(mean log) of values up to 1.8e308 is a finite float: nothing is capped below it
+    np.testing.assert_allclose(smoothed(np.full(3, 1e308), 3), 1e308, rtol=1e-12)
+    huge = np.full(3, np.finfo(np.float64).max)
+    assert np.isfinite(smoothed(huge, 3)).all()
+    # a slow climb up there is still a climb: walk back to its bottom (0.25 at point 4)
+    points = np.array([4.0, 2, 1, 0.5, 0.25, 1e308, 1.2e308, 1.4e308, 1.6e308])
+    assert climb(points, np.full(9, 0.1), 3) == Climb(rewind_to=3, raised_at=None, window=3)
+
+
+def test_a_flat_stretch_stops_the_walk_back() -> None:
+    # from the end: 2 > 1 rose, then 1 -> 1 did not fall as we go back: the climb began at 2
+    assert climb_start(np.array([3.0, 1, 1, 2])) == 2
+
+
+# log2 of the losses is |k - 10|: smoothed over 5 points the bottom stays at 10
+_V = 2.0 ** np.abs(np.arange(21) - 10)
+
+
+def _raised_at(e: int, n: int = 21) -> np.ndarray:
+    """An lr column raised at step e: ``lr[e + 1] > lr[e]``."""
+    return np.where(np.arange(n) <= e, 0.1, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("e", "expected"),
+    [
+        (12, Climb(rewind_to=12, raised_at=12, window=5)),  # start 10 + half of 5
+        (13, Climb(rewind_to=10, raised_at=None, window=5)),  # one past half a window
+    ],
+)
+def test_a_raise_up_to_half_a_window_after_the_bottom_is_where_to_rewind(
+    e: int, expected: Climb
+) -> None:
+    assert climb_start(smoothed(_V, 5)) == 10
+    assert climb(_V, _raised_at(e), 5) == expected
+
+
+def test_a_raise_at_the_bottom_of_a_loss_of_zero_is_where_to_rewind() -> None:
+    lr = np.array([0.1, 0.1, 0.5, 0.5])  # raised at step 1, where the loss is 0
+    assert climb(np.array([1.0, 0, 1, 2]), lr, 1) == Climb(rewind_to=1, raised_at=1, window=1)
+
+
+def test_a_raise_at_the_last_step_with_no_fall_since_is_where_to_rewind() -> None:
+    # still not rising at the end (start 2 = T); raised at step 1 and 2 -> 2 since
+    lr = np.array([0.1, 0.1, 0.5])
+    assert climb(np.array([3.0, 2, 2]), lr, 1) == Climb(rewind_to=1, raised_at=1, window=1)
+
+
+def test_a_raise_before_the_climb_with_less_than_one_percent_fallen_since_is_the_cause() -> None:
+    lr = np.array([0.1, 0.1, 0.5, 0.5, 0.5, 0.5])  # raised at step 1 (loss 100)
+    # the climb from 3 (99.5): 0.5 % fallen since the raise
+    found = climb(np.array([200.0, 100, 99.7, 99.5, 100, 150]), lr, 1)
+    assert found == Climb(rewind_to=1, raised_at=1, window=1)
+
+
+def _cols(
+    layers: list[float], lr: np.ndarray | None = None, grad: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """History columns of T = 5 steps: flat gradient norms 3 and lr 0.01 unless given,
+    layer norms of 1 but at the last step ``layers`` (input layer first)."""
+    norms = np.ones((6, len(layers)))
+    norms[-1] = layers
+    return {
+        "grad_norm": np.r_[np.nan, np.full(5, 3.0)] if grad is None else grad,
+        "lr": np.full(6, 0.01) if lr is None else lr,
+        "layer_grad_norms": norms,
+    }
+
+
+@pytest.mark.parametrize(
+    ("layers", "shown"),
+    [
+        ([30.0, 3.0], "3 at the output to 30"),  # two layers are enough
+        ([300.0, 30.0, 0.5], "0.5 at the output to 300"),
+        ([300.0, 20.0, 3.0], "3 at the output to 300"),
+        ([30.0, 10.0, 3.0], "3 at the output to 30"),  # exactly LAYER_GROWTH = 10 times
+        ([200.0, 30.0, 3.0], "3 at the output to 200"),
+        ([np.inf, 30.0, 3.0], None),  # not finite
+        ([300.0, 30.0, 0.0], None),  # nothing at the output to grow from
+        ([300.0, 3.0, 30.0], None),  # not layer by layer
+        ([30.0, 300.0, 3.0], None),
+        ([300.0, 30.0, 30.0, 3.0], None),  # 30 -> 30 does not grow
+        ([5.0, 4.0, 3.0], None),  # growing, but less than 10 times
+    ],
+)
+def test_layer_norms_grow_toward_the_input_when_each_is_larger_and_ten_times_in_all(
+    layers: list[float], shown: str | None
+) -> None:
+    found = diagnose(_cols(layers), 2, "loss became non-finite at step 6", deep=True)
+    if shown is None:
+        assert (found.cause, found.why) == ("learning_rate", "")
+    else:
+        assert found.cause == "exploding_gradients"
+        assert found.why == (
+            f"the gradient norms grow layer by layer toward the input, {shown} at the first layer"
+        )
+
+
+@pytest.mark.parametrize(
+    ("lr", "k", "raised"),
+    [
+        ([0.01] * 5 + [0.1], 4, True),  # raised for the last step only
+        ([0.01, 0.1] + [0.01] * 4, 0, True),  # raised at step 1, lowered again
+        ([0.01] * 3 + [0.1] * 3, 2, True),  # raised at step k + 1
+        ([0.1] * 3 + [0.05] * 3, 2, False),  # lowered
+    ],
+)
+def test_an_lr_raised_after_step_k_is_the_cause(lr: list[float], k: int, raised: bool) -> None:
+    found = diagnose(_cols([300.0, 30.0, 3.0], lr=np.array(lr)), k, "loss became", deep=True)
+    assert found.lr_raised is raised
+    assert found.cause == ("learning_rate" if raised else "exploding_gradients")
+
+
+def test_a_gradient_norm_exactly_100_times_its_median_is_exploding() -> None:
+    grad = np.array([np.nan, 1.0, 1.0, 1.0, 50, 100])
+    lr = np.array([0.1, 0.1, 0.1, 0.05, 0.02, 0.02])  # step k + 1 = 3 ran at 0.05
+    found = diagnose(_cols([1.0, 1.0], lr=lr, grad=grad), 2, "loss became", deep=True)
+    assert found.cause == "exploding_gradients" and found.lr_raised is False
+    assert found.why == (
+        "the gradient norm grew from about 1 to 100 while the learning rate stayed at 0.05"
+    )
+    grad = np.array([np.nan, 2.0, 2.0, 2.0, 50, 100])  # 50 times the median 2: not yet
+    found = diagnose(_cols([1.0, 1.0], grad=grad), 2, "loss became", deep=True)
+    assert (found.cause, found.why) == ("learning_rate", "")
+    assert (found.healthy_grad_norm, found.peak_grad_norm) == (2.0, 100.0)
+
+
+# -- the fix when lambda_max is not computed ---------------------------------------------
+
+_QUADRATIC = {"model": {"function": "quadratic", "condition": 1}}  # 0.5 |p|^2, H = I
+_TIGHT = Budgets(max_call_seconds=1e-9)
+
+
+def _priced(run: LiveRun, gradient_seconds: float) -> LiveRun:
+    """Fix the measured cost of one gradient (``service.cost`` times it once per run): a
+    lambda_max then costs 2 x min(P, 30) gradients, 0.004 s at 1 ms for P = 2."""
+    run.costs["gradient"] = gradient_seconds
+    return run
+
+
+def _halved_message(k: int, lr: str, new: str, basis: str) -> str:
+    return (
+        f"The loss began to climb after step {k} at lr {lr}; lambda_max was not computed "
+        "(it would take about 0.004 s, over max_call_seconds=1e-09), so rewind to step "
+        f"{k} and lower lr to {new}, {basis}."
+    )
+
+
+def test_a_raise_to_twice_the_lr_that_fell_is_halved_once() -> None:
+    # lr 1.25 multiplies the loss by (1 - 1.25)^2 = 0.0625 (step 1), then lr 2.5 by 2.25
+    run = LiveRun.create({**_QUADRATIC, "optimizer": {"name": "sgd", "lr": 1.25}}, _TIGHT)
+    run.step(1, evaluate="none")
+    run.set({"lr": 2.5})
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    out = recovery(_priced(run, 1e-3))
+    assert (out["rewind_to"], out["lr_raised_at"], out["lr"]) == (1, 1, 2.5)
+    # 2.5 / 1.25 = 2 exactly: one halving, 1.25, two figures down: 1.2
+    assert out["fix"] == {"lr": 1.2} and out["lambda_max"] is None
+    assert out["message"] == _halved_message(
+        1, "2.5", "1.2", "at most lr 1.25, which the loss fell with before"
+    )
+
+
+def test_with_no_lower_lr_tried_the_lr_is_halved_and_rounded_down() -> None:
+    run = _diverged({**_QUADRATIC, "optimizer": {"name": "sgd", "lr": 3.5}}, _TIGHT)
+    out = recovery(_priced(run, 1e-3))
+    assert out["rewind_to"] == 0 and out["fix"] == {"lr": 1.7}  # 3.5 / 2 = 1.75, down: 1.7
+    assert out["message"] == _halved_message(
+        0, "3.5", "1.7", "half the lr (no lower lr was tried: halve again if it climbs again)"
+    )
+
+
+def test_the_lr_that_climbed_is_not_a_lower_lr_the_loss_fell_with() -> None:
+    # overshoot falls for one step at lr 1.02, then climbs at the same lr
+    out = recovery(_priced(_diverged({"preset": "overshoot"}, _TIGHT), 1e-3))
+    assert out["rewind_to"] == 1 and out["fix"] == {"lr": 0.51}
+    assert out["message"] == _halved_message(
+        1, "1.02", "0.51", "half the lr (no lower lr was tried: halve again if it climbs again)"
+    )
+
+
+def test_lambda_max_is_computed_when_its_estimate_is_exactly_the_budget() -> None:
+    run = _diverged({"preset": "line", "optimizer": {"lr": 5.0}})
+    _priced(run, 0.01)  # 2 x 2 gradients of 0.01 s
+    assert cost.curvature_seconds(run, 1) == 0.04
+    run.budgets = Budgets(max_call_seconds=0.04)
+    out = recovery(run)
+    assert out["curvature_note"] is None and out["fix"] == {"lr": 0.49}
+    assert out["lambda_max"] == pytest.approx(np.linalg.eigvalsh(_mse_hessian(run))[-1])
+
+
+def test_a_lambda_max_that_overflows_is_no_stability_edge() -> None:
+    # x = i e77: H = (2 / 3) A^T A with A = [x, 1] has lambda_max ~ 9.3e154, whose square
+    # overflows float64 inside Lanczos: NaN, no edge, so the lr is halved
+    data = {"X": [[1e77], [2e77], [3e77]], "y": [0.5, 1.5, 2.5]}
+    config = {"data": data, "model": {"hidden": []}, "init_params": [0.01, 0.0]}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 0.1}})
+    assert run.session.reason == "loss became non-finite at step 1"
+    out = recovery(run)
+    assert out["cause"] == "learning_rate" and out["lambda_max"] is None
+    assert out["curvature_note"] == "lambda_max is nan at step 0: no stability edge there"
+    assert out["fix"] == {"lr": 0.05} and out["message"] == (
+        "The loss began to climb after step 0 at lr 0.1; lambda_max was not computed "
+        "(lambda_max is nan at step 0: no stability edge there), so rewind to step 0 and "
+        "lower lr to 0.05, half the lr (no lower lr was tried: halve again if it climbs again)."
+    )
+
+
+def test_a_gradient_whose_norm_overflows_cannot_be_clipped() -> None:
+    # x = i e100, w = 0.01: the gradient ~ 1e198 is finite, its norm's square is not
+    data = {"X": [[1e100], [2e100], [3e100]], "y": [0.5, 1.5, 2.5]}
+    config = {"data": data, "model": {"hidden": []}, "init_params": [0.01, 0.0]}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 0.1}})
+    assert run.session.reason == "gradient became non-finite at step 1"
+    out = recovery(run)
+    assert out["cause"] == "exploding_gradients" and out["fix"] is None
+    assert out["message"].endswith(
+        "the gradient at step 0 is not finite, so no clip can help: reset."
+    )
+
+
+def test_recovery_of_a_run_that_has_not_diverged_is_a_conflict_saying_so() -> None:
+    run = LiveRun.create({"preset": "line"})
+    run.step(10)
+    message = (
+        "the session has not diverged (status paused): recovery is for a run whose loss or "
+        "parameters became non-finite"
+    )
+    with pytest.raises(ConflictError, match=f"^{re.escape(message)}$"):
+        recovery(run)
+
+
+def test_recovery_evaluates_only_the_full_data_losses_it_reads() -> None:
+    # mini-batches: the full-data loss is evaluated when asked; recovery asks for it at
+    # the rewind point and at the last step only, and for nothing held out
+    data = {"name": "line", "n_samples": 100, "noise": 1.0, "validation_split": 0.2}
+    run = _diverged({"preset": "minibatch-noise", "data": data, "optimizer": {"lr": 5.0}})
+    s = run.session
+    T = s.step_count
+    assert T > 2 and not np.isfinite(s.recorded(0, T + 1, ["loss"])["loss"]).any()
+    out = recovery(run)
+    k = out["rewind_to"]
+    assert k + 1 < T
+    cols = s.recorded(0, T + 1, ["loss", "val_loss"])
+    assert np.flatnonzero(np.isfinite(cols["loss"])).tolist() == [k, T]
+    assert np.isnan(cols["val_loss"]).all()
+
+
+@pytest.mark.parametrize(
+    ("tighter_at_173", "fix", "shown"),
+    [(None, 5e5, "5e5 (half the clip_norm 1e6"), (9e5, 4.5e5, "4.5e5 (half the clip_norm 9e5")],
+)
+def test_the_clip_in_force_at_the_rewind_point_is_the_created_one_or_the_one_set_there(
+    tighter_at_173: float | None, fix: float, shown: str
+) -> None:
+    # clip_norm 1e6 from the start, and an lr "change" to the same lr at step 0; the climb
+    # from step 173 (the gradient non-finite at 176): the clip in force there did not hold
+    config = {"preset": "exploding", "model": {"init": {"name": "normal", "std": 1}}}
+    run = LiveRun.create({**config, "optimizer": {"lr": 1e6}, "clip_norm": 1e6})
+    run.set({"lr": 1e6})
+    run.step(173, evaluate="none")
+    if tighter_at_173 is not None:
+        run.set({"clip_norm": tighter_at_173})  # made steps 174 on, kept by a rewind to 173
+    while run.status != "diverged":
+        run.step(20_000, evaluate="none")
+    out = recovery(run)
+    assert run.session.reason == "gradient became non-finite at step 176"
+    assert out["rewind_to"] == 173 and out["fix"] == {"clip_norm": fix}
+    assert out["message"] == (
+        "Exploding gradients: the gradient became non-finite while the loss was still finite, "
+        f"so rewind to step 173 and clip the gradient norm at {shown} in force)."
+    )
+
+
+def test_the_clip_is_the_median_gradient_norm_before_the_climb_and_says_so() -> None:
+    run = _diverged({"preset": "exploding"})
+    out = recovery(run)
+    clip = out["fix"]["clip_norm"]
+    assert out["message"].endswith(
+        f"clip the gradient norm at {number(clip)} (the median gradient norm before the climb)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("std", "lr", "shown"),
+    [(1.0, 0.1, "130"), (0.1, 10.0, "0.79"), (20.0, 0.01, "1e6")],  # medians 129, 0.794, 997166
+)
+def test_one_hidden_layer_is_deep_enough_to_explode(std: float, lr: float, shown: str) -> None:
+    model = {"hidden": [32], "init": {"name": "normal", "std": std}}
+    run = _diverged({"preset": "exploding", "model": model, "optimizer": {"lr": lr}})
+    assert len(run.session.model.layer_slices) == 2
+    assert run.session.reason is not None and run.session.reason.startswith("loss")
+    out = recovery(run)
+    k = out["rewind_to"]
+    norms = run.session.trajectory(fields=["grad_norm"])["grad_norm"]
+    median = float(np.median(norms[1 : k + 2]))
+    assert out["cause"] == "exploding_gradients" and out["grad_norm_peak"] >= 100 * median
+    assert out["fix"] == {"clip_norm": float(f"{median:.2g}")}  # at most 1e6 as it is
+    assert out["message"].endswith(
+        f"so rewind to step {k} and clip the gradient norm at {shown} "
+        "(the median gradient norm before the climb)."
+    )
+
+
+def test_a_lambda_max_of_zero_is_no_stability_edge() -> None:
+    # a logistic neuron saturated the wrong way round: sigmoid(+-1e154) is exactly 1 and 0,
+    # so the Hessian mean(p (1 - p) x x^T) is exactly 0 while the gradient is 1e154
+    data = {"X": [[1e154], [-1e154]], "y": [0.0, 1.0]}
+    config = {"data": data, "model": {"hidden": []}, "loss": "bce", "init_params": [1.0, 0.0]}
+    run = _diverged({**config, "optimizer": {"name": "sgd", "lr": 1e6}})
+    assert run.session.reason == "loss became non-finite at step 1"
+    out = recovery(run)
+    assert out["cause"] == "learning_rate" and out["lambda_max"] is None
+    assert out["curvature_note"] == "lambda_max is 0 at step 0: no stability edge there"
+    assert out["fix"] == {"lr": 5e5}

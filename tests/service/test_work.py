@@ -23,7 +23,7 @@ def _queue(
             order.append(label)
             turns.release()
 
-        t = threading.Thread(target=take)
+        t = threading.Thread(target=take, daemon=True)  # a stuck one does not hang the run
         t.start()
         while turns.waiting < len(threads) + 1:  # queued in this order
             time.sleep(0.001)
@@ -124,3 +124,77 @@ def test_a_call_that_passes_its_turn_queues_as_a_call_not_as_background() -> Non
     for t in threads:
         t.join(5)
     assert order == ["call", "long", "play"]
+
+
+def test_background_work_handed_a_slot_alone_restarts_the_count_of_calls() -> None:
+    # b0 gets the slot with no call waiting: the streak of calls starts again from 0, so
+    # the calls that queue while b0 computes get their full three handovers before b1
+    turns, order = Turns(1), []
+    holding, go_on = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        turns.acquire(background=True)
+        order.append("b0")
+        holding.set()
+        go_on.wait(5)
+        turns.release()
+
+    turns.acquire()
+    first = threading.Thread(target=hold, daemon=True)
+    first.start()
+    while turns.waiting < 1:
+        time.sleep(0.001)
+    turns.release()  # only background work waits: b0
+    assert holding.wait(5)
+    labels = [("b1", True)] + [(f"c{i}", False) for i in range(4)]
+    threads = _queue(turns, labels, order)
+    go_on.set()
+    for t in [first, *threads]:
+        t.join(5)
+    assert order == ["b0", "c0", "c1", "c2", "b1", "c3"]
+
+
+def test_background_work_that_passes_its_turn_queues_behind_background_work() -> None:
+    # play passing its turn with only play waiting: the waiting play goes first
+    turns, order = Turns(1), []
+    turns.acquire()
+    threads = _queue(turns, [("b0", True)], order)
+    turns.pass_turn(background=True)
+    order.append("playing")
+    turns.release()
+    threads[0].join(5)
+    assert order == ["b0", "playing"]
+
+
+class _Clock:
+    """A stand-in for ``time`` in ``service.work``: ``monotonic`` is what the test sets."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_cancellation_and_stopping_are_seen_once_a_slice_has_gone_by(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = _Clock(100.0)
+    monkeypatch.setattr("gradscape.service.work.time", clock)
+    gone = Work(None, 10.0, slice_seconds=0.05)
+    gone.cancel()
+    clock.now = 100.04
+    assert gone.go_on() and gone.reason is None  # within the first slice: not checked
+    clock.now = 100.0 + 0.05  # exactly one slice
+    assert not gone.go_on() and gone.reason == "the client went away"
+
+    stopping = threading.Event()
+    clock.now = 100.0
+    stop = Work(None, 10.0, stopping, slice_seconds=0.05)
+    clock.now = 100.0 + 0.05
+    assert stop.go_on()  # a slice gone by: checked, nothing to stop for; the next is at 100.1
+    stopping.set()
+    clock.now = 100.08
+    assert stop.go_on() and stop.reason is None
+    clock.now = 100.0 + 0.05 + 0.05
+    assert not stop.go_on() and stop.reason == "the server is stopping"

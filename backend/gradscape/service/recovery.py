@@ -64,6 +64,8 @@ NO_PROGRESS = 0.01
 SAFETY = 0.5
 #: The largest clip_norm a live change takes (``core.changes``).
 MAX_CLIP = 1e6
+#: The log of the largest float: a geometric mean capped here stays finite.
+_LOG_MAX = math.log(np.finfo(np.float64).max)
 
 
 def number(value: float) -> str:
@@ -101,7 +103,7 @@ def smoothed(points: FloatArray, window: int) -> FloatArray:
     k = np.arange(points.shape[0])
     lo = np.maximum(0, k - window // 2)
     hi = np.minimum(points.shape[0], k + window // 2 + 1)
-    mean = np.exp(np.minimum((sums[hi] - sums[lo]) / (hi - lo), 709.0))
+    mean = np.exp(np.minimum((sums[hi] - sums[lo]) / (hi - lo), _LOG_MAX))
     return np.where(bads[hi] > bads[lo], np.inf, mean)
 
 
