@@ -48,3 +48,42 @@ def test_a_fresh_stage_has_every_directory_its_pythonpath_names(
     where = stage("landscape", fresh=True)
     entries = _env(where)["PYTHONPATH"].split(os.pathsep)
     assert entries and all(Path(e).is_dir() for e in entries)
+
+
+def test_a_function_whose_source_changed_has_every_mutant_rerun_and_its_old_verdicts_dropped(
+    tmp_path: Path,
+) -> None:
+    from tools.mutate import changed_functions, hashes, merged, rerun_names
+
+    meta = tmp_path / "mutants" / "gradscape" / "core" / "optim.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text('{"hash_by_function_name": {"x__lr": "aa", "xǁSGDǁstep": "bb"}}')
+    now = hashes(tmp_path, "core")
+    assert now == {"gradscape.core.optim.x__lr": "aa", "gradscape.core.optim.xǁSGDǁstep": "bb"}
+    # the last run saw x__lr with another source, and no SGD.step at all
+    changed = changed_functions({"gradscape.core.optim.x__lr": "00"}, now)
+    assert changed == set(now)
+    assert changed_functions(None, now) == set()  # a run that recorded no hashes
+    assert changed_functions(now, now) == set()
+    lr, step = "gradscape.core.optim.x__lr__mutmut_", "gradscape.core.optim.xǁSGDǁstep__mutmut_"
+    old = {lr + "1": "killed", lr + "2": "survived", lr + "3": "killed", step + "1": "timeout"}
+    names = [lr + "1", lr + "2", step + "1", step + "2"]  # lr's 3rd mutant is gone
+    # unchanged: the survivor and the timeout only; x__lr changed: all of its mutants
+    assert rerun_names(names, old, set(), set()) == [lr + "2", step + "1"]
+    assert rerun_names(names, old, {lr + "1"}, set()) == [lr + "1", lr + "2", step + "1"]
+    assert rerun_names(names, old, set(), {"gradscape.core.optim.x__lr"}) == [
+        lr + "1",
+        lr + "2",
+        step + "1",
+    ]
+    # merged: the rerun's verdicts win; a changed function keeps only what was rerun;
+    # a mutant that no longer exists is dropped
+    assert merged(old, {lr + "2": "killed"}, set(names), set()) == {
+        lr + "1": "killed",
+        lr + "2": "killed",
+        step + "1": "timeout",
+    }
+    assert merged(old, {lr + "2": "killed"}, set(names), {"gradscape.core.optim.x__lr"}) == {
+        lr + "2": "killed",
+        step + "1": "timeout",
+    }

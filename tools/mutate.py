@@ -16,7 +16,9 @@ the tests that called the mutated function.
 A run writes ``.mutmut/results.json`` (every mutant's status) and ``.mutmut/report.txt``.
 ``--rerun`` runs again only the mutants that survived there (after new tests), with fresh
 stats of which tests call what, and merges the verdicts: a mutant the old tests killed
-stays killed, since tests are only ever added.
+stays killed, since tests are only ever added. Every mutant of a function whose source
+changed since (a bug fixed) runs again too, since its mutants were renumbered; the old
+verdicts of its names are dropped.
 
 At the end: the surviving mutants per file (with their diff), the score per package
 (killed / checked; mutants ``tests/MUTANTS.md`` lists as equivalent are left out of the
@@ -166,6 +168,56 @@ def hung(where: Path, package: str, seconds: float = 250.0) -> set[str]:
     return out
 
 
+def hashes(where: Path, package: str) -> dict[str, str]:
+    """Each function of ``package`` in the stage -> mutmut's hash of its source. A function
+    whose source changed has its mutants renumbered: the old verdicts of its names are
+    about other mutants."""
+    out = {}
+    root = where / "mutants"
+    for meta in (root / "gradscape" / package).rglob("*.py.meta"):
+        module = ".".join(meta.relative_to(root).parts)[: -len(".py.meta")]
+        for function, digest in json.loads(meta.read_text(encoding="utf-8"))[
+            "hash_by_function_name"
+        ].items():
+            out[f"{module}.{function}"] = digest
+    return out
+
+
+def _function_of(name: str) -> str:
+    """``gradscape.core.optim.x__lr`` of ``gradscape.core.optim.x__lr__mutmut_3``."""
+    return name.rsplit("__mutmut_", 1)[0]
+
+
+def changed_functions(old: dict[str, str] | None, new: dict[str, str]) -> set[str]:
+    """The functions whose source differs from the last run's (or is new there); none
+    when the last run recorded no hashes."""
+    if old is None:
+        return set()
+    return {f for f, digest in new.items() if old.get(f) != digest}
+
+
+def rerun_names(
+    names: list[str], old: dict[str, str | None], slow: set[str], changed: set[str]
+) -> list[str]:
+    """What ``--rerun`` runs of ``names`` (every mutant of the stage): the last run's
+    survivors, timeouts and kills by a hung test, and every mutant of a changed function."""
+    return [
+        n
+        for n in names
+        if _function_of(n) in changed
+        or (n in old and (_survived(old[n]) or old[n] == "timeout" or n in slow))
+    ]
+
+
+def merged(
+    old: dict[str, str | None], new: dict[str, str | None], names: set[str], changed: set[str]
+) -> dict[str, str | None]:
+    """The last run's verdicts overwritten by the rerun's, for the mutants that exist now;
+    the old verdicts of a changed function's names are dropped (they were other mutants)."""
+    kept = {n: v for n, v in old.items() if n in names and _function_of(n) not in changed}
+    return {**kept, **new}
+
+
 def equivalents() -> set[str]:
     """Mutants ``tests/MUTANTS.md`` lists as equivalent (each with its reason there)."""
     path = ROOT / "tests" / "MUTANTS.md"
@@ -283,6 +335,7 @@ def run_package(
         "total": total,
         "sampled": names is not None,
         "fresh": sorted(fresh),
+        "hashes": hashes(where, package),
     }
 
 
@@ -387,17 +440,15 @@ def main(argv: list[str] | None = None) -> int:
     for package in packages:
         stage(package, fresh=not args.keep)
     picks: dict[str, list[str] | None] = dict.fromkeys(packages)
+    changed: dict[str, set[str]] = {p: set() for p in packages}
     if args.sample is not None or args.rerun or args.mutant:
         sizes = {p: generate(p, args.max_children, log) for p in packages}
         for p in packages:
             names = sorted(statuses(STAGES / p, p))
-            if args.rerun:  # the survivors, the timeouts and the kills by a hung test
-                old, slow = before[p]["statuses"], hung(STAGES / p, p)
-                names = [
-                    n
-                    for n in names
-                    if n in old and (_survived(old[n]) or old[n] == "timeout" or n in slow)
-                ]
+            if args.rerun:  # survivors, timeouts, hung kills, and every changed function
+                new = hashes(STAGES / p, p)
+                changed[p] = changed_functions(before[p].get("hashes"), new)
+                names = rerun_names(names, before[p]["statuses"], hung(STAGES / p, p), changed[p])
             if args.mutant:
                 names = [n for n in names if any(fnmatch.fnmatch(n, g) for g in args.mutant)]
             if args.sample is not None:  # stratified: each package in proportion to its size
@@ -417,9 +468,11 @@ def main(argv: list[str] | None = None) -> int:
         if resume and p in kept:
             r["fresh"] = sorted({*kept[p].get("fresh", []), *r["fresh"]})
         if p in before:  # merge: the old verdicts, overwritten by the rerun's
+            now = set(statuses(STAGES / p, p))
             r = {
                 **before[p],
-                "statuses": {**before[p]["statuses"], **r["statuses"]},
+                **{k: r[k] for k in ("total", "hashes") if k in r},
+                "statuses": merged(before[p]["statuses"], r["statuses"], now, changed[p]),
                 "seconds": r["seconds"],
                 "fresh": sorted({*before[p].get("fresh", []), *r["fresh"]}),
             }
