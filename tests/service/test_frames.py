@@ -241,3 +241,18 @@ def test_layer_norms_longer_than_20000_characters_are_dropped_when_thinning(
     if kept:
         once["eval"] = {"step": [3], "layer_grad_norms": norms}
     assert frames.encode(frame, len(_dumps(once))) == _dumps(once)
+
+
+def test_held_out_losses_stay_row_for_row_with_their_steps_when_thinned() -> None:
+    run = LiveRun.create({"preset": "moons-mlp", "data": {"validation_split": 0.25}})
+    run.step(60)
+    frame = frames.build(frames.cut(run, 0))
+    ev = frame["eval"]
+    assert len(ev["step"]) == len(ev["val_loss"]) == len(ev["val_accuracy"]) == 48
+    whole = len(_dumps({k: v for k, v in frame.items() if k != "params"}))
+    small = json.loads(frames.encode(frame, whole - 1))["eval"]  # one halving fits
+    # rows 0, 2, ..., 46 then 47 of each: the held-out ones are those of the same steps
+    rows = [*range(0, 47, 2), 47]
+    assert small["step"] == [ev["step"][i] for i in rows]
+    assert small["val_loss"] == [ev["val_loss"][i] for i in rows]
+    assert small["val_accuracy"] == [ev["val_accuracy"][i] for i in rows]
