@@ -256,3 +256,34 @@ def test_held_out_losses_stay_row_for_row_with_their_steps_when_thinned() -> Non
     assert small["step"] == [ev["step"][i] for i in rows]
     assert small["val_loss"] == [ev["val_loss"][i] for i in rows]
     assert small["val_accuracy"] == [ev["val_accuracy"][i] for i in rows]
+
+
+@pytest.mark.parametrize(("hidden", "inline"), [([199, 2], True), ([250], False)])
+def test_frames_carry_the_parameters_of_nets_of_at_most_1000(
+    hidden: list[int], inline: bool
+) -> None:
+    """Moons has 2 features and one output: [199, 2] has 2*199 + 199 + 199*2 + 2 + 2 + 1 =
+    1000 parameters, [250] has 2*250 + 250 + 250 + 1 = 1001."""
+    run = LiveRun.create({"preset": "moons-mlp", "model": {"hidden": hidden}})
+    assert run.session.model.n_params == (1000 if inline else 1001)
+    run.step(1)
+    frame = frames.build(frames.cut(run, 0))
+    if inline:
+        np.testing.assert_array_equal(frame["params"], run.session.params)
+    else:
+        assert "params" not in frame
+
+
+def test_joined_cuts_drop_coordinates_on_a_plane_drawn_over_since() -> None:
+    run, cuts = _played([5], plane=True)
+    s = run.session
+    ds = s.dataset
+    assert ds is not None
+    run.plane = make_plane("random", s.model, ds.X, ds.y, s.params[None], seed=1)  # redrawn
+    run.play(None)
+    run.tick(5)
+    later = frames.cut(run, cuts[0].to)
+    assert cuts[0].xy and cuts[0].plane is not run.plane
+    joined = frames.join([cuts[0], later])
+    assert joined.plane is run.plane and sorted(joined.xy) == sorted(later.xy)
+    assert frames.build(joined)["eval"]["plane"]["step"] == sorted(later.xy)

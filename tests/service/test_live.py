@@ -317,3 +317,37 @@ def test_check_events_takes_step_zero_and_an_event_at_the_exports_step() -> None
     assert check_events([], 0, SMALL) == []
     assert check_events([[0, {"lr": 0.2}]], 0, SMALL) == [(0, {"lr": 0.2})]
     assert check_events([[10, {"lr": 0.2}]], 10, SMALL) == [(10, {"lr": 0.2})]
+
+
+def test_steps_or_epochs_but_not_both() -> None:
+    with pytest.raises(ValueError, match=r"^steps: give steps or epochs, not both$"):
+        _line().steps_for(3, 2)
+
+
+def test_a_response_of_exactly_max_response_floats_is_allowed() -> None:
+    run = _line(Budgets(max_response_floats=11))  # one row of 9 fields + 2 parameters
+    run.step(2)
+    assert run.every_to_fit(EXPORT_FIELDS, 3) == (3, None)  # steps 0 only: 11 numbers
+
+
+def test_a_long_step_call_evaluates_at_most_max_evaluated_records_and_only_when_asked() -> None:
+    budgets = Budgets(max_steps_per_call=50, max_evaluated=10)
+    run = _line(budgets)
+    run.step(25)  # "all" of 25 > 10: one in ceil(25 / 10) = 3, and the last
+    assert [k for k, _ in run.recent] == [3, 6, 9, 12, 15, 18, 21, 24, 25]
+    quiet = _line(budgets)
+    quiet.step(25, evaluate="none")  # nothing asked: nothing kept
+    assert not quiet.recent
+    spaced_out = _line(budgets)
+    spaced_out.step(25, evaluate=12)  # asked for: kept as asked
+    assert [k for k, _ in spaced_out.recent] == [12, 24, 25]
+
+
+def test_pause_says_why_only_when_it_stopped_a_playing_run() -> None:
+    run = _line()
+    run.pause("its last viewer closed the socket")  # not playing: nothing stopped
+    assert run.paused_because is None and run.playing is False
+    run.play(None)
+    run.pause("its last viewer closed the socket")
+    assert run.paused_because == "its last viewer closed the socket"
+    assert run.playing is False
