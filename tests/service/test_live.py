@@ -13,6 +13,7 @@ from gradscape.service.decimate import spaced, thin
 from gradscape.service.errors import ConflictError, PayloadTooLargeError
 from gradscape.service.exporting import EXPORT_FIELDS
 from gradscape.service.live import Budgets, LiveRun, check_events, replayed
+from gradscape.service.work import Work
 
 SMALL = Budgets(max_steps_per_call=50, max_trajectory_steps=120, max_events=2)
 
@@ -351,3 +352,19 @@ def test_pause_says_why_only_when_it_stopped_a_playing_run() -> None:
     run.pause("its last viewer closed the socket")
     assert run.paused_because == "its last viewer closed the socket"
     assert run.playing is False
+
+
+def test_a_step_call_whose_client_went_away_stops_after_one_update() -> None:
+    """``go_on`` is asked after each update: a cancelled call keeps the one it made."""
+    run = _line()
+    work = Work(None, 10.0, slice_seconds=0.0)
+    work.cancel()
+    steps = run.step(30, work=work)
+    assert run.session.step_count == 1 and len(steps) == 1 and steps[0].step == 1
+    assert work.reason == "the client went away"
+
+
+def test_a_step_call_of_exactly_max_evaluated_evaluates_every_record() -> None:
+    run = _line(Budgets(max_steps_per_call=50, max_evaluated=10))
+    run.step(10)
+    assert [k for k, _ in run.recent] == list(range(1, 11))
