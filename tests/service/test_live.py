@@ -368,3 +368,46 @@ def test_a_step_call_of_exactly_max_evaluated_evaluates_every_record() -> None:
     run = _line(Budgets(max_steps_per_call=50, max_evaluated=10))
     run.step(10)
     assert [k for k, _ in run.recent] == list(range(1, 11))
+
+
+def test_a_new_run_starts_paused_with_nothing_drawn_or_measured() -> None:
+    run = LiveRun(TrainingSession({"preset": "line"}))
+    assert run.id == "" and run.created == 0.0 and run.budgets == Budgets()
+    assert run.playing is False and run.steps_per_second is None and run.paused_because is None
+    assert run.plane is None and run.costs == {} and not run.recent
+    assert run.status == "paused"
+
+
+def test_create_passes_on_its_limits_and_name() -> None:
+    run = LiveRun.create({"preset": "line"}, SMALL, run_id="r2", created=7.0)
+    assert run.id == "r2" and run.created == 7.0 and run.budgets is SMALL
+    with pytest.raises(
+        ValueError, match=re.escape("data.n_samples must be between 1 and 10, got 50")
+    ):
+        LiveRun.create({"preset": "line"}, SMALL, Limits(max_samples=10))
+
+
+def test_a_wide_net_keeps_at_least_64_recent_parameter_vectors() -> None:
+    """Moons (2 features, 1 output) with [64, 64]: 2*64 + 64 + 64*64 + 64 + 64 + 1 = 4417
+    parameters; 262,144 // 4417 = 59 vectors would fit the floats, 64 are kept."""
+    run = LiveRun.create({"preset": "moons-mlp", "model": {"hidden": [64, 64]}})
+    assert run.session.model.n_params == 4417
+    assert run.recent.maxlen == 64
+
+
+def test_a_run_that_cannot_train_says_why_and_what_to_do() -> None:
+    wild = LiveRun.create({"preset": "line", "optimizer": {"lr": 1e6}}, SMALL)
+    while wild.status != "diverged":
+        wild.step(50)
+    with pytest.raises(ConflictError) as refused:
+        wild.step(1)
+    assert str(refused.value) == "the session diverged; rewind or reset it before stepping"
+    full = _line()
+    full.step(50)
+    full.step(50)
+    full.step(20)
+    with pytest.raises(ConflictError) as refused:
+        full.play(None)
+    assert str(refused.value) == (
+        "the session is at max_trajectory_steps=120; rewind or reset it first"
+    )
