@@ -174,7 +174,7 @@ def _thinned(frame: dict[str, Any]) -> dict[str, Any]:
             col = out[key]
             out[key] = col[::2] if len(col) % 2 == 1 else [*col[:-1:2], col[-1]]
     ev = dict(out["eval"])
-    for key in ("step", "loss", "accuracy", "layer_grad_norms"):
+    for key in ("step", "loss", "accuracy", "layer_grad_norms", "val_loss", "val_accuracy"):
         col = ev.get(key)
         if col:
             ev[key] = col[::2] if len(col) % 2 == 1 else [*col[:-1:2], col[-1]]
