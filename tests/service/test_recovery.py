@@ -736,3 +736,37 @@ def test_a_lambda_max_of_zero_is_no_stability_edge() -> None:
     assert out["cause"] == "learning_rate" and out["lambda_max"] is None
     assert out["curvature_note"] == "lambda_max is 0 at step 0: no stability edge there"
     assert out["fix"] == {"lr": 5e5}
+
+
+# -- the fix's sentence on either side of the stability edge -----------------------------
+
+
+def test_an_lr_below_the_edge_that_still_climbed_says_the_curvature_grew() -> None:
+    from gradscape.service.recovery import _lr_fix
+
+    run = LiveRun.create(_QUADRATIC)  # H = I: lambda_max = 1, the edge 2 / lambda_max = 2
+    below = _lr_fix(run, 0, 1.5, np.array([1.5]))
+    assert (below["lambda_max"], below["lr_limit"], below["fix"]) == (1.0, 2.0, {"lr": 0.75})
+    assert below["message"] == (
+        "The loss began to climb after step 0 although lr 1.5 is below 2 / lambda_max = 2 "
+        "there (the curvature grew on the way up): rewind to step 0 and lower lr to 0.75."
+    )
+    # exactly on the edge every step overshoots already (|1 - 2 x 1| = 1 never shrinks)
+    on = _lr_fix(run, 0, 2.0, np.array([2.0]))
+    assert on["message"] == (
+        "The loss began to climb after step 0 because lr 2 is above the stability edge "
+        "2 / lambda_max = 2 (lambda_max = 1 there), so every step overshoots: rewind to "
+        "step 0 and lower lr to 1."
+    )
+
+
+def test_a_healthy_median_gradient_norm_of_zero_is_no_clip_norm() -> None:
+    from gradscape.service.recovery import Diagnosis, _clip_fix
+
+    run = LiveRun.create(_QUADRATIC)
+    found = Diagnosis("exploding_gradients", "the gradient norm grew", 0.0, 5.0, False)
+    assert _clip_fix(run, 0, found) == {
+        "fix": None,
+        "message": "Exploding gradients: the gradient norm grew, and the gradient at step 0 "
+        "is not finite, so no clip can help: reset.",
+    }
