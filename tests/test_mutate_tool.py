@@ -23,7 +23,9 @@ def test_the_wilson_interval_matches_its_formula_worked_by_hand() -> None:
 def test_the_equivalent_mutants_are_read_from_their_section_only() -> None:
     listed = equivalents()
     assert "gradscape.core.data.x__fraction__mutmut_5" in listed
-    assert "gradscape.service.recovery.x__history__mutmut_24" in listed
+    assert "gradscape.service.codegen.numpy_code.x__plain_sgd__mutmut_14" in listed
+    # nor a survivor still alive, listed in its own section after this one
+    assert "gradscape.landscape.evaluate.x__mlp_plan__mutmut_17" not in listed
     # a name quoted elsewhere in the file (its example of how mutants are named) is not
     assert "gradscape.core.optim.x__lr__mutmut_3" not in listed
 
@@ -87,3 +89,25 @@ def test_a_function_whose_source_changed_has_every_mutant_rerun_and_its_old_verd
         lr + "2": "killed",
         step + "1": "timeout",
     }
+
+
+def test_under_mutmuts_stats_run_every_test_gets_the_longer_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.conftest import STATS_TIMEOUT, pytest_collection_modifyitems
+
+    class Item:
+        def __init__(self) -> None:
+            self.marks: list[pytest.Mark] = []
+
+        def add_marker(self, mark: pytest.MarkDecorator) -> None:
+            self.marks.append(mark.mark)
+
+    items = [Item(), Item()]
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "gradscape.core.optim.x__lr__mutmut_1")
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [i.marks for i in items] == [[], []]  # a mutant keeps the 60 s
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "stats")
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [[(m.name, m.args) for m in i.marks] for i in items] == [[("timeout", (600,))]] * 2
+    assert STATS_TIMEOUT == 600
