@@ -17,6 +17,8 @@ import pytest
 from gradscape.core.session import TrainingSession
 from gradscape.service.exporting import export_csv, export_json
 
+#: The scalar columns of every export, in the order DESIGN.md lists a record's fields.
+SCALARS = ["step", "epoch", "loss", "accuracy", "batch_loss", "grad_norm", "lr"]
 TOP_KEYS = [
     "format_version",
     "config",
@@ -64,17 +66,7 @@ def test_a_run_on_data_exports_its_batch_sizes_as_integers() -> None:
     assert list(out) == TOP_KEYS
     assert out["every"] == 2 and out["note"] == "thinned" and out["step"] == 2
     traj = out["trajectory"]
-    assert list(traj) == [
-        "step",
-        "epoch",
-        "loss",
-        "accuracy",
-        "batch_loss",
-        "grad_norm",
-        "lr",
-        "batch_size",
-        "params",
-    ]
+    assert list(traj) == [*SCALARS, "batch_size", "params"]
     assert traj["step"] == [0, 2]
     assert traj["batch_size"] == [50, 50]
     assert [type(v) for v in traj["batch_size"]] == [int, int]  # 50, not 50.0
@@ -110,16 +102,5 @@ def test_csv_of_a_run_on_data_writes_whole_batch_sizes() -> None:
     s = TrainingSession({"preset": "line"})
     s.step(1)
     rows = list(csv.reader(io.StringIO(export_csv(s))))
-    assert rows[0] == [
-        "step",
-        "epoch",
-        "loss",
-        "accuracy",
-        "batch_loss",
-        "grad_norm",
-        "lr",
-        "batch_size",
-        "w_x",
-        "bias",
-    ]
+    assert rows[0] == [*SCALARS, "batch_size", "w_x", "bias"]
     assert [r[7] for r in rows[1:]] == ["50", "50"]
