@@ -654,3 +654,20 @@ def test_standardize_a_single_row_centres_it_with_std_one() -> None:
 def test_refusals_name_the_rule_and_cut_long_names(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset(spec)
+
+
+def test_an_integer_bound_of_a_million_is_written_out_in_full() -> None:
+    # "%g" would write 1000000 as "1e+06"; integer bounds are printed as integers.
+    with pytest.raises(ValueError, match=r"^data\.n_samples must be between 1 and 1000000, got 0$"):
+        make_dataset({"name": "moons", "n_samples": 0}, limits=DataLimits(max_samples=1_000_000))
+
+
+def test_a_constant_column_is_centred_on_its_own_value_exactly() -> None:
+    # 0.1 + 0.1 + 0.1 is 0.30000000000000004 in float64, so the column's computed mean is
+    # 0.10000000000000002: a constant column takes its value itself as the mean, z = 0.
+    ds = make_dataset({"X": [[0.1, 1.0], [0.1, 2.0], [0.1, 4.0]], "y": [0, 1, 0],
+                       "standardize": True})  # fmt: skip
+    assert ds.mean is not None and ds.std is not None
+    assert ds.mean[0] == 0.1
+    assert ds.std[0] == 1.0
+    np.testing.assert_array_equal(ds.X[:, 0], [0.0, 0.0, 0.0])
