@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -671,3 +672,49 @@ def test_a_constant_column_is_centred_on_its_own_value_exactly() -> None:
     assert ds.mean[0] == 0.1
     assert ds.std[0] == 1.0
     np.testing.assert_array_equal(ds.X[:, 0], [0.0, 0.0, 0.0])
+
+
+def _line_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """The docstring's line: x ~ U[-1, 1] first, then y = 2x + 1 + 0.5 N(0, 1)."""
+    x = rng.uniform(-1.0, 1.0, size=n)
+    return x[:, None], 2.0 * x + 1.0 + 0.5 * rng.standard_normal(n)
+
+
+def _sine_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """x ~ U[-pi, pi] first, then y = sin(x) + 0.5 N(0, 1)."""
+    x = rng.uniform(-np.pi, np.pi, size=n)
+    return x[:, None], np.sin(x) + 0.5 * rng.standard_normal(n)
+
+
+def _spiral_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """CS231n's spiral, 3 arms of n // 3 (+1 for the first n % 3): angle 4j..4(j+1) plus
+    0.5 N(0, 1), one normal per point, drawn arm by arm."""
+    parts, labels = [], []
+    for j in range(3):
+        m = n // 3 + (j < n % 3)
+        r = np.linspace(0.0, 1.0, m)
+        t = np.linspace(4.0 * j, 4.0 * (j + 1), m) + 0.5 * rng.standard_normal(m)
+        parts.append(np.column_stack([r * np.sin(t), r * np.cos(t)]))
+        labels.append(np.full(m, float(j)))
+    return np.vstack(parts), np.concatenate(labels)
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [("line", _line_reference), ("sine", _sine_reference), ("spiral", _spiral_reference)],
+)
+def test_noisy_generators_draw_their_noise_from_the_seeded_stream_as_documented(
+    name: str, reference: Callable[[np.random.Generator, int], tuple[FloatArray, FloatArray]]
+) -> None:
+    ds = make_dataset({"name": name, "n_samples": 31, "noise": 0.5, "seed": 11})
+    X, y = reference(np.random.default_rng(11), 31)
+    np.testing.assert_allclose(_rows(ds.X, ds.y), _rows(X, y), rtol=1e-12, atol=1e-12)
+
+
+def test_blobs_centres_are_evenly_spaced_on_the_circle_of_radius_3() -> None:
+    # classes 4: angles 0, pi/2, pi, 3 pi/2 for labels 0, 1, 2, 3
+    ds = make_dataset({"name": "blobs", "classes": 4, "n_samples": 8, "noise": 0.0})
+    expected = {0.0: (3.0, 0.0), 1.0: (0.0, 3.0), 2.0: (-3.0, 0.0), 3.0: (0.0, -3.0)}
+    for row, label in zip(ds.X, ds.y, strict=True):
+        np.testing.assert_allclose(row, expected[label], atol=1e-12)
+    assert sorted(ds.y) == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]

@@ -101,8 +101,9 @@ def test_moons_mlp_learns_a_non_linear_boundary() -> None:
     assert acc > 0.95
 
 
-def _line_preset(lr: float, start: list[float], data: dict[str, Any] | None = None,
-                 batch_size: int | None = None) -> dict[str, Any]:  # fmt: skip
+def _line_preset(
+    lr: float, start: list[float], data: dict[str, Any] | None = None, batch_size: int | None = None
+) -> dict[str, Any]:
     """The chapter's linear regression as a config: w, b from ``start``, plain SGD on MSE."""
     return {
         "data": data or {"name": "line", "n_samples": 50, "noise": 0.3},
