@@ -718,3 +718,22 @@ def test_blobs_centres_are_evenly_spaced_on_the_circle_of_radius_3() -> None:
     for row, label in zip(ds.X, ds.y, strict=True):
         np.testing.assert_allclose(row, expected[label], atol=1e-12)
     assert sorted(ds.y) == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("spec", "seed", "message"),
+    [
+        ({"name": "zzzz"}, 0,
+         "data.name: unknown dataset 'zzzz'; known: pass-fail, line, sine, xor, circles, moons, "
+         "blobs, spiral"),
+        ({"name": "moons", "csv": "a"}, 0,
+         "data must have exactly one of 'name' (a built-in dataset), 'X' and 'y' (inline arrays) "
+         "or 'csv' (CSV text); got keys: name, csv"),
+        ({"name": "moons"}, True, "seed must be a non-negative integer, got bool True"),
+    ],
+)  # fmt: skip
+def test_refusals_of_the_name_the_form_and_the_seed_in_full(
+    spec: dict[str, Any], seed: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec, seed=seed)

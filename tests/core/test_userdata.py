@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradscape.core.data import make_dataset
+from gradscape.core.data import DataLimits, make_dataset
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,54 @@ def test_numpy_arrays_are_lists_of_their_rows_and_a_0_d_array_is_not_a_list(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset(spec)
+
+
+@pytest.mark.parametrize(
+    ("y", "task", "n_classes"),
+    [
+        ([1, 1], "binary", 2),  # all ones are still 0/1 labels
+        ([0, 1], "binary", 2),
+        ([0, 0], "multiclass", 2),  # a stated multiclass task has at least two classes
+        ([0, 3], "multiclass", 4),  # classes 0..3, even those that never occur
+    ],
+)
+def test_a_stated_task_is_taken_when_the_labels_allow_it(
+    y: list[int], task: str, n_classes: int
+) -> None:
+    ds = make_dataset({"X": [1, 2], "y": y, "task": task})
+    assert (ds.task, ds.n_classes) == (task, n_classes)
+
+
+def test_an_unknown_task_is_refused_with_the_known_ones() -> None:
+    message = "data.task must be one of regression, binary, multiclass; got str 'ranking'"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"X": [1, 2], "y": [0, 1], "task": "ranking"})
+
+
+@pytest.mark.parametrize(
+    ("length", "shown"),
+    [(40, "b" * 40), (41, "b" * 37 + "...")],
+)
+def test_a_name_is_shown_whole_up_to_40_characters_then_cut_to_37_and_dots(
+    length: int, shown: str
+) -> None:
+    message = f"data.target: column 'z' is not in the CSV header; columns: a, {shown}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"csv": "a," + "b" * length + "\n1,0\n", "target": "z"})
+
+
+def test_a_target_name_is_matched_without_its_surrounding_spaces() -> None:
+    ds = make_dataset({"csv": "a,b,y\n1,2,0\n3,4,1\n", "target": " b "})
+    assert (ds.target_name, ds.feature_names) == ("b", ("a", "y"))
+    np.testing.assert_array_equal(ds.y, [2.0, 4.0])
+    np.testing.assert_array_equal(ds.X, [[1.0, 0.0], [3.0, 1.0]])
+
+
+def test_the_csv_size_limit_counts_utf8_bytes_not_characters() -> None:
+    text = "\u00e9,y\n1,0\n"  # 8 characters, 9 bytes: the e-acute is two bytes in UTF-8
+    assert make_dataset({"csv": text}, limits=DataLimits(max_csv_bytes=9)).feature_names == (
+        "\u00e9",
+    )
+    message = "data.csv is 9 bytes; the limit is max_csv_bytes=8"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"csv": text}, limits=DataLimits(max_csv_bytes=8))
