@@ -737,3 +737,62 @@ def test_refusals_of_the_name_the_form_and_the_seed_in_full(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset(spec, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "task", "n_classes", "names", "message"),
+    [
+        (np.zeros((0, 2)), np.zeros(0), "binary", 2, ("a", "b"),
+         "Dataset: X (0, 2), y (0,) do not match"),  # no rows
+        (np.zeros((3, 0)), np.zeros(3), "binary", 2, (),
+         "Dataset: X (3, 0), y (3,) do not match"),  # no features
+        (np.zeros(3), np.zeros(3), "binary", 2, ("a",),
+         "Dataset: X (3,), y (3,) do not match"),  # X not a table
+        (np.zeros((3, 2)), np.zeros(3), "binary", 2, ("a",),
+         "Dataset: X (3, 2), y (3,) do not match"),  # one name for two features
+        (np.zeros((3, 2)), np.zeros(3), "ranking", 2, ("a", "b"),
+         "Dataset: task 'ranking' with n_classes 2"),
+        (np.zeros((3, 2)), np.zeros(3), "regression", 2, ("a", "b"),
+         "Dataset: task 'regression' with n_classes 2"),
+    ],
+)  # fmt: skip
+def test_a_dataset_refuses_shapes_names_and_tasks_that_disagree(
+    X: FloatArray, y: FloatArray, task: str, n_classes: int, names: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Dataset(X, y, task, n_classes, names, "y")
+
+
+def test_a_held_out_y_without_its_x_is_refused() -> None:
+    y = np.zeros(3)
+    with pytest.raises(ValueError, match=r"^Dataset: X_val and y_val must be given together$"):
+        Dataset(np.zeros((3, 2)), y, "regression", None, ("a", "b"), "y", y_val=y)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "moons", "n_samples": "200"}, "data.n_samples must be an integer, got str '200'"),
+        ({"name": "moons", "noise": None}, "data.noise must be a number, got NoneType None"),
+        ({"name": "moons", "noise": math.nan}, "data.noise must be finite, got nan"),
+        ({"name": "moons", "noise": 10.0001}, "data.noise must be between 0 and 10, got 10.0001"),
+        ({"name": "moons", "seed": -1}, "data.seed must be at least 0, got -1"),
+        ({"name": "moons", "standardize": "yes"},
+         "data.standardize must be true or false, got str 'yes'"),
+        ({"name": "moons", "validation_split": 0.95},
+         "data.validation_split must be between 0 and 0.9, got 0.95"),
+        ({"X": [1], "y": [0], "validation_split": 0.5},
+         "data.validation_split needs at least 2 samples, got 1"),
+    ],
+)  # fmt: skip
+def test_option_refusals_in_full(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec)
+
+
+def test_options_on_their_bounds_are_accepted_and_200_samples_is_the_default() -> None:
+    assert make_dataset({"name": "moons"}).n_samples == 200
+    assert make_dataset({"name": "moons", "noise": 10, "n_samples": 3}).n_samples == 3
+    ds = make_dataset({"name": "moons", "n_samples": 10, "validation_split": 0.9})
+    assert ds.y_val is not None and (ds.n_samples, len(ds.y_val)) == (1, 9)
+    assert make_dataset({"name": "circles", "factor": 0.99, "n_samples": 4}).n_samples == 4
