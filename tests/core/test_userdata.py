@@ -82,3 +82,17 @@ def test_the_csv_size_limit_counts_utf8_bytes_not_characters() -> None:
     message = "data.csv is 9 bytes; the limit is max_csv_bytes=8"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset({"csv": text}, limits=DataLimits(max_csv_bytes=8))
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"csv": "a,y\n1,0\n", "target": 2}, "data.target must be a column name, got int 2"),
+        ({"csv": [[1, 2]]}, "data.csv must be CSV text (a string), got list [[1, 2]]"),
+    ],
+)
+def test_a_target_or_csv_of_the_wrong_type_is_refused_in_full(
+    spec: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec)
