@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradscape.core.presets import PRESETS, preset_config
+from gradscape.core.presets import PRESETS, neutral_config, preset_config
 from gradscape.core.session import TrainingSession
 from gradscape.landscape import lambda_max
 
@@ -130,3 +130,17 @@ def test_the_line_presets_are_full_batch_unless_stated_seed_0_and_start_where_th
     name: str, expected: dict[str, Any]
 ) -> None:
     assert preset_config(name) == expected
+
+
+def test_the_configs_handed_out_are_copies_to_the_last_level() -> None:
+    # A caller that edits a nested object of its config must not change the next caller's.
+    neutral = neutral_config()
+    neutral["optimizer"]["lr"] = 5.0
+    neutral["data"]["name"] = "moons"
+    assert neutral_config()["optimizer"] == {"name": "sgd", "lr": 0.1}
+    assert neutral_config()["data"] == {"name": "pass-fail"}
+    line = preset_config("line")
+    line["optimizer"]["lr"] = 5.0
+    line["init_params"].append(0.0)
+    assert preset_config("line")["optimizer"] == {"name": "sgd", "lr": 0.1}
+    assert preset_config("line")["init_params"] == [-1.5, -1.0]
