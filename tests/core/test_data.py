@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -654,3 +655,144 @@ def test_standardize_a_single_row_centres_it_with_std_one() -> None:
 def test_refusals_name_the_rule_and_cut_long_names(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset(spec)
+
+
+def test_an_integer_bound_of_a_million_is_written_out_in_full() -> None:
+    # "%g" would write 1000000 as "1e+06"; integer bounds are printed as integers.
+    with pytest.raises(ValueError, match=r"^data\.n_samples must be between 1 and 1000000, got 0$"):
+        make_dataset({"name": "moons", "n_samples": 0}, limits=DataLimits(max_samples=1_000_000))
+
+
+def test_a_constant_column_is_centred_on_its_own_value_exactly() -> None:
+    # 0.1 + 0.1 + 0.1 is 0.30000000000000004 in float64, so the column's computed mean is
+    # 0.10000000000000002: a constant column takes its value itself as the mean, z = 0.
+    ds = make_dataset({"X": [[0.1, 1.0], [0.1, 2.0], [0.1, 4.0]], "y": [0, 1, 0],
+                       "standardize": True})  # fmt: skip
+    assert ds.mean is not None and ds.std is not None
+    assert ds.mean[0] == 0.1
+    assert ds.std[0] == 1.0
+    np.testing.assert_array_equal(ds.X[:, 0], [0.0, 0.0, 0.0])
+
+
+def _line_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """The docstring's line: x ~ U[-1, 1] first, then y = 2x + 1 + 0.5 N(0, 1)."""
+    x = rng.uniform(-1.0, 1.0, size=n)
+    return x[:, None], 2.0 * x + 1.0 + 0.5 * rng.standard_normal(n)
+
+
+def _sine_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """x ~ U[-pi, pi] first, then y = sin(x) + 0.5 N(0, 1)."""
+    x = rng.uniform(-np.pi, np.pi, size=n)
+    return x[:, None], np.sin(x) + 0.5 * rng.standard_normal(n)
+
+
+def _spiral_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """CS231n's spiral, 3 arms of n // 3 (+1 for the first n % 3): angle 4j..4(j+1) plus
+    0.5 N(0, 1), one normal per point, drawn arm by arm."""
+    parts, labels = [], []
+    for j in range(3):
+        m = n // 3 + (j < n % 3)
+        r = np.linspace(0.0, 1.0, m)
+        t = np.linspace(4.0 * j, 4.0 * (j + 1), m) + 0.5 * rng.standard_normal(m)
+        parts.append(np.column_stack([r * np.sin(t), r * np.cos(t)]))
+        labels.append(np.full(m, float(j)))
+    return np.vstack(parts), np.concatenate(labels)
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [("line", _line_reference), ("sine", _sine_reference), ("spiral", _spiral_reference)],
+)
+def test_noisy_generators_draw_their_noise_from_the_seeded_stream_as_documented(
+    name: str, reference: Callable[[np.random.Generator, int], tuple[FloatArray, FloatArray]]
+) -> None:
+    ds = make_dataset({"name": name, "n_samples": 31, "noise": 0.5, "seed": 11})
+    X, y = reference(np.random.default_rng(11), 31)
+    np.testing.assert_allclose(_rows(ds.X, ds.y), _rows(X, y), rtol=1e-12, atol=1e-12)
+
+
+def test_blobs_centres_are_evenly_spaced_on_the_circle_of_radius_3() -> None:
+    # classes 4: angles 0, pi/2, pi, 3 pi/2 for labels 0, 1, 2, 3
+    ds = make_dataset({"name": "blobs", "classes": 4, "n_samples": 8, "noise": 0.0})
+    expected = {0.0: (3.0, 0.0), 1.0: (0.0, 3.0), 2.0: (-3.0, 0.0), 3.0: (0.0, -3.0)}
+    for row, label in zip(ds.X, ds.y, strict=True):
+        np.testing.assert_allclose(row, expected[label], atol=1e-12)
+    assert sorted(ds.y) == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("spec", "seed", "message"),
+    [
+        ({"name": "zzzz"}, 0,
+         "data.name: unknown dataset 'zzzz'; known: pass-fail, line, sine, xor, circles, moons, "
+         "blobs, spiral"),
+        ({"name": "moons", "csv": "a"}, 0,
+         "data must have exactly one of 'name' (a built-in dataset), 'X' and 'y' (inline arrays) "
+         "or 'csv' (CSV text); got keys: name, csv"),
+        ({"name": "moons"}, True, "seed must be a non-negative integer, got bool True"),
+    ],
+)  # fmt: skip
+def test_refusals_of_the_name_the_form_and_the_seed_in_full(
+    spec: dict[str, Any], seed: int, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec, seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "task", "n_classes", "names", "message"),
+    [
+        (np.zeros((0, 2)), np.zeros(0), "binary", 2, ("a", "b"),
+         "Dataset: X (0, 2), y (0,) do not match"),  # no rows
+        (np.zeros((3, 0)), np.zeros(3), "binary", 2, (),
+         "Dataset: X (3, 0), y (3,) do not match"),  # no features
+        (np.zeros(3), np.zeros(3), "binary", 2, ("a",),
+         "Dataset: X (3,), y (3,) do not match"),  # X not a table
+        (np.zeros((3, 2)), np.zeros(3), "binary", 2, ("a",),
+         "Dataset: X (3, 2), y (3,) do not match"),  # one name for two features
+        (np.zeros((3, 2)), np.zeros(3), "ranking", 2, ("a", "b"),
+         "Dataset: task 'ranking' with n_classes 2"),
+        (np.zeros((3, 2)), np.zeros(3), "regression", 2, ("a", "b"),
+         "Dataset: task 'regression' with n_classes 2"),
+    ],
+)  # fmt: skip
+def test_a_dataset_refuses_shapes_names_and_tasks_that_disagree(
+    X: FloatArray, y: FloatArray, task: str, n_classes: int, names: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        Dataset(X, y, task, n_classes, names, "y")
+
+
+def test_a_held_out_y_without_its_x_is_refused() -> None:
+    y = np.zeros(3)
+    with pytest.raises(ValueError, match=r"^Dataset: X_val and y_val must be given together$"):
+        Dataset(np.zeros((3, 2)), y, "regression", None, ("a", "b"), "y", y_val=y)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"name": "moons", "n_samples": "200"}, "data.n_samples must be an integer, got str '200'"),
+        ({"name": "moons", "noise": None}, "data.noise must be a number, got NoneType None"),
+        ({"name": "moons", "noise": math.nan}, "data.noise must be finite, got nan"),
+        ({"name": "moons", "noise": 10.0001}, "data.noise must be between 0 and 10, got 10.0001"),
+        ({"name": "moons", "seed": -1}, "data.seed must be at least 0, got -1"),
+        ({"name": "moons", "standardize": "yes"},
+         "data.standardize must be true or false, got str 'yes'"),
+        ({"name": "moons", "validation_split": 0.95},
+         "data.validation_split must be between 0 and 0.9, got 0.95"),
+        ({"X": [1], "y": [0], "validation_split": 0.5},
+         "data.validation_split needs at least 2 samples, got 1"),
+    ],
+)  # fmt: skip
+def test_option_refusals_in_full(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec)
+
+
+def test_options_on_their_bounds_are_accepted_and_200_samples_is_the_default() -> None:
+    assert make_dataset({"name": "moons"}).n_samples == 200
+    assert make_dataset({"name": "moons", "noise": 10, "n_samples": 3}).n_samples == 3
+    ds = make_dataset({"name": "moons", "n_samples": 10, "validation_split": 0.9})
+    assert ds.y_val is not None and (ds.n_samples, len(ds.y_val)) == (1, 9)
+    assert make_dataset({"name": "circles", "factor": 0.99, "n_samples": 4}).n_samples == 4

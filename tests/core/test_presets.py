@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from gradscape.core.presets import PRESETS
+from gradscape.core.presets import PRESETS, neutral_config, preset_config
 from gradscape.core.session import TrainingSession
 from gradscape.landscape import lambda_max
 
@@ -97,3 +99,48 @@ def test_moons_mlp_learns_a_non_linear_boundary() -> None:
     s.step(1500)
     acc = s.trajectory(start=-1, fields=["accuracy"])["accuracy"][0]
     assert acc > 0.95
+
+
+def _line_preset(
+    lr: float, start: list[float], data: dict[str, Any] | None = None, batch_size: int | None = None
+) -> dict[str, Any]:
+    """The chapter's linear regression as a config: w, b from ``start``, plain SGD on MSE."""
+    return {
+        "data": data or {"name": "line", "n_samples": 50, "noise": 0.3},
+        "model": {"hidden": [], "init": "zeros"},
+        "loss": "mse",
+        "optimizer": {"name": "sgd", "lr": lr},
+        "batch_size": batch_size,
+        "seed": 0,
+        "init_params": start,
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("line", _line_preset(0.1, [-1.5, -1.0])),
+        ("crawl", _line_preset(0.003, [-1.5, -1.0])),
+        ("overshoot", _line_preset(1.02, [1.5, 0.5])),
+        ("minibatch-noise",
+         _line_preset(0.05, [-1.5, -1.0], {"name": "line", "n_samples": 100, "noise": 1.0}, 4)),
+    ],
+)  # fmt: skip
+def test_the_line_presets_are_full_batch_unless_stated_seed_0_and_start_where_they_say(
+    name: str, expected: dict[str, Any]
+) -> None:
+    assert preset_config(name) == expected
+
+
+def test_the_configs_handed_out_are_copies_to_the_last_level() -> None:
+    # A caller that edits a nested object of its config must not change the next caller's.
+    neutral = neutral_config()
+    neutral["optimizer"]["lr"] = 5.0
+    neutral["data"]["name"] = "moons"
+    assert neutral_config()["optimizer"] == {"name": "sgd", "lr": 0.1}
+    assert neutral_config()["data"] == {"name": "pass-fail"}
+    line = preset_config("line")
+    line["optimizer"]["lr"] = 5.0
+    line["init_params"].append(0.0)
+    assert preset_config("line")["optimizer"] == {"name": "sgd", "lr": 0.1}
+    assert preset_config("line")["init_params"] == [-1.5, -1.0]
