@@ -152,3 +152,19 @@ def test_where_a_sigmoid_output_saturates_dl_da_is_nan_not_inf() -> None:
     assert np.isnan(out.dloss_da[saturated]).all()
     quotient = out.delta[~saturated] / out.slope[~saturated]
     np.testing.assert_allclose(out.dloss_da[~saturated], quotient, rtol=1e-15)
+
+
+def test_a_diverged_point_traces_to_nan_without_warnings() -> None:
+    """Weights of 1e308 on the chapter's positive inputs: every logit overflows to +inf, so
+    for a target of 1 the loss's softplus(z) - z y is inf - inf (NaN, an invalid operation)
+    and the sigmoid's slope is 0. The trace says so with NaN, not a floating-point warning
+    (an error under filterwarnings = error)."""
+    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
+    y = np.array([1, 0, 1, 0], dtype=float)
+    tr = trace(MLP(2, [], 1, "tanh", "bce"), np.array([1e308, 1e308, 0.0]), X, y)
+    assert np.isnan(tr.loss)
+    assert np.isnan(tr.error).all()
+    out = tr.layers[-1]
+    np.testing.assert_array_equal(out.a, 1.0)
+    np.testing.assert_array_equal(out.slope, 0.0)
+    assert np.isnan(out.dloss_da).all() and np.isnan(out.grad_w).all()

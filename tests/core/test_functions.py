@@ -304,3 +304,17 @@ def test_function_specs_describe_every_function() -> None:
 def test_an_unknown_option_names_the_ones_each_surface_has(name: str, known: str) -> None:
     with pytest.raises(ValueError, match=rf"^model\.bogus: unknown option; known: {known}$"):
         make_function(name, bogus=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "opts", "text"),
+    [
+        ("rosenbrock", {}, "Rosenbrock(a=1.0, b=100.0)"),
+        ("quadratic", {"condition": 50, "angle": -30.0}, "Quadratic(condition=50.0, angle=-30.0)"),
+        ("beale", {}, "Beale()"),
+    ],
+)
+def test_a_surface_prints_as_its_class_with_every_option(
+    name: str, opts: dict[str, float], text: str
+) -> None:
+    assert repr(make_function(name, **opts)) == text
