@@ -205,3 +205,15 @@ def test_forward_of_a_diverged_point_is_nan_without_warnings() -> None:
     logits, cache = model.forward(theta, X)
     assert np.isnan(logits).all() and np.isnan(cache.zs[0]).all()
     assert np.isnan(model.batch_forward(theta[None], X)).all()
+
+
+def test_backward_from_an_overflowing_error_says_inf_and_nan_without_warnings() -> None:
+    """One input, one relu unit (W = 1, b = -2, so z = -1 and the unit is off), output
+    weight 2; dL/dz = 1e308 on both samples. By hand: the output bias's gradient is
+    1e308 + 1e308, which overflows to inf; its weight's is a^T dz = 0 (the unit is off);
+    passed down, dz W^T = 2e308 = inf meets the relu's slope 0, and inf * 0 is NaN."""
+    model = MLP(1, [1], 1, "relu", "mse")
+    theta = np.array([1.0, -2.0, 2.0, 0.0])  # W0, b0, W1, b1
+    _, cache = model.forward(theta, np.array([[1.0], [1.0]]))
+    grad = model.backward(cache, np.array([[1e308], [1e308]]))
+    np.testing.assert_array_equal(grad, [np.nan, np.nan, 0.0, np.inf])
