@@ -163,3 +163,9 @@ def test_batch_accuracy_puts_a_zero_logit_and_a_target_of_one_half_in_class_0() 
         acc = batch_accuracy(kind, z, y)
         assert acc is not None
         np.testing.assert_array_equal(acc, [1.0, 0.25])
+
+
+def test_accuracy_puts_a_target_of_one_half_in_class_0() -> None:
+    """Two negative logits (class 0) on targets of exactly 0.5 (class 0, as > 0.5 is class 1):
+    both right."""
+    assert accuracy("sigmoid", np.array([[-1.0], [-2.0]]), np.array([0.5, 0.5])) == 1.0

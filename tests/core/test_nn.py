@@ -217,3 +217,22 @@ def test_backward_from_an_overflowing_error_says_inf_and_nan_without_warnings() 
     _, cache = model.forward(theta, np.array([[1.0], [1.0]]))
     grad = model.backward(cache, np.array([[1e308], [1e308]]))
     np.testing.assert_array_equal(grad, [np.nan, np.nan, 0.0, np.inf])
+
+
+def test_loss_of_a_diverged_point_is_nan_without_warnings() -> None:
+    """As for forward: weights 1e308 and biases -inf make X W + b = inf - inf, NaN."""
+    model = MLP(2, [3], 1, "relu", "mse")
+    theta = np.full(model.n_params, 1e308)
+    for layer in model.layers:
+        theta[layer.b_slice] = -np.inf
+    assert np.isnan(model.loss(theta, np.array([[1.0, 1.0]]), np.array([0.0])))
+
+
+def test_softmax_predictions_are_stable_row_by_row() -> None:
+    """Logits [1000, 999] and [0, -1]: each row differs by 1, so both are
+    [1 / (1 + e^-1), e^-1 / (1 + e^-1)], however far apart the rows are."""
+    model = MLP(1, [], 2, "tanh", "cross_entropy")
+    theta = np.array([1000.0, 1000.0, 0.0, -1.0])  # W = [1000, 1000], b = [0, -1]
+    p = model.predict(theta, np.array([[1.0], [0.0]]))
+    want = [1 / (1 + np.exp(-1.0)), np.exp(-1.0) / (1 + np.exp(-1.0))]
+    np.testing.assert_allclose(p, [want, want], rtol=1e-15)
