@@ -169,3 +169,12 @@ def test_accuracy_puts_a_target_of_one_half_in_class_0() -> None:
     """Two negative logits (class 0) on targets of exactly 0.5 (class 0, as > 0.5 is class 1):
     both right."""
     assert accuracy("sigmoid", np.array([[-1.0], [-2.0]]), np.array([0.5, 0.5])) == 1.0
+
+
+def test_accuracy_reads_a_label_by_its_integer_part_as_cross_entropy_does() -> None:
+    """Cross-entropy picks class int(y) (``astype(np.intp)``), so a label of 1.5 is class 1
+    for accuracy too: the argmax 1 of [0, 1] counts as right."""
+    assert accuracy("softmax", np.array([[0.0, 1.0]]), np.array([1.5])) == 1.0
+    acc = batch_accuracy("softmax", np.array([[[0.0, 1.0]]]), np.array([1.5]))
+    assert acc is not None
+    np.testing.assert_array_equal(acc, [1.0])
