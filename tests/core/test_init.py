@@ -12,7 +12,6 @@ import pytest
 
 from gradscape.core.init import init_for, init_layer, normalize_init
 
-
 STD = "model.init.std must be a number in [0, 100], got "
 
 
