@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -236,3 +238,18 @@ def test_softmax_predictions_are_stable_row_by_row() -> None:
     p = model.predict(theta, np.array([[1.0], [0.0]]))
     want = [1 / (1 + np.exp(-1.0)), np.exp(-1.0) / (1 + np.exp(-1.0))]
     np.testing.assert_allclose(p, [want, want], rtol=1e-15)
+
+
+@pytest.mark.parametrize(("X", "y"), [(None, np.zeros(1)), (np.zeros((1, 2)), None), (None, None)])
+def test_a_network_without_x_or_y_is_refused_word_for_word(X: Any, y: Any) -> None:
+    model = MLP(2, [], 1, "tanh", "mse")
+    with pytest.raises(ValueError, match=r"^a network needs data: X and y are required$"):
+        model.loss(np.zeros(model.n_params), X, y)
+
+
+def test_one_activation_per_hidden_layer_or_a_single_one() -> None:
+    want = "model.activation: give one activation or one per hidden layer"
+    with pytest.raises(ValueError, match=rf"^{want}$"):
+        MLP(2, [3, 3], 1, ["relu"], "mse")
+    model = MLP(2, [3, 3], 1, ["relu", "tanh"], "mse")
+    assert [L.activation.name for L in model.layers] == ["relu", "tanh", "identity"]
