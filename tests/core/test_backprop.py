@@ -3,6 +3,7 @@ central differences, and each layer's delta passed down as the layer below's dL/
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -152,3 +153,35 @@ def test_where_a_sigmoid_output_saturates_dl_da_is_nan_not_inf() -> None:
     assert np.isnan(out.dloss_da[saturated]).all()
     quotient = out.delta[~saturated] / out.slope[~saturated]
     np.testing.assert_allclose(out.dloss_da[~saturated], quotient, rtol=1e-15)
+
+
+def test_a_diverged_point_traces_to_nan_without_warnings() -> None:
+    """Weights of 1e308 on the chapter's positive inputs: every logit overflows to +inf, so
+    for a target of 1 the loss's softplus(z) - z y is inf - inf (NaN, an invalid operation)
+    and the sigmoid's slope is 0. The trace says so with NaN, not a floating-point warning
+    (an error under filterwarnings = error)."""
+    X = np.array([[5, 7], [3, 4], [8, 6], [2, 3]], dtype=float)
+    y = np.array([1, 0, 1, 0], dtype=float)
+    tr = trace(MLP(2, [], 1, "tanh", "bce"), np.array([1e308, 1e308, 0.0]), X, y)
+    assert np.isnan(tr.loss)
+    assert np.isnan(tr.error).all()
+    out = tr.layers[-1]
+    np.testing.assert_array_equal(out.a, 1.0)
+    np.testing.assert_array_equal(out.slope, 0.0)
+    assert np.isnan(out.dloss_da).all() and np.isnan(out.grad_w).all()
+
+
+def test_a_relu_layer_shows_its_z_slope_and_name_and_the_loss_is_the_mean() -> None:
+    """By hand: X = [1, 2], hidden W = [1, -1], b = [0, 0.5] gives z = [[1, -0.5], [2, -1.5]],
+    relu slopes [[1, 0], [1, 0]]; output W = [0.5, 3], b = 0 gives logits [0.5, 1.0], and with
+    y = [1, 0] the loss is mean(softplus(z) - z y) = (softplus(0.5) - 0.5 + softplus(1)) / 2."""
+    model = MLP(1, [2], 1, "relu", "bce")
+    theta = np.array([1.0, -1.0, 0.0, 0.5, 0.5, 3.0, 0.0])
+    tr = trace(model, theta, np.array([[1.0], [2.0]]), np.array([1.0, 0.0]))
+    ref = (math.log1p(math.exp(0.5)) - 0.5 + math.log1p(math.exp(1.0))) / 2
+    assert tr.loss == pytest.approx(ref, rel=1e-15)
+    assert [layer.activation for layer in tr.layers] == ["relu", "sigmoid"]
+    np.testing.assert_array_equal(tr.layers[0].z, [[1.0, -0.5], [2.0, -1.5]])
+    np.testing.assert_array_equal(tr.layers[0].slope, [[1.0, 0.0], [1.0, 0.0]])
+    np.testing.assert_array_equal(tr.layers[1].z, [[0.5], [1.0]])
+    assert tr.layers[0].saturated_fraction == 0.5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -304,3 +305,54 @@ def test_function_specs_describe_every_function() -> None:
 def test_an_unknown_option_names_the_ones_each_surface_has(name: str, known: str) -> None:
     with pytest.raises(ValueError, match=rf"^model\.bogus: unknown option; known: {known}$"):
         make_function(name, bogus=1)
+
+
+@pytest.mark.parametrize(
+    ("name", "opts", "text"),
+    [
+        ("rosenbrock", {}, "Rosenbrock(a=1.0, b=100.0)"),
+        ("quadratic", {"condition": 50, "angle": -30.0}, "Quadratic(condition=50.0, angle=-30.0)"),
+        ("beale", {}, "Beale()"),
+    ],
+)
+def test_a_surface_prints_as_its_class_with_every_option(
+    name: str, opts: dict[str, float], text: str
+) -> None:
+    assert repr(make_function(name, **opts)) == text
+
+
+def test_integer_points_are_read_as_floats_without_wrapping_around() -> None:
+    """x = 4e9 as an int64: x^2 = 1.6e19 is past int64's 9.2e18, so only floats get the
+    value (x^2 - 11)^2 + (x - 7)^2 at y = 0 right."""
+    f = make_function("himmelblau")
+    x = 4_000_000_000
+    ref = float((x * x - 11) ** 2 + (x - 7) ** 2)  # Python ints: exact, then rounded once
+    P = np.array([[x, 0]], dtype=np.int64)
+    assert f.value(P)[0] == pytest.approx(ref, rel=1e-15)
+    np.testing.assert_allclose(f.gradient(P)[0], [4.0 * x * (x * x - 11) + 2.0 * (x - 7),
+                                                  2.0 * (x * x - 11)], rtol=1e-15)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("a", "extent"),
+    [
+        (1.0, ((-2.0, 2.0), (-1.0, 3.0))),  # the default window
+        (-1.8, ((-2.3, 2.0), (-1.0, 4.24))),  # half a unit past a on the left, a^2 + 1 above
+        (1.8, ((-2.0, 2.3), (-1.0, 4.24))),  # and on the right
+    ],
+)
+def test_rosenbrocks_window_grows_to_hold_its_minimum(
+    a: float, extent: tuple[tuple[float, float], tuple[float, float]]
+) -> None:
+    f = make_function("rosenbrock", a=a)
+    assert f.start == (-1.2, 1.0)  # the textbook start, whatever a is
+    assert np.array(f.extent) == pytest.approx(np.array(extent), rel=1e-15)
+
+
+def test_an_unknown_function_lists_every_known_one() -> None:
+    want = (
+        "model.function: unknown function 'bogus'; "
+        "known: rosenbrock, beale, himmelblau, saddle, quadratic, rastrigin"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(want)}$"):
+        make_function("bogus")

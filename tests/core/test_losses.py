@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -143,3 +145,36 @@ def test_accuracy_is_argmax_for_softmax_and_a_positive_logit_for_sigmoid() -> No
     # a sigmoid output's targets may be any value in [0, 1] (mse): one of exactly 0.5 is
     # class 0, as a logit of exactly 0 is (class 1 only strictly above the midpoint)
     assert accuracy("sigmoid", np.array([[-1.0], [1.0]]), np.array([0.5, 0.5])) == 0.5
+
+
+def test_an_unknown_loss_is_refused_with_every_known_one() -> None:
+    want = "loss: unknown loss 'hinge'; known: mse, bce, cross_entropy"
+    with pytest.raises(ValueError, match=f"^{re.escape(want)}$"):
+        get_loss("hinge")
+
+
+def test_batch_accuracy_puts_a_zero_logit_and_a_target_of_one_half_in_class_0() -> None:
+    """The same rule as ``accuracy`` (sklearn's): class 1 only for a logit > 0 and a target
+    > 0.5. Two parameter vectors on four samples; by hand, row 1: logits [0, 1e-300, -1,
+    0] against classes [0, 1, 0, 0] is 4/4 right; row 2: [1, 0, 0, 2] is 1/4 right."""
+    z = np.array([[[0.0], [1e-300], [-1.0], [0.0]], [[1.0], [0.0], [0.0], [2.0]]])
+    y = np.array([0.0, 1.0, 0.5, 0.5])
+    for kind in ("bce", "sigmoid"):
+        acc = batch_accuracy(kind, z, y)
+        assert acc is not None
+        np.testing.assert_array_equal(acc, [1.0, 0.25])
+
+
+def test_accuracy_puts_a_target_of_one_half_in_class_0() -> None:
+    """Two negative logits (class 0) on targets of exactly 0.5 (class 0, as > 0.5 is class 1):
+    both right."""
+    assert accuracy("sigmoid", np.array([[-1.0], [-2.0]]), np.array([0.5, 0.5])) == 1.0
+
+
+def test_accuracy_reads_a_label_by_its_integer_part_as_cross_entropy_does() -> None:
+    """Cross-entropy picks class int(y) (``astype(np.intp)``), so a label of 1.5 is class 1
+    for accuracy too: the argmax 1 of [0, 1] counts as right."""
+    assert accuracy("softmax", np.array([[0.0, 1.0]]), np.array([1.5])) == 1.0
+    acc = batch_accuracy("softmax", np.array([[[0.0, 1.0]]]), np.array([1.5]))
+    assert acc is not None
+    np.testing.assert_array_equal(acc, [1.0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,49 @@ def test_forward_of_a_diverged_point_is_nan_without_warnings() -> None:
     logits, cache = model.forward(theta, X)
     assert np.isnan(logits).all() and np.isnan(cache.zs[0]).all()
     assert np.isnan(model.batch_forward(theta[None], X)).all()
+
+
+def test_backward_from_an_overflowing_error_says_inf_and_nan_without_warnings() -> None:
+    """One input, one relu unit (W = 1, b = -2, so z = -1 and the unit is off), output
+    weight 2; dL/dz = 1e308 on both samples. By hand: the output bias's gradient is
+    1e308 + 1e308, which overflows to inf; its weight's is a^T dz = 0 (the unit is off);
+    passed down, dz W^T = 2e308 = inf meets the relu's slope 0, and inf * 0 is NaN."""
+    model = MLP(1, [1], 1, "relu", "mse")
+    theta = np.array([1.0, -2.0, 2.0, 0.0])  # W0, b0, W1, b1
+    _, cache = model.forward(theta, np.array([[1.0], [1.0]]))
+    grad = model.backward(cache, np.array([[1e308], [1e308]]))
+    np.testing.assert_array_equal(grad, [np.nan, np.nan, 0.0, np.inf])
+
+
+def test_loss_of_a_diverged_point_is_nan_without_warnings() -> None:
+    """As for forward: weights 1e308 and biases -inf make X W + b = inf - inf, NaN."""
+    model = MLP(2, [3], 1, "relu", "mse")
+    theta = np.full(model.n_params, 1e308)
+    for layer in model.layers:
+        theta[layer.b_slice] = -np.inf
+    assert np.isnan(model.loss(theta, np.array([[1.0, 1.0]]), np.array([0.0])))
+
+
+def test_softmax_predictions_are_stable_row_by_row() -> None:
+    """Logits [1000, 999] and [0, -1]: each row differs by 1, so both are
+    [1 / (1 + e^-1), e^-1 / (1 + e^-1)], however far apart the rows are."""
+    model = MLP(1, [], 2, "tanh", "cross_entropy")
+    theta = np.array([1000.0, 1000.0, 0.0, -1.0])  # W = [1000, 1000], b = [0, -1]
+    p = model.predict(theta, np.array([[1.0], [0.0]]))
+    want = [1 / (1 + np.exp(-1.0)), np.exp(-1.0) / (1 + np.exp(-1.0))]
+    np.testing.assert_allclose(p, [want, want], rtol=1e-15)
+
+
+@pytest.mark.parametrize(("X", "y"), [(None, np.zeros(1)), (np.zeros((1, 2)), None), (None, None)])
+def test_a_network_without_x_or_y_is_refused_word_for_word(X: Any, y: Any) -> None:
+    model = MLP(2, [], 1, "tanh", "mse")
+    with pytest.raises(ValueError, match=r"^a network needs data: X and y are required$"):
+        model.loss(np.zeros(model.n_params), X, y)
+
+
+def test_one_activation_per_hidden_layer_or_a_single_one() -> None:
+    want = "model.activation: give one activation or one per hidden layer"
+    with pytest.raises(ValueError, match=rf"^{want}$"):
+        MLP(2, [3, 3], 1, ["relu"], "mse")
+    model = MLP(2, [3, 3], 1, ["relu", "tanh"], "mse")
+    assert [L.activation.name for L in model.layers] == ["relu", "tanh", "identity"]
