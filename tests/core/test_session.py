@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -570,3 +571,66 @@ def test_steps_may_be_any_iterable_of_ints() -> None:
     np.testing.assert_array_equal(s.params_at(k for k in (0, 2, 4)), want)
     np.testing.assert_array_equal(s.params_at(range(0, 5, 2)), want)
     np.testing.assert_array_equal(s.params_at(np.array([0, 2, 4])), want)
+
+
+KNOWN_FIELDS = (
+    "step, epoch, loss, accuracy, batch_loss, grad_norm, layer_grad_norms, lr, batch_size, "
+    "val_loss, val_accuracy, params, grad"
+)
+
+
+def test_session_refusals_by_their_whole_message() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(3)
+    evaluate = "evaluate must be 'last', 'all', 'none' or an int >= 1, got "
+    refusals = [
+        (lambda: s.step(-1), "steps must be a non-negative integer, got -1"),
+        (lambda: s.step(True), "steps must be a non-negative integer, got True"),
+        (lambda: s.step(2.0), "steps must be a non-negative integer, got 2.0"),  # type: ignore[arg-type]
+        (lambda: s.step(1, evaluate=0), evaluate + "0"),
+        (lambda: s.step(1, evaluate=True), evaluate + "True"),
+        (lambda: s.step(1, evaluate="Last"), evaluate + "'Last'"),
+        (lambda: s.step(1, evaluate=1.5), evaluate + "1.5"),  # type: ignore[arg-type]
+        (lambda: s.trajectory(every=0), "every must be a positive integer, got 0"),
+        (lambda: s.trajectory(every=True), "every must be a positive integer, got True"),
+        (lambda: s.trajectory(every=2.0), "every must be a positive integer, got 2.0"),  # type: ignore[arg-type]
+        (lambda: s.trajectory(fields=["loss", "nope", "nah"]),
+         f"fields: unknown field 'nope'; known: {KNOWN_FIELDS}"),
+        (lambda: s.rewind(4), "step must be an integer in [0, 3], got 4"),
+        (lambda: s.rewind(-1), "step must be an integer in [0, 3], got -1"),
+        (lambda: s.rewind(True), "step must be an integer in [0, 3], got True"),
+        (lambda: s.rewind(1.0), "step must be an integer in [0, 3], got 1.0"),  # type: ignore[arg-type]
+        (lambda: s.batch_at(0), "step must be an integer in [1, 4], got 0"),
+        (lambda: s.batch_at(5), "step must be an integer in [1, 4], got 5"),
+        (lambda: s.batch_at(True), "step must be an integer in [1, 4], got True"),
+        (lambda: s.batch_at(1.0), "step must be an integer in [1, 4], got 1.0"),  # type: ignore[arg-type]
+        (lambda: s.update_at(0), "step must be an integer in [1, 3], got 0"),
+        (lambda: s.update_at(4), "step must be an integer in [1, 3], got 4"),
+        (lambda: s.update_at(True), "step must be an integer in [1, 3], got True"),
+        (lambda: s.update_at(1.0), "step must be an integer in [1, 3], got 1.0"),  # type: ignore[arg-type]
+        (lambda: s.grads_at([4]), "steps must be in [0, 3]"),
+        (lambda: s.params_at([0, -1]), "steps must be in [0, 3]"),
+        # an event before the step the run is at cannot be applied there
+        (lambda: s.catch_up([(1, {"lr": 0.2})], 5),
+         "events: an event at step 1 is past where the run stopped"),
+    ]  # fmt: skip
+    for call, message in refusals:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            call()
+    assert s.step_count == 3 and s.events == []
+
+
+def test_the_edges_of_each_step_range_are_accepted() -> None:
+    s = TrainingSession({"preset": "line"})
+    assert len(s.step(0)) == 0 and s.step_count == 0
+    assert [r.step for r in s.step(3, evaluate=1)] == [1, 2, 3]
+    assert len(s.trajectory(every=1)["step"]) == 4
+    Xb, yb, theta = s.batch_at(4)  # the next step's batch, from theta_3
+    np.testing.assert_array_equal(theta, s.params)
+    assert Xb is not None and yb is not None and len(yb) == 50  # line: 50 rows, full batch
+    np.testing.assert_array_equal(s.batch_at(1)[2], s.params_at([0])[0])
+    assert s.update_at(3).step == 3 and s.update_at(1).step == 1
+    s.rewind(3)
+    assert s.step_count == 3
+    s.rewind(0)
+    assert s.step_count == 0
