@@ -634,3 +634,25 @@ def test_the_edges_of_each_step_range_are_accepted() -> None:
     assert s.step_count == 3
     s.rewind(0)
     assert s.step_count == 0
+
+
+def test_backprop_defaults_to_the_last_step_or_the_first_at_step_zero() -> None:
+    """At T = 0 and at T = 1 the default step is 1: the chapter's theta_0 on all four
+    rows, prediction sigmoid(X @ w0 + 0) and loss 0.6330 (the chapter's first print)."""
+    s = TrainingSession({"preset": "pass-fail"})
+    want = 1 / (1 + np.exp(-(CHAPTER_X @ np.asarray(CHAPTER_WEIGHTS))))
+    for _ in range(2):
+        tr = s.backprop()
+        np.testing.assert_allclose(tr.prediction[:, 0], want, rtol=1e-12)
+        assert f"{tr.loss:.4f}" == "0.6330"
+        s.step(1)
+    tr = s.backprop()  # T = 2: step 2, from theta_1
+    np.testing.assert_array_equal(tr.prediction, s.backprop(2).prediction)
+    assert not np.allclose(tr.prediction[:, 0], want)
+
+
+def test_an_analytic_surface_has_no_backprop_by_its_whole_message() -> None:
+    s = TrainingSession({"preset": "rosenbrock"})
+    message = "backprop: an analytic surface has no layers to propagate through"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        s.backprop()
