@@ -656,3 +656,27 @@ def test_an_analytic_surface_has_no_backprop_by_its_whole_message() -> None:
     message = "backprop: an analytic surface has no layers to propagate through"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         s.backprop()
+
+
+def test_reset_builds_again_under_the_sessions_own_limits() -> None:
+    """A model wider than the default limit (256) is allowed by the session's limits;
+    reset rebuilds it under those, not the defaults, and starts from the same theta_0."""
+    wide = Limits(max_width=512)
+    s = TrainingSession({"preset": "pass-fail", "model": {"hidden": [300]}}, limits=wide)
+    theta0 = s.params
+    s.step(2)
+    s.reset()
+    assert s.step_count == 0 and s.model.n_params == 2 * 300 + 300 + 300 + 1
+    np.testing.assert_array_equal(s.params, theta0)
+
+
+def test_a_network_batch_without_data_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard behind backprop: a network's batch always has X and y; were either
+    missing it is a RuntimeError, not a trace of nothing."""
+    s = TrainingSession({"preset": "pass-fail"})
+    for missing in ((None, np.zeros(4)), (np.zeros((4, 2)), None)):
+        monkeypatch.setattr(s._trainer, "batch", lambda state, m=missing: (*m, None))
+        with pytest.raises(RuntimeError, match=r"^a network session without data$"):
+            s.backprop()
