@@ -680,3 +680,19 @@ def test_a_network_batch_without_data_is_an_internal_error(
         monkeypatch.setattr(s._trainer, "batch", lambda state, m=missing: (*m, None))
         with pytest.raises(RuntimeError, match=r"^a network session without data$"):
             s.backprop()
+
+
+def test_recorded_clips_its_range_to_the_run_and_keeps_the_steps() -> None:
+    """line is full batch (50 rows) at lr 0.1 throughout: steps 0..3 are all there is."""
+    s = TrainingSession({"preset": "line"})
+    s.step(3, evaluate="none")
+    everything = s.recorded(-2, 10, ["step", "lr", "batch_size"])
+    assert set(everything) == {"step", "lr", "batch_size"}
+    np.testing.assert_array_equal(everything["step"], [0, 1, 2, 3])
+    np.testing.assert_array_equal(everything["lr"], [0.1] * 4)
+    np.testing.assert_array_equal(everything["batch_size"], [50.0] * 4)
+    middle = s.recorded(1, 3, ["lr"])
+    assert set(middle) == {"step", "lr"}
+    np.testing.assert_array_equal(middle["step"], [1, 2])
+    np.testing.assert_array_equal(middle["lr"], [0.1, 0.1])
+    np.testing.assert_array_equal(s.recorded(2, 3, ["step"])["step"], [2])
