@@ -696,3 +696,26 @@ def test_recorded_clips_its_range_to_the_run_and_keeps_the_steps() -> None:
     np.testing.assert_array_equal(middle["step"], [1, 2])
     np.testing.assert_array_equal(middle["lr"], [0.1, 0.1])
     np.testing.assert_array_equal(s.recorded(2, 3, ["step"])["step"], [2])
+
+
+def test_divergence_steps_back_exactly_one_step_from_a_non_finite_loss() -> None:
+    # x = 1e70, w = 1: loss_0 = (1e70)^2 = 1e140 and the gradient 2e140 are finite, but
+    # theta_1 = 1 - 0.1 * 2e140 makes loss_1 = (2e139 * 1e70)^2 overflow: back to theta_0
+    data = {"X": [[1e70], [1e70]], "y": [0.0, 0.0]}
+    s = TrainingSession({"data": data, "loss": "mse", "init_params": [1.0, 0.0]})
+    s.step(5)
+    assert (s.status, s.reason) == ("diverged", "loss became non-finite at step 1")
+    assert s.step_count == 0
+    np.testing.assert_array_equal(s.params, [1.0, 0.0])
+    # line at lr 1e6: the run stops at the last theta whose own loss is finite and whose
+    # next SGD update (theta - lr * grad, worked out here) has a non-finite loss
+    s = TrainingSession({"preset": "line", "optimizer": {"lr": 1e6}})
+    s.step(200)
+    T = s.step_count
+    assert s.reason == f"loss became non-finite at step {T + 1}"
+    X, y = s.dataset.X, s.dataset.y  # type: ignore[union-attr]
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, grad = s.model.loss_and_grad(s.params, X, y)
+        assert math.isfinite(loss)
+        after, _ = s.model.loss_and_grad(s.params - 1e6 * grad, X, y)
+    assert not math.isfinite(after)
