@@ -296,3 +296,13 @@ def test_status_and_reason_come_back_as_written() -> None:
         data = _npz(**{**parts, "header": _header(told)})
         back = loads(data, s.config, s.n_samples)
         assert (back.status, back.reason) == (status, reason)
+
+
+def test_a_restored_run_counts_epochs_over_its_own_rows() -> None:
+    """moons-mlp: 200 rows in batches of 32, 7 steps an epoch (6 of 32, one of 8). Step 10
+    is 3 batches into epoch 1, so step 11 records epoch 1 + 4 * 32 / 200 = 1.64."""
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(10, evaluate="none")
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    r.step(1, evaluate="none")
+    assert r.recorded(11, 12, ["epoch"])["epoch"][0] == pytest.approx(1.64, abs=1e-12)
