@@ -306,3 +306,20 @@ def test_a_restored_run_counts_epochs_over_its_own_rows() -> None:
     r = TrainingSession.restore(s.snapshot(), s.config)
     r.step(1, evaluate="none")
     assert r.recorded(11, 12, ["epoch"])["epoch"][0] == pytest.approx(1.64, abs=1e-12)
+
+
+def test_a_state_is_read_as_float64_with_its_hyperparameters_checked_first() -> None:
+    s, parts, header = _line_parts()
+    narrow = {**parts, "state.theta": parts["state.theta"].astype(np.float32)}
+    narrow["header"] = _header({**header, "format": 1})
+    theta = loads(_npz(**narrow), s.config, s.n_samples).state.theta
+    assert theta.dtype == np.float64
+    np.testing.assert_array_equal(theta, parts["state.theta"].astype(np.float32))
+    # both the optimizer's lr and its step count are bad: the lr is what is reported
+    opt = {**header["state"]["optimizer"], "step": -1}
+    opt["hyper"] = {**opt["hyper"], "lr": -1.0}
+    told = {**header, "format": 1, "state": {**header["state"], "optimizer": opt}}
+    bad = {**parts, "header": _header(told)}
+    why = "ValueError: optimizer.lr must be in (0, 1e+06], got -1.0"
+    with pytest.raises(ValueError, match=_cannot(why)):
+        loads(_npz(**bad), s.config, s.n_samples)
