@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from gradscape.core import snapshot
+from gradscape.core.history import SCALARS
 from gradscape.core.session import TrainingSession
 from gradscape.core.snapshot import FORMAT, Snapshot, dumps, loads
 
@@ -323,3 +324,26 @@ def test_a_state_is_read_as_float64_with_its_hyperparameters_checked_first() -> 
     why = "ValueError: optimizer.lr must be in (0, 1e+06], got -1.0"
     with pytest.raises(ValueError, match=_cannot(why)):
         loads(_npz(**bad), s.config, s.n_samples)
+
+
+def test_a_restored_run_keeps_its_clipping_and_counts_epochs_after_a_rewind() -> None:
+    s = TrainingSession({"preset": "moons-mlp", "clip_norm": 0.5})
+    s.step(10, evaluate="none")
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    assert r.settings["clip_norm"] == 0.5
+    r.set(clip_norm=0.25)
+    r2 = TrainingSession.restore(r.snapshot(), r.config)
+    assert r2.settings["clip_norm"] == 0.25
+    # back to step 4 (rebuilt from the checkpoint at 0), then step 5: 5 * 32 / 200 rows
+    r2.rewind(4)
+    r2.step(1, evaluate="none")
+    assert r2.recorded(5, 6, ["epoch"])["epoch"][0] == pytest.approx(0.8, abs=1e-12)
+
+
+@pytest.mark.parametrize(("steps", "rows"), [(20, 1024), (1500, 1501)])
+def test_a_restored_history_holds_1024_rows_or_exactly_the_run(steps: int, rows: int) -> None:
+    """line has one layer: each row is 8 bytes for every scalar column and that layer."""
+    s = TrainingSession({"preset": "line"})
+    s.step(steps, evaluate="none")
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    assert r._history.nbytes() == 8 * rows * (len(SCALARS) + 1)
