@@ -719,3 +719,12 @@ def test_divergence_steps_back_exactly_one_step_from_a_non_finite_loss() -> None
         assert math.isfinite(loss)
         after, _ = s.model.loss_and_grad(s.params - 1e6 * grad, X, y)
     assert not math.isfinite(after)
+
+
+def test_set_returns_a_deep_copy_of_the_change_it_logged() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(2)
+    change = s.set(optimizer={"name": "adam", "lr": 0.01})
+    assert change == {"optimizer": {"name": "adam", "lr": 0.01}}
+    change["optimizer"]["lr"] = 5.0  # the caller's copy, not the log
+    assert s.events == [(2, {"optimizer": {"name": "adam", "lr": 0.01}})]
