@@ -728,3 +728,22 @@ def test_set_returns_a_deep_copy_of_the_change_it_logged() -> None:
     assert change == {"optimizer": {"name": "adam", "lr": 0.01}}
     change["optimizer"]["lr"] = 5.0  # the caller's copy, not the log
     assert s.events == [(2, {"optimizer": {"name": "adam", "lr": 0.01}})]
+
+
+def test_trajectory_gives_every_column_but_params_and_grad_and_evaluates_only_what_it_shows() -> (
+    None
+):
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(3, evaluate="none")
+    default = s.trajectory()
+    assert list(default) == [
+        "step", "epoch", "loss", "accuracy", "batch_loss", "grad_norm", "layer_grad_norms",
+        "lr", "batch_size", "val_loss", "val_accuracy",
+    ]  # fmt: skip
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(3, evaluate="none")
+    s.trajectory(fields=["lr"])  # nothing evaluated: the loss stays unasked for
+    assert np.isnan(s.recorded(1, 4, ["loss", "accuracy"])["loss"]).all()
+    s.trajectory(fields=["accuracy"])
+    seen = s.recorded(0, 4, ["loss", "accuracy"])
+    assert np.isnan(seen["loss"][1:]).all() and np.isfinite(seen["accuracy"]).all()
