@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from gradscape.core.activations import ACTIVATIONS
-from gradscape.core.config import build
+from gradscape.core.config import Limits, build, check_batch_size, check_float, check_int
 from gradscape.core.presets import CHAPTER_WEIGHTS, PRESETS
 from gradscape.core.session import TrainingSession
+from gradscape.core.tasks import DataLimits
 
 TANH_ADAM = {"hidden": [16, 16], "activation": "tanh"}
 ADAM = {"name": "adam", "lr": 0.01}
@@ -321,3 +322,103 @@ def test_an_optimizer_that_is_not_an_object_is_refused_not_read_as_null(opt: Any
     # only null means "the default": false, 0 or an empty list are not coerced to SGD
     with pytest.raises(ValueError, match=r"^optimizer must be an object with a name$"):
         build({"preset": "pass-fail", "optimizer": opt})
+
+
+KNOWN_FIELDS = (
+    "preset, data, model, loss, optimizer, schedule, clip_norm, batch_size, seed, init_params"
+)
+
+
+@pytest.mark.parametrize(
+    ("config", "limits", "message"),
+    [
+        # two unknown fields: the first in sorted order is named
+        ({"zeta": 1, "colour": 2}, None,
+         f"colour: unknown config field; known: {KNOWN_FIELDS}"),
+        ({"seed": -1}, None, "seed must be an integer in [0, 4294967295], got -1"),
+        ({"seed": 2**32}, None, "seed must be an integer in [0, 4294967295], got 4294967296"),
+        ({"seed": True}, None, "seed must be an integer in [0, 4294967295], got True"),
+        ({"seed": 1.0}, None, "seed must be an integer in [0, 4294967295], got 1.0"),
+        ({"clip_norm": 0}, None, "clip_norm must be a finite number in (0, 1000000.0], got 0"),
+        ({"clip_norm": 2e6}, None,
+         "clip_norm must be a finite number in (0, 1000000.0], got 2000000.0"),
+        ({"clip_norm": True}, None,
+         "clip_norm must be a finite number in (0, 1000000.0], got True"),
+        ({"clip_norm": float("nan")}, None,
+         "clip_norm must be a finite number in (0, 1000000.0], got nan"),
+        ({"clip_norm": "1"}, None, "clip_norm must be a finite number in (0, 1000000.0], got '1'"),
+        ({"init_params": [1, 2, 1e6 + 1]}, None,
+         "init_params[2] must be a finite number in [-1000000.0, 1000000.0], got 1000001.0"),
+        ({"model": {"hidden": [4], "colour": 1, "act": 2}}, None,
+         "model.act: unknown model option"),
+        ({"model": {"hidden": [1] * 9}}, None, "model.hidden must be a list of at most 8 sizes"),
+        ({"model": {"hidden": [4, 257]}}, None,
+         "model.hidden[1] must be an integer in [1, 256], got 257"),
+        ({"model": {"hidden": [4]}}, Limits(max_hidden_layers=0),
+         "model.hidden must be a list of at most 0 sizes"),
+        ({"model": {"hidden": [4]}}, Limits(max_width=3),
+         "model.hidden[0] must be an integer in [1, 3], got 4"),
+        # pass-fail with 4 hidden units: 2*4 + 4 + 4*1 + 1 = 17 parameters
+        ({"model": {"hidden": [4]}}, Limits(max_params=16),
+         "model has 17 parameters; the limit is 16"),
+        ({"data": {"name": "sine"}, "loss": "bce"}, None,
+         "loss: 'bce' needs binary 0/1 targets; use 'mse' or 'cross_entropy'"),
+        ({"model": 5}, None, "model must be an object"),
+        ({"preset": "pass-fail", "batch_size": 5}, None,
+         "batch_size must be an integer in [1, 4], got 5"),
+        ({"preset": "pass-fail", "batch_size": 0}, None,
+         "batch_size must be an integer in [1, 4], got 0"),
+    ],
+)  # fmt: skip
+def test_more_config_refusals_by_their_whole_message(
+    config: dict[str, Any], limits: Limits | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build(config, limits)
+
+
+def test_limits_on_the_edge_are_accepted() -> None:
+    assert build({"seed": 2**32 - 1}).config["seed"] == 4294967295
+    seed = build({"seed": np.int64(7)}).config["seed"]
+    assert seed == 7 and type(seed) is int
+    assert build({"clip_norm": 1e6}).config["clip_norm"] == 1e6
+    clip = build({"clip_norm": np.float32(0.5)}).config["clip_norm"]
+    assert clip == 0.5 and type(clip) is float
+    start = build({"init_params": [-1e6, 1e6, 0]}).config["init_params"]
+    assert start == [-1e6, 1e6, 0.0]
+    assert build({"model": {"hidden": [1] * 8}}).config["model"]["hidden"] == [1] * 8
+    assert build({"model": {"hidden": [256]}}).config["model"]["hidden"] == [256]
+    # 17 parameters (see above) at a limit of 17
+    assert build({"model": {"hidden": [4]}}, Limits(max_params=17)).model.n_params == 17
+    # two classes are enough for cross-entropy: 2 inputs * 2 outputs + 2 biases
+    two = build({"data": {"name": "blobs", "classes": 2}, "loss": "cross_entropy"})
+    assert two.model.n_params == 6
+    # a batch of every row is the full batch (null); one row is a batch of 1
+    assert build({"preset": "pass-fail", "batch_size": 4}).config["batch_size"] is None
+    assert build({"preset": "pass-fail", "batch_size": 3}).config["batch_size"] == 3
+    assert build({"preset": "pass-fail", "batch_size": 1}).config["batch_size"] == 1
+
+
+def test_check_helpers_bound_their_ranges_as_documented() -> None:
+    assert check_float(0, "x", 0, 1) == 0.0  # [lo, hi] holds lo
+    assert check_float(1, "x", 0, 1, open_lo=True) == 1.0  # (lo, hi] holds hi
+    with pytest.raises(ValueError, match=re.escape("x must be a finite number in [0, 1], got 2")):
+        check_float(2, "x", 0, 1)
+    assert check_int(np.int32(3), "n", 3, 3) == 3
+    with pytest.raises(ValueError, match=re.escape("n must be an integer in [3, 3], got 2")):
+        check_int(2, "n", 3, 3)
+    with pytest.raises(
+        ValueError, match=r"^batch_size: not applicable to an analytic surface \(use null\)$"
+    ):
+        check_batch_size(4, None)
+    assert check_batch_size(None, None) is None
+
+
+def test_limits_pass_their_data_part_to_the_dataset_builder() -> None:
+    limits = Limits(max_samples=1, max_features=2, max_csv_bytes=3, max_width=9)
+    assert limits.data_limits() == DataLimits(max_samples=1, max_features=2, max_csv_bytes=3)
+
+
+def test_a_tuple_of_hidden_sizes_is_normalised_to_a_list() -> None:
+    model = build({"model": {"hidden": (4,)}}).config["model"]
+    assert model == {"hidden": [4], "activation": "tanh", "init": "xavier"}

@@ -100,3 +100,16 @@ def test_analytic_surfaces_keep_their_names() -> None:
     f = make_function("rosenbrock")
     assert f.param_names == ("x", "y")
     assert f.layer_slices == (("surface", slice(0, 2)),)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("(" + "a" * 24, "a" * 24),  # the leading "_" is dropped before the cut to 24
+        ("X ray", "X_ray"),  # only underscores are stripped, never a letter
+        ("a" * 23 + "X", "a" * 23 + "X"),
+        ("Xa" + "b" * 30, "Xa" + "b" * 22),
+    ],
+)
+def test_identifier_strips_only_underscores_before_and_after_the_cut(text: str, word: str) -> None:
+    assert identifier(text) == word

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -570,3 +571,179 @@ def test_steps_may_be_any_iterable_of_ints() -> None:
     np.testing.assert_array_equal(s.params_at(k for k in (0, 2, 4)), want)
     np.testing.assert_array_equal(s.params_at(range(0, 5, 2)), want)
     np.testing.assert_array_equal(s.params_at(np.array([0, 2, 4])), want)
+
+
+KNOWN_FIELDS = (
+    "step, epoch, loss, accuracy, batch_loss, grad_norm, layer_grad_norms, lr, batch_size, "
+    "val_loss, val_accuracy, params, grad"
+)
+
+
+def test_session_refusals_by_their_whole_message() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(3)
+    evaluate = "evaluate must be 'last', 'all', 'none' or an int >= 1, got "
+    refusals = [
+        (lambda: s.step(-1), "steps must be a non-negative integer, got -1"),
+        (lambda: s.step(True), "steps must be a non-negative integer, got True"),
+        (lambda: s.step(2.0), "steps must be a non-negative integer, got 2.0"),  # type: ignore[arg-type]
+        (lambda: s.step(1, evaluate=0), evaluate + "0"),
+        (lambda: s.step(1, evaluate=True), evaluate + "True"),
+        (lambda: s.step(1, evaluate="Last"), evaluate + "'Last'"),
+        (lambda: s.step(1, evaluate=1.5), evaluate + "1.5"),  # type: ignore[arg-type]
+        (lambda: s.trajectory(every=0), "every must be a positive integer, got 0"),
+        (lambda: s.trajectory(every=True), "every must be a positive integer, got True"),
+        (lambda: s.trajectory(every=2.0), "every must be a positive integer, got 2.0"),  # type: ignore[arg-type]
+        (lambda: s.trajectory(fields=["loss", "nope", "nah"]),
+         f"fields: unknown field 'nope'; known: {KNOWN_FIELDS}"),
+        (lambda: s.rewind(4), "step must be an integer in [0, 3], got 4"),
+        (lambda: s.rewind(-1), "step must be an integer in [0, 3], got -1"),
+        (lambda: s.rewind(True), "step must be an integer in [0, 3], got True"),
+        (lambda: s.rewind(1.0), "step must be an integer in [0, 3], got 1.0"),  # type: ignore[arg-type]
+        (lambda: s.batch_at(0), "step must be an integer in [1, 4], got 0"),
+        (lambda: s.batch_at(5), "step must be an integer in [1, 4], got 5"),
+        (lambda: s.batch_at(True), "step must be an integer in [1, 4], got True"),
+        (lambda: s.batch_at(1.0), "step must be an integer in [1, 4], got 1.0"),  # type: ignore[arg-type]
+        (lambda: s.update_at(0), "step must be an integer in [1, 3], got 0"),
+        (lambda: s.update_at(4), "step must be an integer in [1, 3], got 4"),
+        (lambda: s.update_at(True), "step must be an integer in [1, 3], got True"),
+        (lambda: s.update_at(1.0), "step must be an integer in [1, 3], got 1.0"),  # type: ignore[arg-type]
+        (lambda: s.grads_at([4]), "steps must be in [0, 3]"),
+        (lambda: s.params_at([0, -1]), "steps must be in [0, 3]"),
+        # an event before the step the run is at cannot be applied there
+        (lambda: s.catch_up([(1, {"lr": 0.2})], 5),
+         "events: an event at step 1 is past where the run stopped"),
+    ]  # fmt: skip
+    for call, message in refusals:
+        with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+            call()
+    assert s.step_count == 3 and s.events == []
+
+
+def test_the_edges_of_each_step_range_are_accepted() -> None:
+    s = TrainingSession({"preset": "line"})
+    assert len(s.step(0)) == 0 and s.step_count == 0
+    assert [r.step for r in s.step(3, evaluate=1)] == [1, 2, 3]
+    assert len(s.trajectory(every=1)["step"]) == 4
+    Xb, yb, theta = s.batch_at(4)  # the next step's batch, from theta_3
+    np.testing.assert_array_equal(theta, s.params)
+    assert Xb is not None and yb is not None and len(yb) == 50  # line: 50 rows, full batch
+    np.testing.assert_array_equal(s.batch_at(1)[2], s.params_at([0])[0])
+    assert s.update_at(3).step == 3 and s.update_at(1).step == 1
+    s.rewind(3)
+    assert s.step_count == 3
+    s.rewind(0)
+    assert s.step_count == 0
+
+
+def test_backprop_defaults_to_the_last_step_or_the_first_at_step_zero() -> None:
+    """At T = 0 and at T = 1 the default step is 1: the chapter's theta_0 on all four
+    rows, prediction sigmoid(X @ w0 + 0) and loss 0.6330 (the chapter's first print)."""
+    s = TrainingSession({"preset": "pass-fail"})
+    want = 1 / (1 + np.exp(-(CHAPTER_X @ np.asarray(CHAPTER_WEIGHTS))))
+    for _ in range(2):
+        tr = s.backprop()
+        np.testing.assert_allclose(tr.prediction[:, 0], want, rtol=1e-12)
+        assert f"{tr.loss:.4f}" == "0.6330"
+        s.step(1)
+    tr = s.backprop()  # T = 2: step 2, from theta_1
+    np.testing.assert_array_equal(tr.prediction, s.backprop(2).prediction)
+    assert not np.allclose(tr.prediction[:, 0], want)
+
+
+def test_an_analytic_surface_has_no_backprop_by_its_whole_message() -> None:
+    s = TrainingSession({"preset": "rosenbrock"})
+    message = "backprop: an analytic surface has no layers to propagate through"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        s.backprop()
+
+
+def test_reset_builds_again_under_the_sessions_own_limits() -> None:
+    """A model wider than the default limit (256) is allowed by the session's limits;
+    reset rebuilds it under those, not the defaults, and starts from the same theta_0."""
+    wide = Limits(max_width=512)
+    s = TrainingSession({"preset": "pass-fail", "model": {"hidden": [300]}}, limits=wide)
+    theta0 = s.params
+    s.step(2)
+    s.reset()
+    assert s.step_count == 0 and s.model.n_params == 2 * 300 + 300 + 300 + 1
+    np.testing.assert_array_equal(s.params, theta0)
+
+
+def test_a_network_batch_without_data_is_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The guard behind backprop: a network's batch always has X and y; were either
+    missing it is a RuntimeError, not a trace of nothing."""
+    s = TrainingSession({"preset": "pass-fail"})
+    for missing in ((None, np.zeros(4)), (np.zeros((4, 2)), None)):
+        monkeypatch.setattr(s._trainer, "batch", lambda state, m=missing: (*m, None))
+        with pytest.raises(RuntimeError, match=r"^a network session without data$"):
+            s.backprop()
+
+
+def test_recorded_clips_its_range_to_the_run_and_keeps_the_steps() -> None:
+    """line is full batch (50 rows) at lr 0.1 throughout: steps 0..3 are all there is."""
+    s = TrainingSession({"preset": "line"})
+    s.step(3, evaluate="none")
+    everything = s.recorded(-2, 10, ["step", "lr", "batch_size"])
+    assert set(everything) == {"step", "lr", "batch_size"}
+    np.testing.assert_array_equal(everything["step"], [0, 1, 2, 3])
+    np.testing.assert_array_equal(everything["lr"], [0.1] * 4)
+    np.testing.assert_array_equal(everything["batch_size"], [50.0] * 4)
+    middle = s.recorded(1, 3, ["lr"])
+    assert set(middle) == {"step", "lr"}
+    np.testing.assert_array_equal(middle["step"], [1, 2])
+    np.testing.assert_array_equal(middle["lr"], [0.1, 0.1])
+    np.testing.assert_array_equal(s.recorded(2, 3, ["step"])["step"], [2])
+
+
+def test_divergence_steps_back_exactly_one_step_from_a_non_finite_loss() -> None:
+    # x = 1e70, w = 1: loss_0 = (1e70)^2 = 1e140 and the gradient 2e140 are finite, but
+    # theta_1 = 1 - 0.1 * 2e140 makes loss_1 = (2e139 * 1e70)^2 overflow: back to theta_0
+    data = {"X": [[1e70], [1e70]], "y": [0.0, 0.0]}
+    s = TrainingSession({"data": data, "loss": "mse", "init_params": [1.0, 0.0]})
+    s.step(5)
+    assert (s.status, s.reason) == ("diverged", "loss became non-finite at step 1")
+    assert s.step_count == 0
+    np.testing.assert_array_equal(s.params, [1.0, 0.0])
+    # line at lr 1e6: the run stops at the last theta whose own loss is finite and whose
+    # next SGD update (theta - lr * grad, worked out here) has a non-finite loss
+    s = TrainingSession({"preset": "line", "optimizer": {"lr": 1e6}})
+    s.step(200)
+    T = s.step_count
+    assert s.reason == f"loss became non-finite at step {T + 1}"
+    X, y = s.dataset.X, s.dataset.y  # type: ignore[union-attr]
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, grad = s.model.loss_and_grad(s.params, X, y)
+        assert math.isfinite(loss)
+        after, _ = s.model.loss_and_grad(s.params - 1e6 * grad, X, y)
+    assert not math.isfinite(after)
+
+
+def test_set_returns_a_deep_copy_of_the_change_it_logged() -> None:
+    s = TrainingSession({"preset": "line"})
+    s.step(2)
+    change = s.set(optimizer={"name": "adam", "lr": 0.01})
+    assert change == {"optimizer": {"name": "adam", "lr": 0.01}}
+    change["optimizer"]["lr"] = 5.0  # the caller's copy, not the log
+    assert s.events == [(2, {"optimizer": {"name": "adam", "lr": 0.01}})]
+
+
+def test_trajectory_gives_every_column_but_params_and_grad_and_evaluates_only_what_it_shows() -> (
+    None
+):
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(3, evaluate="none")
+    default = s.trajectory()
+    assert list(default) == [
+        "step", "epoch", "loss", "accuracy", "batch_loss", "grad_norm", "layer_grad_norms",
+        "lr", "batch_size", "val_loss", "val_accuracy",
+    ]  # fmt: skip
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(3, evaluate="none")
+    s.trajectory(fields=["lr"])  # nothing evaluated: the loss stays unasked for
+    assert np.isnan(s.recorded(1, 4, ["loss", "accuracy"])["loss"]).all()
+    s.trajectory(fields=["accuracy"])
+    seen = s.recorded(0, 4, ["loss", "accuracy"])
+    assert np.isnan(seen["loss"][1:]).all() and np.isfinite(seen["accuracy"]).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import json
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from gradscape.core import snapshot
+from gradscape.core.history import SCALARS
 from gradscape.core.session import TrainingSession
 from gradscape.core.snapshot import FORMAT, Snapshot, dumps, loads
 
@@ -210,3 +212,138 @@ def test_a_snapshot_restored_under_a_smaller_checkpoint_budget_is_thinned_to_it(
     assert r._trainer.checkpoints.nbytes() <= small.checkpoint_bytes
     steps = [0, 37, 123, 250, 399, 400]
     np.testing.assert_array_equal(r.params_at(steps), s.params_at(steps))
+
+
+def _line_parts() -> tuple[TrainingSession, dict[str, np.ndarray], dict]:
+    """A short run of ``line`` and its snapshot's members and header."""
+    s = TrainingSession({"preset": "line"})
+    s.step(5)
+    with np.load(io.BytesIO(s.snapshot())) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    return s, parts, json.loads(bytes(parts["header"]).decode())
+
+
+def _cannot(why: str) -> str:
+    return "^" + re.escape(f"snapshot: cannot be read ({why})") + "$"
+
+
+@pytest.mark.parametrize("ladder", [0, -1, True, 2.0, "3"])
+def test_a_ladder_that_is_not_a_positive_int_is_refused_by_its_whole_message(
+    ladder: object,
+) -> None:
+    s, parts, header = _line_parts()
+    data = _npz(**{**parts, "header": _header({**header, "format": 1, "ladder": ladder})})
+    why = f"ValueError: snapshot: the checkpoint ladder {ladder!r} is not a positive integer"
+    with pytest.raises(ValueError, match=_cannot(why)):
+        loads(data, s.config, s.n_samples)
+
+
+@pytest.mark.parametrize("ladder", [1, 7, None])
+def test_a_ladder_of_one_or_more_or_none_is_read_back(ladder: int | None) -> None:
+    s, parts, header = _line_parts()
+    data = _npz(**{**parts, "header": _header({**header, "format": 1, "ladder": ladder})})
+    assert loads(data, s.config, s.n_samples).ladder == ladder
+
+
+def test_refusals_of_the_codec_by_their_whole_message() -> None:
+    s, parts, header = _line_parts()
+    good = s.snapshot()
+    resealed = good[:-1] + (b"1" if good[-1:] == b"0" else b"0")  # one digit of the seal
+    with pytest.raises(ValueError, match=_cannot("ValueError: the checksum does not match")):
+        loads(resealed, s.config, s.n_samples)
+    unsealed = _npz(**parts)  # format 2 without its seal
+    with pytest.raises(ValueError, match=_cannot("ValueError: the checksum does not match")):
+        loads(unsealed, s.config, s.n_samples)
+    flat = {**parts, "state.theta": parts["state.theta"].reshape(1, -1)}
+    flat["header"] = _header({**header, "format": 1})
+    with pytest.raises(ValueError, match=_cannot("ValueError: state.theta has shape (1, 2)")):
+        loads(_npz(**flat), s.config, s.n_samples)
+    with pytest.raises(ValueError, match=_cannot("BadZipFile: File is not a zip file")):
+        loads(b"PK\x03\x04 but no zip", s.config, s.n_samples)  # a zip's magic only
+    for fmt in (0, 3, "2"):
+        data = _npz(**{**parts, "header": _header({**header, "format": fmt})})
+        with pytest.raises(ValueError, match=r"^snapshot: not a snapshot of this config$"):
+            loads(data, s.config, s.n_samples)
+    with pytest.raises(ValueError, match=r"^snapshot: not a snapshot of this config$"):
+        loads(good, {**s.config, "seed": 1}, s.n_samples)
+
+
+def test_the_consistency_refusals_by_their_whole_message() -> None:
+    live = _run()
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    saved.history.truncate(100)
+    agree = r"^snapshot: history, checkpoints and state do not agree$"
+    with pytest.raises(ValueError, match=agree):
+        loads(dumps(saved), live.config, live.n_samples)
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    del saved.checkpoints[0]  # no theta_0 to rebuild from
+    with pytest.raises(ValueError, match=agree):
+        loads(dumps(saved), live.config, live.n_samples)
+    past = r"^snapshot: checkpoints or events lie past the current step$"
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    saved.events.append((live.step_count + 1, {"lr": 0.1}))  # one step past
+    with pytest.raises(ValueError, match=past):
+        loads(dumps(saved), live.config, live.n_samples)
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    saved.checkpoints[live.step_count + 1] = saved.checkpoints[0]
+    with pytest.raises(ValueError, match=past):
+        loads(dumps(saved), live.config, live.n_samples)
+
+
+def test_status_and_reason_come_back_as_written() -> None:
+    s, parts, header = _line_parts()
+    for status, reason in (("active", None), ("diverged", "loss is non-finite")):
+        told = {**header, "format": 1, "status": status, "reason": reason}
+        data = _npz(**{**parts, "header": _header(told)})
+        back = loads(data, s.config, s.n_samples)
+        assert (back.status, back.reason) == (status, reason)
+
+
+def test_a_restored_run_counts_epochs_over_its_own_rows() -> None:
+    """moons-mlp: 200 rows in batches of 32, 7 steps an epoch (6 of 32, one of 8). Step 10
+    is 3 batches into epoch 1, so step 11 records epoch 1 + 4 * 32 / 200 = 1.64."""
+    s = TrainingSession({"preset": "moons-mlp"})
+    s.step(10, evaluate="none")
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    r.step(1, evaluate="none")
+    assert r.recorded(11, 12, ["epoch"])["epoch"][0] == pytest.approx(1.64, abs=1e-12)
+
+
+def test_a_state_is_read_as_float64_with_its_hyperparameters_checked_first() -> None:
+    s, parts, header = _line_parts()
+    narrow = {**parts, "state.theta": parts["state.theta"].astype(np.float32)}
+    narrow["header"] = _header({**header, "format": 1})
+    theta = loads(_npz(**narrow), s.config, s.n_samples).state.theta
+    assert theta.dtype == np.float64
+    np.testing.assert_array_equal(theta, parts["state.theta"].astype(np.float32))
+    # both the optimizer's lr and its step count are bad: the lr is what is reported
+    opt = {**header["state"]["optimizer"], "step": -1}
+    opt["hyper"] = {**opt["hyper"], "lr": -1.0}
+    told = {**header, "format": 1, "state": {**header["state"], "optimizer": opt}}
+    bad = {**parts, "header": _header(told)}
+    why = "ValueError: optimizer.lr must be in (0, 1e+06], got -1.0"
+    with pytest.raises(ValueError, match=_cannot(why)):
+        loads(_npz(**bad), s.config, s.n_samples)
+
+
+def test_a_restored_run_keeps_its_clipping_and_counts_epochs_after_a_rewind() -> None:
+    s = TrainingSession({"preset": "moons-mlp", "clip_norm": 0.5})
+    s.step(10, evaluate="none")
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    assert r.settings["clip_norm"] == 0.5
+    r.set(clip_norm=0.25)
+    r2 = TrainingSession.restore(r.snapshot(), r.config)
+    assert r2.settings["clip_norm"] == 0.25
+    # back to step 4 (rebuilt from the checkpoint at 0), then step 5: 5 * 32 / 200 rows
+    r2.rewind(4)
+    r2.step(1, evaluate="none")
+    assert r2.recorded(5, 6, ["epoch"])["epoch"][0] == pytest.approx(0.8, abs=1e-12)
+
+
+@pytest.mark.parametrize(("steps", "rows"), [(20, 1024), (1500, 1501)])
+def test_a_restored_history_holds_1024_rows_or_exactly_the_run(steps: int, rows: int) -> None:
+    """line has one layer: each row is 8 bytes for every scalar column and that layer."""
+    s = TrainingSession({"preset": "line"})
+    s.step(steps, evaluate="none")
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    assert r._history.nbytes() == 8 * rows * (len(SCALARS) + 1)
