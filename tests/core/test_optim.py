@@ -627,3 +627,42 @@ def test_a_weight_decay_of_one_is_applied_like_any_other() -> None:
     theta, grad = np.array([2.0, -4.0]), np.array([0.5, 0.25])
     opt.step(theta, grad)
     np.testing.assert_allclose(theta, [2.0 - 0.1 * 2.5, -4.0 - 0.1 * (0.25 - 4.0)], rtol=1e-15)
+
+
+def test_rmsprop_without_momentum_keeps_no_momentum_buffer() -> None:
+    """torch's RMSprop creates momentum_buffer only when momentum > 0: at momentum 0 the
+    state after a step is the squared-gradient average alone, (1 - alpha) g^2."""
+    opt = RMSprop(2, lr=0.01, alpha=0.9)
+    opt.step(np.zeros(2), np.array([2.0, -1.0]))
+    state = opt.state_dict()["state"]
+    assert sorted(state) == ["square_avg"]
+    np.testing.assert_allclose(state["square_avg"], [0.1 * 4.0, 0.1 * 1.0], rtol=1e-15)
+
+
+def test_clipping_a_float32_gradient_works_in_float64() -> None:
+    """The norm and the clipped gradient are computed in float64 whatever the input's dtype
+    (torch clips a float64 parameter's gradient in float64): the reference is the float64
+    norm of the float32 values, sqrt(sum(v^2)) term by term."""
+    g32 = np.full(7, 0.1, dtype=np.float32)
+    values = [float(v) for v in g32]
+    norm = math.sqrt(sum(v * v for v in values))
+    coef = optim.clip_coefficient(g32, 0.05)
+    assert coef == pytest.approx(0.05 / (norm + 1e-6), rel=1e-15)
+    clipped = clip_grad_norm(g32, 0.05)
+    assert clipped.dtype == np.float64
+    np.testing.assert_allclose(clipped, [v * 0.05 / (norm + 1e-6) for v in values], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (0.0, "max_norm must be in (0, inf], got 0.0"),
+        (-1, "max_norm must be in (0, inf], got -1.0"),
+        (math.nan, "max_norm must be finite, got nan"),
+        ("1", "max_norm must be a number, got '1'"),
+        (True, "max_norm must be a number, got True"),
+    ],
+)
+def test_clip_grad_norm_says_exactly_what_is_wrong_with_max_norm(bad: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        clip_grad_norm(np.ones(2), bad)
