@@ -666,3 +666,80 @@ def test_clipping_a_float32_gradient_works_in_float64() -> None:
 def test_clip_grad_norm_says_exactly_what_is_wrong_with_max_norm(bad: Any, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         clip_grad_norm(np.ones(2), bad)
+
+
+KNOWN_ADAM = "lr, betas, eps, weight_decay, amsgrad"
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: SGD(3, nesterov=1), ValueError, "optimizer.nesterov must be a bool, got 1"),
+        (lambda: SGD(3, lr="0.1"), ValueError, "optimizer.lr must be a number, got '0.1'"),
+        (lambda: SGD(3, lr=True), ValueError, "optimizer.lr must be a number, got True"),
+        (lambda: SGD(3, lr=math.inf), ValueError, "optimizer.lr must be finite, got inf"),
+        (lambda: SGD(3, lr=0.0), ValueError, "optimizer.lr must be in (0, 1e+06], got 0.0"),
+        (lambda: Adam(3, betas=(0.9,)), ValueError,
+         "optimizer.betas must be a pair of two numbers, got (0.9,)"),
+        (lambda: Adam(3, betas=0.9), ValueError,
+         "optimizer.betas must be a pair of two numbers, got 0.9"),
+        (lambda: Adam(3, betas=(0.9, 1.0)), ValueError,
+         "optimizer.betas[1] must be in [0, 1), got 1.0"),
+        (lambda: Adam(3, betas=(1.0, 0.5)), ValueError,
+         "optimizer.betas[0] must be in [0, 1), got 1.0"),
+        (lambda: Adam(3, momentum=0.9, alpha=1), ValueError,
+         f"optimizer.alpha is not a hyperparameter of adam (known: {KNOWN_ADAM})"),
+        (lambda: SGD(0), ValueError, "n_params must be a positive int, got 0"),
+        (lambda: SGD(3, nesterov=True, momentum=0.9, dampening=0.1), ValueError,
+         "optimizer.nesterov requires momentum > 0 and dampening == 0, got momentum=0.9, "
+         "dampening=0.1"),
+        (lambda: SGD(3, nesterov=True), ValueError,
+         "optimizer.nesterov requires momentum > 0 and dampening == 0, got momentum=0.0, "
+         "dampening=0.0"),
+        (lambda: make_optimizer(["sgd"], 3), ValueError,  # unhashable: TypeError inside
+         "optimizer.name must be one of sgd, adagrad, rmsprop, adam, adamw; got ['sgd']"),
+        (lambda: Adam(3).step(np.zeros(3, dtype=np.float32), np.zeros(3)), TypeError,
+         "params must be a float64 ndarray, got ndarray"),
+        (lambda: Adam(3).step([0.0, 0.0, 0.0], np.zeros(3)), TypeError,
+         "params must be a float64 ndarray, got list"),
+        (lambda: Adam(3).step(np.zeros(3), np.zeros(2)), ValueError,
+         "params and grad must have shape (3,), got (3,) and (2,)"),
+        (lambda: Adam(3).step(np.zeros(4), np.zeros(3)), ValueError,
+         "params and grad must have shape (3,), got (4,) and (3,)"),
+    ],
+)  # fmt: skip
+def test_a_refused_optimizer_call_says_exactly_why(
+    make: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"name": "sgd"}, "state is for 'sgd' with n_params=3, expected 'adam' with n_params=3"),
+        ({"n_params": 4}, "state is for 'adam' with n_params=4, expected 'adam' with n_params=3"),
+        ({"step": -1}, "state.step must be an int >= 0, got -1"),
+        ({"step": True}, "state.step must be an int >= 0, got True"),
+        ({"step": 1.0}, "state.step must be an int >= 0, got 1.0"),
+        ({"state": [1]}, "state.state must be a dict of arrays, got list"),
+        ({"state": {"sum": np.zeros(3)}}, "state.state.sum is not a buffer of adam"),
+        ({"state": {"exp_avg": np.zeros(4)}}, "state.state.exp_avg must have shape (3,), got (4,)"),
+    ],
+)
+def test_a_refused_state_dict_says_exactly_why(edit: dict[str, Any], message: str) -> None:
+    opt = Adam(3)
+    opt.step(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        opt.load_state_dict({**opt.state_dict(), **edit})
+
+
+def test_one_parameter_and_step_zero_are_allowed() -> None:
+    """n_params >= 1 and a loaded step >= 0: the bounds themselves are valid."""
+    opt = SGD(1, lr=0.5)
+    theta = np.array([2.0])
+    opt.step(theta, np.array([1.0]))
+    assert theta[0] == 1.5 and opt.step_count == 1
+    opt.load_state_dict({**opt.state_dict(), "step": 0})
+    assert opt.step_count == 0
