@@ -690,6 +690,8 @@ KNOWN_ADAM = "lr, betas, eps, weight_decay, amsgrad"
         (lambda: Adam(3, momentum=0.9, alpha=1), ValueError,
          f"optimizer.alpha is not a hyperparameter of adam (known: {KNOWN_ADAM})"),
         (lambda: SGD(0), ValueError, "n_params must be a positive int, got 0"),
+        (lambda: SGD(2.0), ValueError, "n_params must be a positive int, got 2.0"),
+        (lambda: SGD(True), ValueError, "n_params must be a positive int, got True"),
         (lambda: SGD(3, nesterov=True, momentum=0.9, dampening=0.1), ValueError,
          "optimizer.nesterov requires momentum > 0 and dampening == 0, got momentum=0.9, "
          "dampening=0.1"),
