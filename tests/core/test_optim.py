@@ -745,3 +745,18 @@ def test_one_parameter_and_step_zero_are_allowed() -> None:
     assert theta[0] == 1.5 and opt.step_count == 1
     opt.load_state_dict({**opt.state_dict(), "step": 0})
     assert opt.step_count == 0
+
+
+def test_a_float32_gradient_and_loaded_buffers_are_taken_as_float64() -> None:
+    """SGD at lr 0.1 on the float32 gradient 0.1 moves theta by -0.1 x float(float32(0.1))
+    worked in float64 (in float32 the product would round differently); loaded buffers
+    (an int list here) become float64 arrays."""
+    theta = np.zeros(1)
+    SGD(1, lr=0.1).step(theta, np.array([0.1], dtype=np.float32))
+    assert theta[0] == -0.1 * float(np.float32(0.1))
+    assert theta[0] != float(np.float32(-0.1) * np.float32(0.1))
+    opt = Adam(3)
+    opt.load_state_dict({"name": "adam", "n_params": 3, "step": 1, "state": {"exp_avg": [1, 2, 3]}})
+    loaded = opt.state_dict()["state"]["exp_avg"]
+    assert loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded, [1.0, 2.0, 3.0])
