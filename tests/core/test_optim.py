@@ -760,3 +760,11 @@ def test_a_float32_gradient_and_loaded_buffers_are_taken_as_float64() -> None:
     loaded = opt.state_dict()["state"]["exp_avg"]
     assert loaded.dtype == np.float64
     np.testing.assert_array_equal(loaded, [1.0, 2.0, 3.0])
+
+
+def test_no_weight_decay_adds_nothing_to_the_gradient_even_at_an_infinite_weight() -> None:
+    """weight_decay 0 leaves g alone (torch skips the term): a diverged weight of inf with
+    gradient 1 steps to inf - 0.1 = inf, not to nan from 0 x inf."""
+    theta = np.array([math.inf, 1.0])
+    SGD(2, lr=0.1).step(theta, np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(theta, [math.inf, 0.9])
