@@ -627,3 +627,144 @@ def test_a_weight_decay_of_one_is_applied_like_any_other() -> None:
     theta, grad = np.array([2.0, -4.0]), np.array([0.5, 0.25])
     opt.step(theta, grad)
     np.testing.assert_allclose(theta, [2.0 - 0.1 * 2.5, -4.0 - 0.1 * (0.25 - 4.0)], rtol=1e-15)
+
+
+def test_rmsprop_without_momentum_keeps_no_momentum_buffer() -> None:
+    """torch's RMSprop creates momentum_buffer only when momentum > 0: at momentum 0 the
+    state after a step is the squared-gradient average alone, (1 - alpha) g^2."""
+    opt = RMSprop(2, lr=0.01, alpha=0.9)
+    opt.step(np.zeros(2), np.array([2.0, -1.0]))
+    state = opt.state_dict()["state"]
+    assert sorted(state) == ["square_avg"]
+    np.testing.assert_allclose(state["square_avg"], [0.1 * 4.0, 0.1 * 1.0], rtol=1e-15)
+
+
+def test_clipping_a_float32_gradient_works_in_float64() -> None:
+    """The norm and the clipped gradient are computed in float64 whatever the input's dtype
+    (torch clips a float64 parameter's gradient in float64): the reference is the float64
+    norm of the float32 values, sqrt(sum(v^2)) term by term."""
+    g32 = np.full(7, 0.1, dtype=np.float32)
+    values = [float(v) for v in g32]
+    norm = math.sqrt(sum(v * v for v in values))
+    coef = optim.clip_coefficient(g32, 0.05)
+    assert coef == pytest.approx(0.05 / (norm + 1e-6), rel=1e-15)
+    clipped = clip_grad_norm(g32, 0.05)
+    assert clipped.dtype == np.float64
+    np.testing.assert_allclose(clipped, [v * 0.05 / (norm + 1e-6) for v in values], rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (0.0, "max_norm must be in (0, inf], got 0.0"),
+        (-1, "max_norm must be in (0, inf], got -1.0"),
+        (math.nan, "max_norm must be finite, got nan"),
+        ("1", "max_norm must be a number, got '1'"),
+        (True, "max_norm must be a number, got True"),
+    ],
+)
+def test_clip_grad_norm_says_exactly_what_is_wrong_with_max_norm(bad: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        clip_grad_norm(np.ones(2), bad)
+
+
+KNOWN_ADAM = "lr, betas, eps, weight_decay, amsgrad"
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: SGD(3, nesterov=1), ValueError, "optimizer.nesterov must be a bool, got 1"),
+        (lambda: SGD(3, lr="0.1"), ValueError, "optimizer.lr must be a number, got '0.1'"),
+        (lambda: SGD(3, lr=True), ValueError, "optimizer.lr must be a number, got True"),
+        (lambda: SGD(3, lr=math.inf), ValueError, "optimizer.lr must be finite, got inf"),
+        (lambda: SGD(3, lr=0.0), ValueError, "optimizer.lr must be in (0, 1e+06], got 0.0"),
+        (lambda: Adam(3, betas=(0.9,)), ValueError,
+         "optimizer.betas must be a pair of two numbers, got (0.9,)"),
+        (lambda: Adam(3, betas=0.9), ValueError,
+         "optimizer.betas must be a pair of two numbers, got 0.9"),
+        (lambda: Adam(3, betas=(0.9, 1.0)), ValueError,
+         "optimizer.betas[1] must be in [0, 1), got 1.0"),
+        (lambda: Adam(3, betas=(1.0, 0.5)), ValueError,
+         "optimizer.betas[0] must be in [0, 1), got 1.0"),
+        (lambda: Adam(3, momentum=0.9, alpha=1), ValueError,
+         f"optimizer.alpha is not a hyperparameter of adam (known: {KNOWN_ADAM})"),
+        (lambda: SGD(0), ValueError, "n_params must be a positive int, got 0"),
+        (lambda: SGD(2.0), ValueError, "n_params must be a positive int, got 2.0"),
+        (lambda: SGD(True), ValueError, "n_params must be a positive int, got True"),
+        (lambda: SGD(3, nesterov=True, momentum=0.9, dampening=0.1), ValueError,
+         "optimizer.nesterov requires momentum > 0 and dampening == 0, got momentum=0.9, "
+         "dampening=0.1"),
+        (lambda: SGD(3, nesterov=True), ValueError,
+         "optimizer.nesterov requires momentum > 0 and dampening == 0, got momentum=0.0, "
+         "dampening=0.0"),
+        (lambda: make_optimizer(["sgd"], 3), ValueError,  # unhashable: TypeError inside
+         "optimizer.name must be one of sgd, adagrad, rmsprop, adam, adamw; got ['sgd']"),
+        (lambda: Adam(3).step(np.zeros(3, dtype=np.float32), np.zeros(3)), TypeError,
+         "params must be a float64 ndarray, got ndarray"),
+        (lambda: Adam(3).step([0.0, 0.0, 0.0], np.zeros(3)), TypeError,
+         "params must be a float64 ndarray, got list"),
+        (lambda: Adam(3).step(np.zeros(3), np.zeros(2)), ValueError,
+         "params and grad must have shape (3,), got (3,) and (2,)"),
+        (lambda: Adam(3).step(np.zeros(4), np.zeros(3)), ValueError,
+         "params and grad must have shape (3,), got (4,) and (3,)"),
+    ],
+)  # fmt: skip
+def test_a_refused_optimizer_call_says_exactly_why(
+    make: Callable[[], object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"name": "sgd"}, "state is for 'sgd' with n_params=3, expected 'adam' with n_params=3"),
+        ({"n_params": 4}, "state is for 'adam' with n_params=4, expected 'adam' with n_params=3"),
+        ({"step": -1}, "state.step must be an int >= 0, got -1"),
+        ({"step": True}, "state.step must be an int >= 0, got True"),
+        ({"step": 1.0}, "state.step must be an int >= 0, got 1.0"),
+        ({"state": [1]}, "state.state must be a dict of arrays, got list"),
+        ({"state": {"sum": np.zeros(3)}}, "state.state.sum is not a buffer of adam"),
+        ({"state": {"exp_avg": np.zeros(4)}}, "state.state.exp_avg must have shape (3,), got (4,)"),
+    ],
+)
+def test_a_refused_state_dict_says_exactly_why(edit: dict[str, Any], message: str) -> None:
+    opt = Adam(3)
+    opt.step(np.zeros(3), np.ones(3))
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        opt.load_state_dict({**opt.state_dict(), **edit})
+
+
+def test_one_parameter_and_step_zero_are_allowed() -> None:
+    """n_params >= 1 and a loaded step >= 0: the bounds themselves are valid."""
+    opt = SGD(1, lr=0.5)
+    theta = np.array([2.0])
+    opt.step(theta, np.array([1.0]))
+    assert theta[0] == 1.5 and opt.step_count == 1
+    opt.load_state_dict({**opt.state_dict(), "step": 0})
+    assert opt.step_count == 0
+
+
+def test_a_float32_gradient_and_loaded_buffers_are_taken_as_float64() -> None:
+    """SGD at lr 0.1 on the float32 gradient 0.1 moves theta by -0.1 x float(float32(0.1))
+    worked in float64 (in float32 the product would round differently); loaded buffers
+    (an int list here) become float64 arrays."""
+    theta = np.zeros(1)
+    SGD(1, lr=0.1).step(theta, np.array([0.1], dtype=np.float32))
+    assert theta[0] == -0.1 * float(np.float32(0.1))
+    assert theta[0] != float(np.float32(-0.1) * np.float32(0.1))
+    opt = Adam(3)
+    opt.load_state_dict({"name": "adam", "n_params": 3, "step": 1, "state": {"exp_avg": [1, 2, 3]}})
+    loaded = opt.state_dict()["state"]["exp_avg"]
+    assert loaded.dtype == np.float64
+    np.testing.assert_array_equal(loaded, [1.0, 2.0, 3.0])
+
+
+def test_no_weight_decay_adds_nothing_to_the_gradient_even_at_an_infinite_weight() -> None:
+    """weight_decay 0 leaves g alone (torch skips the term): a diverged weight of inf with
+    gradient 1 steps to inf - 0.1 = inf, not to nan from 0 x inf."""
+    theta = np.array([math.inf, 1.0])
+    SGD(2, lr=0.1).step(theta, np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(theta, [math.inf, 0.9])

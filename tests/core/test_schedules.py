@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pytest
@@ -133,3 +134,106 @@ def test_matches_torch_schedulers(torch_name: str, schedule: dict[str, Any]) -> 
         assert ours == sched._get_closed_form_lr()[0], t  # bit-identical closed form
         opt.step()
         sched.step()
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ({"name": 3}, "schedule.name must be one of constant, step, exponential, cosine; got 3"),
+        ({"interval": "batch"}, "schedule.interval must be one of epoch, step; got 'batch'"),
+        ({"interval": 3}, "schedule.interval must be one of epoch, step; got 3"),
+        ({"b": 1, "a": 2}, "schedule.a is not a field of 'constant' (fields: none)"),
+        ({1: 2}, "schedule.1 is not a field of 'constant' (fields: none)"),
+        ({"name": "cosine", "gamma": 1, "b": 2},
+         "schedule.b is not a field of 'cosine' (fields: T_max, eta_min)"),
+        ({"name": "exponential", "gamma": True}, "schedule.gamma must be a number, got True"),
+        ({"name": "exponential", "gamma": "0.9"}, "schedule.gamma must be a number, got '0.9'"),
+        ({"name": "exponential", "gamma": math.nan}, "schedule.gamma must be finite, got nan"),
+        ({"name": "step", "gamma": 0.0}, "schedule.gamma must be in (0, 1], got 0.0"),
+        ({"name": "step", "gamma": 1.5}, "schedule.gamma must be in (0, 1], got 1.5"),
+        ({"name": "step", "step_size": 2.0}, "schedule.step_size must be an int, got 2.0"),
+        ({"name": "step", "step_size": True}, "schedule.step_size must be an int, got True"),
+        ({"name": "step", "step_size": 0}, "schedule.step_size must be in [1, 1e+06], got 0"),
+        ({"name": "step", "step_size": 10**6 + 1},
+         "schedule.step_size must be in [1, 1e+06], got 1000001"),
+        ({"name": "cosine", "eta_min": -0.5}, "schedule.eta_min must be in [0, 1e+06], got -0.5"),
+    ],
+)  # fmt: skip
+def test_a_refused_schedule_says_exactly_why(schedule: dict[Any, Any], message: str) -> None:
+    """The whole message: the field, the rule and the value (the first unknown field in
+    sorted order; a schedule without parameters lists its fields as none)."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        validate_schedule(schedule)
+
+
+@pytest.mark.parametrize(
+    ("base_lr", "t", "message"),
+    [
+        (0.1, -1, "t must be in [0, inf], got -1"),
+        (0.1, 1.0, "t must be an int, got 1.0"),
+        (0.1, True, "t must be an int, got True"),
+        (math.nan, 0, "base_lr must be finite, got nan"),
+        ("0.1", 0, "base_lr must be a number, got '0.1'"),
+        (True, 0, "base_lr must be a number, got True"),
+    ],
+)
+def test_scheduled_lr_says_exactly_which_argument_is_wrong(
+    base_lr: Any, t: Any, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        scheduled_lr(base_lr, t, None)
+
+
+def test_each_bound_is_accepted_exactly_when_its_bracket_is_closed() -> None:
+    """gamma in (0, 1], step_size and T_max in [1, 1e6], eta_min in [0, 1e6], t >= 0: each
+    closed bound itself is a valid value (StepLR with gamma 1 never decays; a cosine with
+    eta_min = base_lr stays flat)."""
+    assert validate_schedule({"name": "step", "gamma": 1.0, "step_size": 1})["gamma"] == 1.0
+    assert validate_schedule({"name": "step", "step_size": 10**6})["step_size"] == 10**6
+    assert validate_schedule({"name": "exponential", "gamma": 5e-324})["gamma"] == 5e-324
+    cosine = validate_schedule({"name": "cosine", "T_max": 1, "eta_min": 0})
+    assert cosine["T_max"] == 1 and cosine["eta_min"] == 0.0
+    assert validate_schedule({"name": "cosine", "eta_min": 1e6})["eta_min"] == 1e6
+    assert scheduled_lr(0.1, 7, {"name": "step", "gamma": 1.0, "step_size": 1}) == 0.1
+    assert scheduled_lr(0.1, 0, {"name": "exponential", "gamma": 0.5}) == 0.1
+    assert scheduled_lr(0.1, 3, {"name": "cosine", "eta_min": 0.1}) == pytest.approx(0.1, rel=1e-15)
+
+
+CATALOG = {  # the chapter's four schedules as documented (torch.optim.lr_scheduler's names)
+    "constant": {"description": "Keep the learning rate fixed.", "formula": "base_lr",
+                 "params": {}},
+    "step": {
+        "description": "Multiply by gamma every step_size ticks (StepLR).",
+        "formula": "base_lr * gamma ** (t // step_size)",
+        "params": {
+            "step_size": {"default": 10, "min": 1, "max": 10**6, "type": "int",
+                          "description": "Ticks between decays."},
+            "gamma": {"default": 0.1, "min": 0.0, "max": 1.0, "type": "float",
+                      "description": "Multiplicative decay factor."},
+        },
+    },
+    "exponential": {
+        "description": "Multiply by gamma every tick (ExponentialLR).",
+        "formula": "base_lr * gamma ** t",
+        "params": {"gamma": {"default": 0.95, "min": 0.0, "max": 1.0, "type": "float",
+                             "description": "Multiplicative decay factor."}},
+    },
+    "cosine": {
+        "description": "Cosine annealing from base_lr to eta_min over T_max ticks "
+                       "(CosineAnnealingLR).",
+        "formula": "eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2",
+        "params": {
+            "T_max": {"default": 100, "min": 1, "max": 10**6, "type": "int",
+                      "description": "Ticks for half a cosine period."},
+            "eta_min": {"default": 0.0, "min": 0.0, "max": 1e6, "type": "float",
+                        "description": "Learning rate at t = T_max."},
+        },
+    },
+}  # fmt: skip
+
+
+def test_the_catalog_states_every_schedule_its_formula_and_parameters() -> None:
+    specs = schedule_specs()
+    assert specs == CATALOG
+    assert list(specs) == ["constant", "step", "exponential", "cosine"]
+    assert list(specs["step"]["params"]) == ["step_size", "gamma"]

@@ -119,3 +119,15 @@ def test_update_at_takes_a_step_of_the_run(k: Any) -> None:
     assert s.update_at(1).step == 1 and s.update_at(5).step == 5  # the first and the last
     with pytest.raises(ValueError, match=r"^step must be an integer in \[1, 5\], got "):
         s.update_at(k)
+
+
+def test_an_update_on_an_analytic_surface_has_no_batch() -> None:
+    """rosenbrock is a function, not a data set: the trace has no batch size and counts
+    as a full batch; its loss is the surface's value at theta_{k-1} (Rosenbrock with
+    a = 1, b = 100: (1 - x)^2 + 100 (y - x^2)^2)."""
+    s = _session({"preset": "rosenbrock"}, 3)
+    tr = s.update_at(2)
+    assert (tr.batch_size, tr.full, tr.step, tr.t) == (None, True, 2, 2)
+    x, y = tr.before
+    assert tr.loss_before == pytest.approx((1 - x) ** 2 + 100 * (y - x * x) ** 2, rel=1e-12)
+    np.testing.assert_array_equal(tr.after, s.params_at([2])[0])
