@@ -207,3 +207,22 @@ def test_the_accuracy_of_many_steps_costs_about_what_their_loss_costs() -> None:
     for_loss = _best_of_3(lambda: t.evaluate("loss", thetas))
     for_accuracy = _best_of_3(lambda: t.evaluate("accuracy", thetas))
     assert for_accuracy <= 10 * for_loss, (for_accuracy, for_loss)  # [~1]
+
+
+def test_a_surface_has_no_accuracy_at_any_of_its_points() -> None:
+    """Rosenbrock has no data to classify: each of 3 points (2 parameters each) gets inf."""
+    t = Trainer(build({"preset": "rosenbrock"}), 10)
+    got = t.evaluate("accuracy", np.zeros((3, 2)))
+    assert got.dtype == np.float64 and got.tolist() == [np.inf] * 3
+
+
+def test_the_accuracy_of_more_steps_than_parameters_covers_every_step() -> None:
+    """moons-mlp has 337 parameters and scores 327 parameter vectors at a time: 700 of them
+    take three chunks (0, 327, 654), each the single-theta ``model.accuracy``."""
+    t = _trainer()
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 6, path, [])
+    thetas = np.array(path)[np.arange(700) % 7]
+    acc = t.evaluate("accuracy", thetas)
+    want = [t.model.accuracy(theta, t.X, t.y) for theta in path]
+    assert acc.tolist() == [want[k % 7] for k in range(700)]
