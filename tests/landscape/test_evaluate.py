@@ -331,3 +331,36 @@ def test_a_one_row_product_with_a_long_inner_dimension_is_written() -> None:
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((3, 1, 12_000)), rng.standard_normal((12_000, 5))
     np.testing.assert_allclose(evaluate._serial_matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_the_grid_works_in_its_precision_throughout(
+    precision: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The float32 display grid is half the memory of float64: the plan computed once per
+    call and every worker's buffers are float32, not float64 arrays cast at the end."""
+    model, X, y, origin, D, C = _problem("tanh", "mse", [6, 5])
+    plans: list[object] = []
+    spaces: list[object] = []
+    plan_of, space_of = evaluate._mlp_plan, evaluate._Workspace
+
+    def plan(*args: object) -> object:
+        plans.append(plan_of(*args))  # type: ignore[arg-type]
+        return plans[-1]
+
+    def space(*args: object) -> object:
+        spaces.append(space_of(*args))  # type: ignore[arg-type]
+        return spaces[-1]
+
+    monkeypatch.setattr(evaluate, "_mlp_plan", plan)
+    monkeypatch.setattr(evaluate, "_Workspace", space)
+    out = affine_losses(model, X, y, origin, D, C, precision=precision, workers=2)
+    np.testing.assert_allclose(out, _loop(model, X, y, origin, D, C), rtol=1e-5)
+    want = np.dtype(precision)
+    assert len(plans) == 1 and spaces
+    (p,) = plans
+    arrays = [p.first, *p.deeper, p.y]  # type: ignore[attr-defined]
+    assert [a.dtype for a in arrays] == [want] * len(arrays)
+    for s in spaces:
+        buffers = [s.first, *s.hidden, *s.pre]  # type: ignore[attr-defined]
+        assert [b.dtype for b in buffers] == [want] * len(buffers)
