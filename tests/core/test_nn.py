@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gradscape.core import nn
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.losses import LOSSES
 from gradscape.core.nn import MLP
@@ -253,3 +254,14 @@ def test_one_activation_per_hidden_layer_or_a_single_one() -> None:
         MLP(2, [3, 3], 1, ["relu"], "mse")
     model = MLP(2, [3, 3], 1, ["relu", "tanh"], "mse")
     assert [L.activation.name for L in model.layers] == ["relu", "tanh", "identity"]
+
+
+def test_batch_loss_covers_more_points_than_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A small network (P = 7) on many points (K = 50), three points per chunk.
+    X, y, m = _data("mse", n=10)
+    model = MLP(3, [1], m, "tanh", "mse")
+    monkeypatch.setattr(nn, "BATCH_CHUNK_FLOATS", 3 * 10 * 3)
+    thetas = np.random.default_rng(2).normal(size=(50, model.n_params))
+    assert model.n_params < len(thetas)
+    loop = np.array([model.loss(t, X, y) for t in thetas])
+    np.testing.assert_allclose(model.batch_loss(thetas, X, y), loop, rtol=1e-12)
