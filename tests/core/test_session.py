@@ -747,3 +747,42 @@ def test_trajectory_gives_every_column_but_params_and_grad_and_evaluates_only_wh
     s.trajectory(fields=["accuracy"])
     seen = s.recorded(0, 4, ["loss", "accuracy"])
     assert np.isnan(seen["loss"][1:]).all() and np.isfinite(seen["accuracy"]).all()
+
+
+def test_replay_builds_its_session_with_the_options_it_was_given() -> None:
+    """``checkpoint_every=10`` reaches the replayed session: a 35-step run keeps the
+    states at 0, 10, 20 and 30 (four, far inside the budget), not only step 0."""
+    again = TrainingSession.replay({"preset": "line"}, [], 35, checkpoint_every=10)
+    assert again.step_count == 35
+    assert again.checkpoint_steps == [0, 10, 20, 30]
+
+
+def test_events_at_one_step_apply_in_their_logged_order_and_steps_in_increasing_order() -> None:
+    """Given out of order, events are applied at their own steps; two at step 2 apply in
+    the order given, so the later lr (0.05) is the one in force. ``lr`` of step k is the
+    rate its update used: line's 0.1 for steps 1-2, 0.05 for 3-4, 0.3 for 5-6."""
+    s = TrainingSession({"preset": "line"})
+    s.catch_up([(4, {"lr": 0.3}), (2, {"lr": 0.2}), (2, {"lr": 0.05})], 6)
+    assert s.step_count == 6
+    assert s.events == [(2, {"lr": 0.2}), (2, {"lr": 0.05}), (4, {"lr": 0.3})]
+    np.testing.assert_array_equal(
+        s.recorded(0, 7, ["lr"])["lr"], [0.1, 0.1, 0.1, 0.05, 0.05, 0.3, 0.3]
+    )
+
+
+def test_catching_up_evaluates_no_full_data_loss() -> None:
+    """A replay only trains: neither the step of an event nor the last step has its
+    full-data loss or accuracy computed (moons-mlp's batches of 32 never give it away),
+    so ``recorded`` reads NaN everywhere until someone asks."""
+    s = TrainingSession.replay({"preset": "moons-mlp"}, [(5, {"lr": 0.02})], 12)
+    assert s.step_count == 12
+    seen = s.recorded(0, 13, ["loss", "accuracy"])
+    assert np.isnan(seen["loss"]).all() and np.isnan(seen["accuracy"]).all()
+
+
+def test_memory_bytes_is_the_history_plus_the_kept_states() -> None:
+    """line at step 0: the history's 1024 rows of 9 scalar columns and one layer norm
+    (8 * 1024 * 10 bytes) plus the state kept at step 0 (theta of 2 floats, 16 bytes, no
+    optimizer buffers yet, and the 512 bytes a state is counted for)."""
+    s = TrainingSession({"preset": "line"})
+    assert s.memory_bytes() == 8 * 1024 * 10 + 16 + 512
