@@ -347,3 +347,46 @@ def test_a_restored_history_holds_1024_rows_or_exactly_the_run(steps: int, rows:
     s.step(steps, evaluate="none")
     r = TrainingSession.restore(s.snapshot(), s.config)
     assert r._history.nbytes() == 8 * rows * (len(SCALARS) + 1)
+
+
+def test_the_columns_and_header_are_deflated_and_the_states_stored() -> None:
+    """The documented layout: every per-step column, the layer norms and the JSON header
+    are deflated; parameters and optimizer buffers (which hardly deflate) are stored."""
+    live = _run()  # rmsprop with momentum: its state has buffers beside theta
+    with zipfile.ZipFile(io.BytesIO(live.snapshot())) as archive:
+        how = {info.filename[:-4]: info.compress_type for info in archive.infolist()}
+    deflated = {"header", "layer_grad_norms", *SCALARS}
+    assert deflated <= set(how) and "state.theta" in how and "ckpt0.theta" in how
+    states = [name for name in how if name.startswith(("state.", "ckpt"))]
+    assert len(states) == len(how) - len(deflated) and "state.square_avg" in states
+    for name in deflated:
+        assert how[name] == zipfile.ZIP_DEFLATED, name
+    for name in states:
+        assert how[name] == zipfile.ZIP_STORED, name
+
+
+def test_members_past_the_plain_zip_size_limit_are_written_as_zip64(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A member's size is not known when it is opened, so every member is opened as
+    zip64: one above zip's 4-byte limit (2 GiB) is still written. Simulated with that
+    limit lowered to 1000 bytes: the snapshot is written and restores the run exactly."""
+    live = _run()
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1000)
+    data = live.snapshot()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert max(info.file_size for info in archive.infolist()) > 1000
+    again = TrainingSession.restore(data, live.config)
+    np.testing.assert_array_equal(again.params, live.params)
+    np.testing.assert_array_equal(again.params_at([0, 123]), live.params_at([0, 123]))
+
+
+def test_dumps_refuses_to_pickle_an_object_array() -> None:
+    """A snapshot never holds a pickle: an array of Python objects is refused by NumPy's
+    ``allow_pickle=False`` writer instead of being pickled into the archive."""
+    live = _run()
+    saved = loads(live.snapshot(), live.config, live.n_samples)
+    saved.state.theta = saved.state.theta.astype(object)
+    refused = r"^Object arrays cannot be saved when allow_pickle=False$"
+    with pytest.raises(ValueError, match=refused):
+        dumps(saved)
