@@ -786,3 +786,14 @@ def test_memory_bytes_is_the_history_plus_the_kept_states() -> None:
     optimizer buffers yet, and the 512 bytes a state is counted for)."""
     s = TrainingSession({"preset": "line"})
     assert s.memory_bytes() == 8 * 1024 * 10 + 16 + 512
+
+
+def test_a_zero_dimensional_or_nested_array_of_steps_is_read_flat() -> None:
+    """``np.array(3)`` is the one step 3 and a (2, 2) array is its four steps in order:
+    line after 3 steps, where theta_3 is the current point."""
+    s = TrainingSession({"preset": "line"})
+    s.step(3)
+    np.testing.assert_array_equal(s.params_at(np.array(3)), [s.params])
+    assert np.isnan(s.grads_at(np.array(0))).all() and s.grads_at(np.array(0)).shape == (1, 2)
+    nested = s.params_at(np.array([[3, 3], [3, 3]]))
+    np.testing.assert_array_equal(nested, [s.params] * 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -226,3 +227,43 @@ def test_the_accuracy_of_more_steps_than_parameters_covers_every_step() -> None:
     acc = t.evaluate("accuracy", thetas)
     want = [t.model.accuracy(theta, t.X, t.y) for theta in path]
     assert acc.tolist() == [want[k % 7] for k in range(700)]
+
+
+def test_nbytes_is_the_kept_states_plus_the_whole_replay_segment() -> None:
+    """line (2 parameters, plain SGD: no optimizer buffers), 5 live steps, checkpoints
+    every 100: only the state at 0 is kept (16 bytes of theta + the 512 a state is counted
+    for). Rebuilding step 3 caches the segment 0..5: 6 thetas (96 bytes), 5 gradients
+    (80 bytes) and its tail state at 5 (528 bytes)."""
+    t = Trainer(build({"preset": "line"}), 100)
+    _live(t, 5, [], [])
+    assert t.nbytes() == 528
+    t.params_at(np.array([3]))
+    assert t.nbytes() == 528 + 96 + 80 + 528
+
+
+def test_a_loss_that_is_not_a_number_is_reported_as_inf() -> None:
+    """NaN in a run's history means "not evaluated", so an undefined loss (here at NaN
+    parameters) comes back as inf; pass-fail at theta = 0 has z = 0 on every row, so its
+    loss is log 2."""
+    t = Trainer(build({"preset": "pass-fail"}), 10)
+    loss = t.evaluate("loss", np.array([[np.nan, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+    assert loss[0] == np.inf and loss[1] == pytest.approx(np.log(2.0), rel=1e-15)
+
+
+def test_validation_losses_are_those_of_the_held_out_rows() -> None:
+    """pass-fail with a quarter held out: the single neuron z = 5 w1 + 7 w2 + b on the
+    held-out row (5, 7), label 1, gives val_loss = log(1 + e^z) - z and val_accuracy
+    [z > 0]; the training loss is the mean of the same over the other three rows."""
+    t = Trainer(build({"preset": "pass-fail", "data": {"validation_split": 0.25}}), 10)
+    assert t.built.dataset is not None
+    np.testing.assert_array_equal(t.built.dataset.X_val, [[5.0, 7.0]])
+    thetas = np.array([[0.0, 0.0, 0.0], [0.5, -0.2, 0.1], [0.1, 0.2, -3.0], [-0.3, 0.1, 0.4]])
+    val_loss, val_acc = t.evaluate("val_loss", thetas), t.evaluate("val_accuracy", thetas)
+    loss = t.evaluate("loss", thetas)
+    X_train, y_train = np.array([[3.0, 4.0], [8.0, 6.0], [2.0, 3.0]]), np.array([0.0, 1.0, 0.0])
+    for k, (w1, w2, b) in enumerate(thetas):
+        z = 5 * w1 + 7 * w2 + b
+        assert val_loss[k] == pytest.approx(math.log1p(math.exp(z)) - z, rel=1e-12)
+        assert val_acc[k] == (1.0 if z > 0 else 0.0)
+        zs = X_train @ [w1, w2] + b
+        assert loss[k] == pytest.approx(np.mean(np.logaddexp(0.0, zs) - y_train * zs), rel=1e-12)
