@@ -267,3 +267,19 @@ def test_validation_losses_are_those_of_the_held_out_rows() -> None:
         assert val_acc[k] == (1.0 if z > 0 else 0.0)
         zs = X_train @ [w1, w2] + b
         assert loss[k] == pytest.approx(np.mean(np.logaddexp(0.0, zs) - y_train * zs), rel=1e-12)
+
+
+def test_a_switch_of_optimizer_builds_it_with_the_options_given() -> None:
+    """line under Adam switched to SGD with momentum 0.9 at lr 0.05: the new optimizer has
+    that momentum, so (torch's rule, buffer b starting at g) b1 = g1, theta1 = theta0 -
+    0.05 b1; b2 = 0.9 b1 + g2, theta2 = theta1 - 0.05 b2, with g the raw gradients."""
+    t = Trainer(build({"preset": "line", "optimizer": {"name": "adam"}}), 10)
+    _live(t, 3, [], [])
+    _changed(t, optimizer={"name": "sgd", "momentum": 0.9, "lr": 0.05})
+    assert t.state.optimizer.name == "sgd" and t.state.optimizer.hyper["momentum"] == 0.9
+    theta0 = t.state.theta.copy()
+    grads: list[np.ndarray] = []
+    _live(t, 2, [], grads)
+    b1 = grads[0]
+    b2 = 0.9 * b1 + grads[1]
+    np.testing.assert_allclose(t.state.theta, theta0 - 0.05 * b1 - 0.05 * b2, rtol=1e-13)
