@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -797,3 +798,146 @@ def test_a_zero_dimensional_or_nested_array_of_steps_is_read_flat() -> None:
     assert np.isnan(s.grads_at(np.array(0))).all() and s.grads_at(np.array(0)).shape == (1, 2)
     nested = s.params_at(np.array([[3, 3], [3, 3]]))
     np.testing.assert_array_equal(nested, [s.params] * 4)
+
+
+def _line_mse(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """line's loss by hand: the mean squared residual of w x + b."""
+    w, b = theta
+    return float(np.mean((w * X[:, 0] + b - y) ** 2))
+
+
+def test_a_restored_session_rebuilds_its_last_update() -> None:
+    """A session restored from a snapshot has no live update in hand: ``last_update``
+    rebuilds it, the chapter's sixth epoch (theta before and after it and its gradient)."""
+    from tests.chapter_loop import chapter_loop
+
+    s = TrainingSession({"preset": "pass-fail"})
+    s.step(6)
+    r = TrainingSession.restore(s.snapshot(), s.config)
+    prev, now, grad, lr = r.last_update()  # type: ignore[misc]
+    ref = chapter_loop(6)[5]
+    np.testing.assert_allclose(prev, ref.before, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grad, ref.grad, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(now, ref.after, rtol=0, atol=1e-12)
+    assert lr == 0.1
+
+
+def test_step_zero_is_at_epoch_zero() -> None:
+    """Before any update no sample has been seen: step 0 records epoch 0.0."""
+    s = TrainingSession({"preset": "moons-mlp"})
+    assert s.recorded(0, 1, ["epoch"])["epoch"].tolist() == [0.0]
+    s.step(1)
+    assert s.recorded(0, 2, ["epoch"])["epoch"].tolist() == [0.0, 32 / 200]
+
+
+def test_step_makes_one_update_by_default() -> None:
+    s = TrainingSession({"preset": "line"})
+    out = s.step()
+    assert s.step_count == 1 and [r.step for r in out] == [1]
+
+
+def test_a_diverged_run_makes_no_update_even_after_a_change_that_would_let_it() -> None:
+    """line at lr 5 diverges; lowering lr to 0.01 afterwards does not restart it (only a
+    rewind or reset does): later calls make no update and return no step."""
+    s = TrainingSession({"preset": "line", "optimizer": {"lr": 5.0}})
+    while s.status != "diverged":
+        s.step(1000, evaluate="none")
+    T, theta = s.step_count, s.params
+    s.set(lr=0.01)
+    assert len(s.step(5)) == 0
+    assert s.step_count == T and s.status == "diverged"
+    np.testing.assert_array_equal(s.params, theta)
+
+
+def test_parameters_that_become_nan_end_the_run_without_a_floating_point_warning() -> None:
+    """pass-fail under SGD with lr 3 and weight decay 1: theta is multiplied by about
+    1 - 3 = -2 a step, and the loss (linear in theta for large logits) stays finite past
+    |theta| = 1.8e305. Switched there to RMSprop with weight decay 1000, the decayed
+    gradient overflows (1000 * 1.8e305 > 1.8e308) and the update is inf / inf: NaN. The
+    run stops there as diverged, and the overflow and the invalid operation warn nothing."""
+    s = TrainingSession({"preset": "pass-fail", "optimizer": {"lr": 3.0, "weight_decay": 1.0}})
+    while np.abs(s.params).max() < 1.8e305:
+        s.step(1, evaluate="none")
+        assert s.status == "active"
+    T, theta = s.step_count, s.params
+    s.set(optimizer={"name": "rmsprop", "weight_decay": 1000.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s.step(1, evaluate="none")
+    assert s.status == "diverged" and s.reason == f"parameters became non-finite at step {T + 1}"
+    assert s.step_count == T
+    np.testing.assert_array_equal(s.params, theta)
+
+
+def test_go_on_is_asked_after_each_update_and_no_stops_the_run() -> None:
+    """Asked for 10 steps, a ``go_on`` that says yes twice then no gets three updates."""
+    s = TrainingSession({"preset": "line"})
+    asked: list[int] = []
+
+    def go_on() -> bool:
+        asked.append(s.step_count)
+        return len(asked) < 3
+
+    out = s.step(10, go_on=go_on)
+    assert asked == [1, 2, 3] and s.step_count == 3 and len(out) == 3
+
+
+def test_every_kth_capture_adds_the_last_step_once() -> None:
+    """``evaluate=3`` captures 3, 6, ... and the last step, which is not captured twice."""
+    a = TrainingSession({"preset": "line"})
+    assert a.step(5, evaluate=3).captured_steps.tolist() == [3, 5]
+    b = TrainingSession({"preset": "line"})
+    assert b.step(6, evaluate=3).captured_steps.tolist() == [3, 6]
+    assert b.step(7, evaluate=3).captured_steps.tolist() == [9, 12, 13]
+
+
+def test_the_last_update_of_a_live_step_is_kept_not_replayed() -> None:
+    """After live steps ``last_update`` is the update just made, read without a replay:
+    line's memory stays the history (8 * 1024 * 10 bytes) and the state at 0 (528 bytes).
+    Plain SGD at lr 0.1: theta_T = theta_{T-1} - 0.1 g, g the MSE gradient at theta_{T-1}."""
+    s = TrainingSession({"preset": "line"})
+    s.step(5)
+    prev, now, grad, lr = s.last_update()  # type: ignore[misc]
+    assert s.memory_bytes() == 8 * 1024 * 10 + 528
+    assert s.dataset is not None
+    x, y = s.dataset.X[:, 0], s.dataset.y
+    r = prev[0] * x + prev[1] - y
+    np.testing.assert_allclose(grad, [2 * np.mean(r * x), 2 * np.mean(r)], rtol=1e-12)
+    np.testing.assert_allclose(now, prev - 0.1 * grad, rtol=1e-12)
+    assert lr == 0.1
+
+
+def test_a_full_batch_step_records_the_loss_of_the_point_it_started_from() -> None:
+    """line trains on all 50 rows: step k's batch loss is the full-data loss at
+    theta_{k-1}, recorded without evaluating anything; theta_3's is not known yet."""
+    s = TrainingSession({"preset": "line"})
+    s.step(3, evaluate="none")
+    assert s.dataset is not None
+    loss = s.recorded(0, 4, ["loss"])["loss"]
+    thetas = s.params_at([0, 1, 2])
+    want = [_line_mse(theta, s.dataset.X, s.dataset.y) for theta in thetas]
+    np.testing.assert_allclose(loss[:3], want, rtol=1e-12)
+    assert math.isnan(loss[3])
+
+
+def test_evaluating_the_steps_just_made_replays_nothing() -> None:
+    """``evaluate="all"`` scores the parameters captured on the way: moons-mlp's memory
+    after 5 steps is its history (8 * 1024 * (9 columns + 3 layers)) and the state at 0
+    (337 parameters: 8 * 337 + 512), with no replayed segment."""
+    s = TrainingSession({"preset": "moons-mlp"})
+    out = s.step(5, evaluate="all")
+    assert np.isfinite(out.column("loss")).all() and np.isfinite(out.column("accuracy")).all()
+    assert s.memory_bytes() == 8 * 1024 * 12 + 8 * 337 + 512
+
+
+def test_a_regression_evaluates_its_validation_loss_and_has_no_accuracy() -> None:
+    """line with a fifth held out: accuracy is not a field of a regression (NaN, never
+    evaluated) but the validation loss after it is, the MSE on the held-out rows."""
+    s = TrainingSession({"preset": "line", "data": {"validation_split": 0.2}})
+    s.step(3, evaluate="all")
+    ds = s.dataset
+    assert ds is not None and ds.X_val is not None and ds.y_val is not None
+    got = s.recorded(1, 4, ["accuracy", "val_loss"])
+    assert np.isnan(got["accuracy"]).all()
+    want = [_line_mse(theta, ds.X_val, ds.y_val) for theta in s.params_at([1, 2, 3])]
+    np.testing.assert_allclose(got["val_loss"], want, rtol=1e-12)
