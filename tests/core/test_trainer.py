@@ -283,3 +283,32 @@ def test_a_switch_of_optimizer_builds_it_with_the_options_given() -> None:
     b1 = grads[0]
     b2 = 0.9 * b1 + grads[1]
     np.testing.assert_allclose(t.state.theta, theta0 - 0.05 * b1 - 0.05 * b2, rtol=1e-13)
+
+
+def test_a_replayed_segment_ends_at_the_next_kept_state() -> None:
+    """moons-mlp with two hidden layers of 64 has 4417 parameters, so a segment holds
+    at most 8 MiB // (16 * 4417) = 118 steps, which does not divide the checkpoint
+    spacing 200. Step 150 lies in the chunk counted from the state at 0 that starts at
+    118; it ends at the kept state 200, not 118 steps on at 236."""
+    t = Trainer(build({"preset": "moons-mlp", "model": {"hidden": [64, 64]}}), 200)
+    assert t.model.n_params == 4417
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 400, path, [])
+    assert sorted(t.checkpoints) == [0, 200, 400]
+    np.testing.assert_array_equal(t.params_at(np.array([150])), [path[150]])
+    assert t._segment is not None and (t._segment.start, t._segment.end) == (118, 200)
+
+
+def test_changes_at_the_start_of_a_replayed_segment_apply_once() -> None:
+    """Two changes at step 0 of line: dampening 0.1, then Nesterov momentum (which needs
+    dampening 0, and sets it). Applied a second time, the first would be refused under
+    the second; a replay from the state at 0 applies them once, as the live run did."""
+    t = Trainer(build({"preset": "line"}), 10)
+    _changed(t, optimizer={"dampening": 0.1})
+    _changed(t, optimizer={"dampening": 0.0, "momentum": 0.9, "nesterov": True})
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    grads: list[np.ndarray] = [np.full(t.model.n_params, np.nan)]
+    _live(t, 14, path, grads)
+    ks = np.arange(15)
+    np.testing.assert_array_equal(t.params_at(ks), np.array(path))
+    np.testing.assert_array_equal(t.grads_at(ks), np.array(grads))
