@@ -211,3 +211,14 @@ def test_the_coarse_grid_counts_the_latest_step_when_it_is_a_multiple() -> None:
         kept.keep(state, step)
     assert sorted(kept) == [0, 1000, 2000]
     assert [kept.grid(t) for t in (2000, 2999, 3000, 3999, 4000)] == [1000, 1000, 2000, 2000, 8000]
+
+
+def test_after_is_the_first_kept_step_past_a_step() -> None:
+    """States kept at 0, 1000 and 2000: the first kept after 0 (or 999) is 1000, after
+    1000 (or 1500, 1999) it is 2000, and none is kept after 2000."""
+    kept, state = Checkpoints(1000, base=1000), _state()
+    for step in (0, 1000, 2000):
+        state.step = step
+        kept.keep(state, step)
+    assert [kept.after(s) for s in (0, 999, 1000, 1500, 1999)] == [1000, 1000, 2000, 2000, 2000]
+    assert kept.after(2000) is None and kept.after(5000) is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -299,16 +300,53 @@ def test_a_replayed_segment_ends_at_the_next_kept_state() -> None:
     assert t._segment is not None and (t._segment.start, t._segment.end) == (118, 200)
 
 
-def test_changes_at_the_start_of_a_replayed_segment_apply_once() -> None:
-    """Two changes at step 0 of line: dampening 0.1, then Nesterov momentum (which needs
-    dampening 0, and sets it). Applied a second time, the first would be refused under
-    the second; a replay from the state at 0 applies them once, as the live run did."""
+@pytest.mark.parametrize("at", [0, 10])
+def test_changes_at_the_start_of_a_replayed_segment_apply_once(at: int) -> None:
+    """Two changes at step 0 or 10 of line (checkpoints every 10, so segments run 0-10,
+    10-20): dampening 0.1, then Nesterov momentum (which needs dampening 0, and sets it).
+    Applied a second time, the first would be refused under the second; a replay applies
+    them once at their step, as the live run did, whether it starts from the kept state or
+    continues from the segment that ends there."""
     t = Trainer(build({"preset": "line"}), 10)
-    _changed(t, optimizer={"dampening": 0.1})
-    _changed(t, optimizer={"dampening": 0.0, "momentum": 0.9, "nesterov": True})
     path: list[np.ndarray] = [t.state.theta.copy()]
     grads: list[np.ndarray] = [np.full(t.model.n_params, np.nan)]
-    _live(t, 14, path, grads)
-    ks = np.arange(15)
+    _live(t, at, path, grads)
+    _changed(t, optimizer={"dampening": 0.1})
+    _changed(t, optimizer={"dampening": 0.0, "momentum": 0.9, "nesterov": True})
+    _live(t, 24 - at, path, grads)
+    ks = np.arange(25)
     np.testing.assert_array_equal(t.params_at(ks), np.array(path))
     np.testing.assert_array_equal(t.grads_at(ks), np.array(grads))
+
+
+def test_a_replay_through_an_overflow_in_the_optimizer_warns_nothing() -> None:
+    """pass-fail under SGD with lr 3 and weight decay 1 doubles |theta| a step; past
+    |theta| = 1e152 a switch to RMSprop with weight decay 1000 makes the decayed gradient
+    square overflow (g ~ 1e155): the squared average is inf and the update g / inf is 0,
+    a finite step. Rebuilding those steps replays the overflow without warning about it."""
+    t = Trainer(build({"preset": "pass-fail", "optimizer": {"lr": 3.0, "weight_decay": 1.0}}), 100)
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):  # as a live caller runs steps
+        while np.abs(t.state.theta).min() < 1e152:
+            _live(t, 1, path, [])
+        _changed(t, optimizer={"name": "rmsprop", "weight_decay": 1000.0})
+        _live(t, 3, path, [])
+    T = t.state.step
+    assert T % 100 > 3 and np.isinf(t.state.optimizer.state_dict()["state"]["square_avg"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rebuilt = t.params_at(np.arange(T - 5, T))
+    np.testing.assert_array_equal(rebuilt, np.array(path[T - 5 : T]))
+
+
+def test_a_surface_replays_its_per_epoch_schedule() -> None:
+    """On a surface every step is an epoch: with a step decay halving lr every 2 epochs,
+    Rosenbrock's lr after 12 steps is its base times 0.5**6, and a replay halves it at the
+    same steps, so every rebuilt point is the live one."""
+    schedule = {"name": "step", "step_size": 2, "gamma": 0.5}
+    t = Trainer(build({"preset": "rosenbrock", "schedule": schedule}), 100)
+    base = t.state.base_lr
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 12, path, [])
+    assert t.state.lr == base * 0.5**6
+    np.testing.assert_array_equal(t.params_at(np.arange(13)), np.array(path))
