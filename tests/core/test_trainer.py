@@ -350,3 +350,18 @@ def test_a_surface_replays_its_per_epoch_schedule() -> None:
     _live(t, 12, path, [])
     assert t.state.lr == base * 0.5**6
     np.testing.assert_array_equal(t.params_at(np.arange(13)), np.array(path))
+
+
+def test_a_replay_that_diverges_where_the_run_did_not_is_an_internal_error() -> None:
+    """Replays are exact, so this cannot happen with the states a run kept; given a kept
+    state at step 10 whose theta is inf (a damaged resume), rebuilding step 15 from it
+    stops with a RuntimeError naming what went wrong and where."""
+    t = Trainer(build({"preset": "line"}), 10)
+    _live(t, 20, [], [])
+    kept = dict(t.checkpoints)
+    bad = kept[10].copy()
+    bad.theta[:] = np.inf
+    t.resume(t.state, {**kept, 10: bad}, t.events)
+    why = "replay diverged where the run did not: loss became non-finite at step 10"
+    with pytest.raises(RuntimeError, match=f"^{why}$"):
+        t.params_at(np.array([15]))
