@@ -365,3 +365,17 @@ def test_a_replay_that_diverges_where_the_run_did_not_is_an_internal_error() -> 
     why = "replay diverged where the run did not: loss became non-finite at step 10"
     with pytest.raises(RuntimeError, match=f"^{why}$"):
         t.params_at(np.array([15]))
+
+
+def test_a_gradient_that_overflows_stops_the_update_it_would_have_made() -> None:
+    """One input x = i * 1e155 (i = 1, 2, 3) and theta = (0.01, 0): the loss
+    mean((0.01 x - y)^2) ~ 4.7e306 is finite, but its gradient 2 mean(0.01 x^2) ~ 9.3e308
+    is not. The first update, the one that would make step 1, is refused by its step and
+    the run stays at theta_0."""
+    data = {"X": [[1e155], [2e155], [3e155]], "y": [0.5, 1.5, 2.5]}
+    config = {"data": data, "model": {"hidden": []}, "init_params": [0.01, 0.0]}
+    t = Trainer(build({**config, "optimizer": {"name": "sgd", "lr": 0.1}}), 10)
+    with np.errstate(over="ignore", invalid="ignore"):  # as a live caller runs steps
+        outcome = t.step()
+    assert outcome == "gradient became non-finite at step 1"
+    assert t.state.step == 0 and t.state.theta.tolist() == [0.01, 0.0]
