@@ -379,3 +379,45 @@ def test_a_gradient_that_overflows_stops_the_update_it_would_have_made() -> None
         outcome = t.step()
     assert outcome == "gradient became non-finite at step 1"
     assert t.state.step == 0 and t.state.theta.tolist() == [0.01, 0.0]
+
+
+def test_a_model_too_big_for_two_cached_steps_replays_one_at_a_time() -> None:
+    """Two hidden layers of 512 on moons: 264,705 parameters, so one step of theta and its
+    gradient is 16 * 264,705 bytes, more than half of SEGMENT_BYTES (8 MiB). Rebuilding
+    step 3 then caches the one-step segment 3..4 (theta_3, theta_4 and one gradient: 3 *
+    8 * 264,705 bytes), within SEGMENT_BYTES."""
+    limits = Limits(max_params=300_000, max_width=512)
+    t = Trainer(build({"preset": "moons-mlp", "model": {"hidden": [512, 512]}}, limits), 10)
+    P = t.model.n_params
+    assert P == 264_705 and 16 * P > SEGMENT_BYTES // 2
+    path: list[np.ndarray] = [t.state.theta.copy()]
+    _live(t, 10, path, [])
+    np.testing.assert_array_equal(t.params_at(np.array([3])), [path[3]])
+    seg = t._segment
+    assert seg is not None and (seg.start, seg.end) == (3, 4)
+    assert seg.thetas.nbytes + seg.grads.nbytes == 3 * 8 * P <= SEGMENT_BYTES
+
+
+@pytest.mark.parametrize(("budget", "room"), [(100_000, 100_000 - 576), (1000, 576)])
+def test_the_kept_states_get_the_budget_less_room_for_the_current_state(
+    budget: int, room: int
+) -> None:
+    """line's theta is 16 bytes: the current state a snapshot also stores is counted as
+    theta and three optimizer buffers plus 512, 4 * 16 + 512 = 576 bytes, and the kept
+    states get the rest of ``checkpoint_bytes`` (but never less than that much)."""
+    t = Trainer(build({"preset": "line"}), 10, Limits(checkpoint_bytes=budget))
+    assert t.checkpoints.max_bytes == room
+
+
+def test_a_per_step_schedule_decays_at_steps_not_epochs() -> None:
+    """moons-mlp has 7 steps an epoch; a step decay halving every 3 *steps* gives the
+    updates 1-3 the base lr 0.01, 4-6 half of it, 7-9 a quarter (step k uses the lr after
+    k - 1 ticks), where per epoch all seven would use 0.01."""
+    schedule = {"name": "step", "step_size": 3, "gamma": 0.5, "interval": "step"}
+    t = Trainer(build({"preset": "moons-mlp", "schedule": schedule}), 10)
+    used = []
+    for _ in range(9):
+        outcome = t.step()
+        assert not isinstance(outcome, str)
+        used.append(outcome[3])
+    assert used == [0.01] * 3 + [0.005] * 3 + [0.0025] * 3
