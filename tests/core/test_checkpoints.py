@@ -222,3 +222,56 @@ def test_after_is_the_first_kept_step_past_a_step() -> None:
         kept.keep(state, step)
     assert [kept.after(s) for s in (0, 999, 1000, 1500, 1999)] == [1000, 1000, 2000, 2000, 2000]
     assert kept.after(2000) is None and kept.after(5000) is None
+
+
+def test_ladder_base_takes_the_finest_grid_that_fits_among_multiples_up_to_min_replay() -> None:
+    """Worked cases of the definition (``rung`` is the largest ``g * 2**j`` within the
+    replay bound, T // 32 or 1000; a grid fits when T // spacing + 1 <= max_count):
+
+    - every 200, T = 63,000 (bound 1968): g = 200, 400, 800 give 1600, g = 600 gives 1200
+      and g = 1000 gives 1000, which fits exactly (63 + 1 = 64 states): base 1000.
+    - T = 63,500: 63,500 // 1000 + 1 is still 64 (floor division): base 1000.
+    - every 143, T = 60,000 (bound 1875): the multiples up to 1000 stop at 858; 143, 286
+      and 572 give 1144, the finest (429, 858: 1716; 715: 1430): base 143, the first
+      (1001, above MIN_REPLAY, is no candidate though its 1001 would be finer).
+    - every 250, T = 15,000, at most 20 states (bound 1000): 750 gives 750, 21 states, too
+      many; 250, 500 and 1000 give 1000 (16 states): base 250, the first of them.
+    """
+    assert ladder_base(200, 63_000) == 1000
+    assert ladder_base(200, 63_500) == 1000
+    assert ladder_base(143, 60_000) == 143
+    assert ladder_base(250, 15_000, max_count=20) == 250
+
+
+def test_a_base_of_one_is_a_multiple_of_a_spacing_of_one() -> None:
+    assert Checkpoints(1, base=1).base == 1
+    kept = Checkpoints(1)
+    kept.load({0: _state()}, 0, base=1)
+    assert kept.base == 1
+
+
+def test_thinning_evicts_the_highest_age_over_rung_first() -> None:
+    """21 states 10 apart (0..200) loaded at T = 200 on a ladder of 30, room for 6. The
+    coarse grid is {0} (rung 960), so the 5 fine states with the lowest (T - c) / l stay,
+    l the largest 30 * 2**j dividing c when 30 divides c, else the largest 10 * 2**j:
+    200 (0), 160 (40 / 160), 180 (20 / 60), 120 (80 / 120), 190 (10 / 10); the next
+    would be 80 (120 / 80 = 1.5), then 150 (50 / 30)."""
+    states = {}
+    for step in range(0, 201, 10):
+        states[step] = _state()
+        states[step].step = step
+    kept = Checkpoints(10, max_count=6, base=30)
+    kept.load(states, 200)
+    assert sorted(kept) == [0, 120, 160, 180, 190, 200]
+
+
+def test_the_replay_bound_is_a_whole_number_of_steps() -> None:
+    """max(1000, T // 32): 1000 up to T = 32,031, then T // 32 (100,001 // 32 = 3125)."""
+    bounds = [replay_bound(t) for t in (0, 32_031, 32_032, 100_001)]
+    assert bounds == [1000, 1000, 1001, 3125] and all(type(b) is int for b in bounds)
+
+
+def test_a_rung_may_reach_the_replay_bound_itself() -> None:
+    """The rung is the largest ``base * 2**j`` *not above* the bound: 500 and 125 both
+    double up to exactly 1000, the bound of a short run."""
+    assert rung(500, 0) == rung(125, 10_000) == 1000
