@@ -275,3 +275,15 @@ def test_a_rung_may_reach_the_replay_bound_itself() -> None:
     """The rung is the largest ``base * 2**j`` *not above* the bound: 500 and 125 both
     double up to exactly 1000, the bound of a short run."""
     assert rung(500, 0) == rung(125, 10_000) == 1000
+
+
+def test_of_two_states_equally_little_needed_the_older_goes() -> None:
+    """At T = 200 with states 10 apart (ladder of 10, coarse grid {0}), 180 and 190 both
+    score 1: (200 - 180) / 20 and (200 - 190) / 10. With room for three, 180 goes."""
+    states = {}
+    for step in (0, 180, 190, 200):
+        states[step] = _state()
+        states[step].step = step
+    kept = Checkpoints(10, max_count=3)
+    kept.load(states, 200)
+    assert sorted(kept) == [0, 190, 200]
