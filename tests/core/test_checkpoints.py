@@ -287,3 +287,19 @@ def test_of_two_states_equally_little_needed_the_older_goes() -> None:
     kept = Checkpoints(10, max_count=3)
     kept.load(states, 200)
     assert sorted(kept) == [0, 190, 200]
+
+
+def test_a_budget_holds_states_up_to_its_last_byte_and_step_0_always_stays() -> None:
+    """``_state()`` counts 3 * 8 + 512 = 536 bytes. A budget of exactly two states keeps
+    both; one byte less keeps step 0 only; a budget below one state still keeps step 0."""
+    size = _state().nbytes()
+    assert size == 536
+    for budget, want in ((2 * size, [0, 10]), (2 * size - 1, [0]), (100, [0])):
+        kept, state = Checkpoints(10, max_bytes=budget), _state()
+        for step in (0, 10):
+            state.step = step
+            kept.keep(state, step)
+        assert sorted(kept) == want, budget
+    alone = Checkpoints(10, max_bytes=100)
+    alone.keep(_state(), 0)
+    assert sorted(alone) == [0] and alone.nbytes() == 536
