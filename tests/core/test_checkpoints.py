@@ -303,3 +303,16 @@ def test_a_budget_holds_states_up_to_its_last_byte_and_step_0_always_stays() -> 
     alone = Checkpoints(10, max_bytes=100)
     alone.keep(_state(), 0)
     assert sorted(alone) == [0] and alone.nbytes() == 536
+
+
+def test_with_only_the_coarse_grid_left_its_oldest_odd_multiple_goes() -> None:
+    """Spacing 1, T = 2048: the rung is 512 (1024 is above the bound 1000), and the states
+    are exactly that grid, 0, 512, 1024, 1536, 2048. With room for four, an odd multiple of
+    512 goes, the oldest: 512 ((2048 - 512) / 512 = 3 against 1536's 1)."""
+    states = {}
+    for step in (0, 512, 1024, 1536, 2048):
+        states[step] = _state()
+        states[step].step = step
+    kept = Checkpoints(1, max_count=4)
+    kept.load(states, 2048)
+    assert sorted(kept) == [0, 1024, 1536, 2048]
