@@ -422,3 +422,17 @@ def test_limits_pass_their_data_part_to_the_dataset_builder() -> None:
 def test_a_tuple_of_hidden_sizes_is_normalised_to_a_list() -> None:
     model = build({"model": {"hidden": (4,)}}).config["model"]
     assert model == {"hidden": [4], "activation": "tanh", "init": "xavier"}
+
+
+def test_a_sigmoid_output_checks_the_held_out_targets_too() -> None:
+    """Training targets in [0, 1] are not enough: a held-out target of 2 is refused too."""
+    data = {"X": [[1.0], [2.0]], "y": [2.0, 0.5], "validation_split": 0.5}
+    ds = build({"data": data, "loss": "mse"}).dataset
+    assert ds is not None and ds.y.tolist() == [0.5] and ds.y_val is not None
+    assert ds.y_val.tolist() == [2.0]  # the split holds the 2 out: only y_val is outside
+    message = (
+        "model.output: 'sigmoid' predicts in (0, 1), so it needs targets in [0, 1]; "
+        "these go from 0.5 to 2 (use output 'identity')"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build({"data": data, "loss": "mse", "model": {"output": "sigmoid"}})
