@@ -796,3 +796,12 @@ def test_options_on_their_bounds_are_accepted_and_200_samples_is_the_default() -
     ds = make_dataset({"name": "moons", "n_samples": 10, "validation_split": 0.9})
     assert ds.y_val is not None and (ds.n_samples, len(ds.y_val)) == (1, 9)
     assert make_dataset({"name": "circles", "factor": 0.99, "n_samples": 4}).n_samples == 4
+
+
+def test_a_data_seed_beyond_float_precision_is_used_exactly() -> None:
+    # 2**53 + 1 has no float64 of its own (it would round to 2**53): an integer option is
+    # kept as the integer given, so the two seeds draw different data.
+    near = make_dataset({"name": "moons", "n_samples": 5, "seed": 2**53 + 1})
+    far = make_dataset({"name": "moons", "n_samples": 5, "seed": 2**53})
+    assert float(2**53 + 1) == float(2**53)
+    assert not np.array_equal(near.X, far.X)
