@@ -699,9 +699,22 @@ def _spiral_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, Flo
     return np.vstack(parts), np.concatenate(labels)
 
 
+def _xor_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """Corners (1, 1), (1, -1), (-1, -1), (-1, 1) in turn, label 1 where the signs differ,
+    plus 0.5 N(0, 1) added to every coordinate (drawn before the shuffle)."""
+    corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, -1.0], [-1.0, 1.0]])
+    k = np.arange(n) % 4
+    return corners[k] + 0.5 * rng.standard_normal((n, 2)), (k % 2).astype(np.float64)
+
+
 @pytest.mark.parametrize(
     ("name", "reference"),
-    [("line", _line_reference), ("sine", _sine_reference), ("spiral", _spiral_reference)],
+    [
+        ("line", _line_reference),
+        ("sine", _sine_reference),
+        ("spiral", _spiral_reference),
+        ("xor", _xor_reference),
+    ],
 )
 def test_noisy_generators_draw_their_noise_from_the_seeded_stream_as_documented(
     name: str, reference: Callable[[np.random.Generator, int], tuple[FloatArray, FloatArray]]
