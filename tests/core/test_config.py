@@ -12,6 +12,7 @@ import pytest
 
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.config import Limits, build, check_batch_size, check_float, check_int
+from gradscape.core.data import make_dataset
 from gradscape.core.presets import CHAPTER_WEIGHTS, PRESETS
 from gradscape.core.session import TrainingSession
 from gradscape.core.tasks import DataLimits
@@ -436,3 +437,18 @@ def test_a_sigmoid_output_checks_the_held_out_targets_too() -> None:
     )
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         build({"data": data, "loss": "mse", "model": {"output": "sigmoid"}})
+
+
+def test_the_config_seed_is_the_data_seed_unless_the_data_names_its_own() -> None:
+    # make_dataset's rule: data.seed defaults to the session's seed.
+    moons = {"name": "moons", "n_samples": 6}
+    built = build({"data": moons, "seed": 3}).dataset
+    assert built is not None
+    np.testing.assert_array_equal(built.X, make_dataset({**moons, "seed": 3}).X)
+    assert not np.array_equal(built.X, make_dataset({**moons, "seed": 0}).X)
+
+
+def test_the_limits_given_to_build_bound_the_data_too() -> None:
+    message = "data.n_samples must be between 1 and 200, got 300"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build({"data": {"name": "moons", "n_samples": 300}}, Limits(max_samples=200))
