@@ -452,3 +452,21 @@ def test_the_limits_given_to_build_bound_the_data_too() -> None:
     message = "data.n_samples must be between 1 and 200, got 300"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         build({"data": {"name": "moons", "n_samples": 300}}, Limits(max_samples=200))
+
+
+def test_the_built_config_shares_nothing_with_the_callers_config() -> None:
+    # A caller that edits its own config after building must not change the session's.
+    raw: dict[str, Any] = {"model": {"hidden": [4]}, "data": {"X": [[0.0], [1.0]], "y": [0, 1]}}
+    built = build(raw)
+    raw["model"]["hidden"].append(8)
+    raw["data"]["X"][0][0] = 5.0
+    assert built.config["model"]["hidden"] == [4]
+    assert built.config["data"]["X"] == [[0.0], [1.0]]
+
+
+def test_a_null_dataset_on_a_preset_is_another_kind_of_data_with_its_own_loss() -> None:
+    # line's data replaced by null: the default dataset (pass-fail), whose binary task
+    # decides the loss; line's mse and its start belong to line's data only.
+    cfg = build({"preset": "line", "data": None}).config
+    assert cfg["data"] == {"name": "pass-fail"} and cfg["loss"] == "bce"
+    assert cfg["init_params"] is None
