@@ -470,3 +470,12 @@ def test_a_null_dataset_on_a_preset_is_another_kind_of_data_with_its_own_loss() 
     cfg = build({"preset": "line", "data": None}).config
     assert cfg["data"] == {"name": "pass-fail"} and cfg["loss"] == "bce"
     assert cfg["init_params"] is None
+
+
+def test_init_params_the_user_gives_are_kept_for_any_shape() -> None:
+    # pass-fail with 2 hidden units: 2*2 + 2 + 2*1 + 1 = 9 parameters, not the preset's 3;
+    # the preset's start is dropped for this shape, but a start the user gives is theirs.
+    start = [0.5, -0.25, 1.0, 2.0, -1.0, 0.75, 0.125, -2.0, 3.0]
+    built = build({"preset": "pass-fail", "model": {"hidden": [2]}, "init_params": start})
+    assert built.config["init_params"] == start
+    np.testing.assert_array_equal(built.theta0, start)
