@@ -707,6 +707,18 @@ def _xor_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatA
     return corners[k] + 0.5 * rng.standard_normal((n, 2)), (k % 2).astype(np.float64)
 
 
+def _moons_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """sklearn's moons in its order: n // 2 points (cos t, sin t), then the rest
+    (1 - cos t, 0.5 - sin t), t evenly from 0 to pi; then 0.5 N(0, 1) on every coordinate,
+    point by point in that order (drawn before the shuffle)."""
+    n_out = n // 2
+    t_out, t_in = np.linspace(0.0, np.pi, n_out), np.linspace(0.0, np.pi, n - n_out)
+    X = np.vstack([np.column_stack([np.cos(t_out), np.sin(t_out)]),
+                   np.column_stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)])])  # fmt: skip
+    y = np.repeat([0.0, 1.0], [n_out, n - n_out])
+    return X + 0.5 * rng.standard_normal((n, 2)), y
+
+
 @pytest.mark.parametrize(
     ("name", "reference"),
     [
@@ -714,6 +726,7 @@ def _xor_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatA
         ("sine", _sine_reference),
         ("spiral", _spiral_reference),
         ("xor", _xor_reference),
+        ("moons", _moons_reference),
     ],
 )
 def test_noisy_generators_draw_their_noise_from_the_seeded_stream_as_documented(
