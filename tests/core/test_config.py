@@ -479,3 +479,21 @@ def test_init_params_the_user_gives_are_kept_for_any_shape() -> None:
     built = build({"preset": "pass-fail", "model": {"hidden": [2]}, "init_params": start})
     assert built.config["init_params"] == start
     np.testing.assert_array_equal(built.theta0, start)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        # the loss's refusal comes first, before the sigmoid's targets are looked at
+        ({"data": {"name": "blobs"}, "loss": "cross_entropy", "model": {"output": "sigmoid"}},
+         "model.output: only loss 'mse' takes an output choice; cross_entropy's output is "
+         "fixed (softmax), so leave model.output out"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": 1}},
+         "model.output: must be one of identity, sigmoid, got 1"),
+    ],
+)  # fmt: skip
+def test_an_output_the_loss_cannot_take_is_refused_by_its_whole_message(
+    config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build(config)
