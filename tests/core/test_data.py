@@ -831,3 +831,9 @@ def test_a_data_seed_beyond_float_precision_is_used_exactly() -> None:
     far = make_dataset({"name": "moons", "n_samples": 5, "seed": 2**53})
     assert float(2**53 + 1) == float(2**53)
     assert not np.array_equal(near.X, far.X)
+
+
+def test_a_float_option_that_is_not_a_number_is_named_with_its_value() -> None:
+    message = "data.noise must be a number, got str '0.1'"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"name": "moons", "noise": "0.1"})
