@@ -497,3 +497,12 @@ def test_an_output_the_loss_cannot_take_is_refused_by_its_whole_message(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         build(config)
+
+
+def test_a_surfaces_options_shape_the_surface_built() -> None:
+    # Rosenbrock (a - x)^2 + b (y - x^2)^2 with a = 2, b = 10 at (0, 1): 2^2 + 10 * 1^2 = 14
+    # (the defaults a = 1, b = 100 would give 101); the options stay in the config.
+    built = build({"model": {"function": "rosenbrock", "a": 2.0, "b": 10.0}})
+    assert built.config["model"] == {"function": "rosenbrock", "a": 2.0, "b": 10.0}
+    value = built.model.value(np.array([0.0, 1.0]))  # type: ignore[union-attr]
+    assert float(value) == 14.0
