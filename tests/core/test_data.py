@@ -837,3 +837,13 @@ def test_a_float_option_that_is_not_a_number_is_named_with_its_value() -> None:
     message = "data.noise must be a number, got str '0.1'"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset({"name": "moons", "noise": "0.1"})
+
+
+def test_an_unknown_option_for_csv_data_is_refused_with_the_csv_options() -> None:
+    # target_name is an inline option: CSV names its target column with ``target``.
+    message = (
+        "data: unknown option 'target_name' for CSV data; allowed: csv, seed, standardize, "
+        "target, task, validation_split"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"csv": "a,y\n1,0\n", "target_name": "y"})
