@@ -506,3 +506,36 @@ def test_a_surfaces_options_shape_the_surface_built() -> None:
     assert built.config["model"] == {"function": "rosenbrock", "a": 2.0, "b": 10.0}
     value = built.model.value(np.array([0.0, 1.0]))  # type: ignore[union-attr]
     assert float(value) == 14.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"clip_norm": 10**400}, "clip_norm"),
+        ({"init_params": [10**400, 0, 0]}, "init_params[0]"),
+        ({"data": {"name": "moons", "noise": 10**400}}, "data.noise"),
+        (
+            {"data": {"X": [1, 2], "y": [0, 1], "validation_split": 10**400}},
+            "data.validation_split",
+        ),
+    ],
+)
+def test_an_integer_too_large_for_float64_is_refused_naming_its_field(
+    raw: dict[str, Any], field: str
+) -> None:
+    """JSON carries integers of any size; one past float64's range is a refusal that names
+    its field (a ValueError, as for every bad value), never an OverflowError from float()."""
+    with pytest.raises(ValueError, match=re.escape(field)) as err:
+        build({"preset": "pass-fail", **raw})
+    assert not isinstance(err.value.__cause__, OverflowError)
+    assert str(err.value) == f"{field} is too large for float64"
+
+
+def test_a_data_seed_of_any_size_is_a_seed() -> None:
+    """The data seed is an int option with no upper bound (NumPy seeds with ints of any
+    size): one past float64's range is a seed like any other, not an overflow."""
+    a = build({"preset": "pass-fail", "data": {"name": "moons", "seed": 10**400}})
+    b = build({"preset": "pass-fail", "data": {"name": "moons", "seed": 10**400 + 1}})
+    c = build({"preset": "pass-fail", "data": {"name": "moons", "seed": 10**400}})
+    assert not np.array_equal(a.dataset.X, b.dataset.X)
+    np.testing.assert_array_equal(a.dataset.X, c.dataset.X)
