@@ -12,6 +12,7 @@ import pytest
 
 from gradscape.core.activations import ACTIVATIONS
 from gradscape.core.config import Limits, build, check_batch_size, check_float, check_int
+from gradscape.core.data import make_dataset
 from gradscape.core.presets import CHAPTER_WEIGHTS, PRESETS
 from gradscape.core.session import TrainingSession
 from gradscape.core.tasks import DataLimits
@@ -422,3 +423,119 @@ def test_limits_pass_their_data_part_to_the_dataset_builder() -> None:
 def test_a_tuple_of_hidden_sizes_is_normalised_to_a_list() -> None:
     model = build({"model": {"hidden": (4,)}}).config["model"]
     assert model == {"hidden": [4], "activation": "tanh", "init": "xavier"}
+
+
+def test_a_sigmoid_output_checks_the_held_out_targets_too() -> None:
+    """Training targets in [0, 1] are not enough: a held-out target of 2 is refused too."""
+    data = {"X": [[1.0], [2.0]], "y": [2.0, 0.5], "validation_split": 0.5}
+    ds = build({"data": data, "loss": "mse"}).dataset
+    assert ds is not None and ds.y.tolist() == [0.5] and ds.y_val is not None
+    assert ds.y_val.tolist() == [2.0]  # the split holds the 2 out: only y_val is outside
+    message = (
+        "model.output: 'sigmoid' predicts in (0, 1), so it needs targets in [0, 1]; "
+        "these go from 0.5 to 2 (use output 'identity')"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build({"data": data, "loss": "mse", "model": {"output": "sigmoid"}})
+
+
+def test_the_config_seed_is_the_data_seed_unless_the_data_names_its_own() -> None:
+    # make_dataset's rule: data.seed defaults to the session's seed.
+    moons = {"name": "moons", "n_samples": 6}
+    built = build({"data": moons, "seed": 3}).dataset
+    assert built is not None
+    np.testing.assert_array_equal(built.X, make_dataset({**moons, "seed": 3}).X)
+    assert not np.array_equal(built.X, make_dataset({**moons, "seed": 0}).X)
+
+
+def test_the_limits_given_to_build_bound_the_data_too() -> None:
+    message = "data.n_samples must be between 1 and 200, got 300"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build({"data": {"name": "moons", "n_samples": 300}}, Limits(max_samples=200))
+
+
+def test_the_built_config_shares_nothing_with_the_callers_config() -> None:
+    # A caller that edits its own config after building must not change the session's.
+    raw: dict[str, Any] = {"model": {"hidden": [4]}, "data": {"X": [[0.0], [1.0]], "y": [0, 1]}}
+    built = build(raw)
+    raw["model"]["hidden"].append(8)
+    raw["data"]["X"][0][0] = 5.0
+    assert built.config["model"]["hidden"] == [4]
+    assert built.config["data"]["X"] == [[0.0], [1.0]]
+
+
+def test_a_null_dataset_on_a_preset_is_another_kind_of_data_with_its_own_loss() -> None:
+    # line's data replaced by null: the default dataset (pass-fail), whose binary task
+    # decides the loss; line's mse and its start belong to line's data only.
+    cfg = build({"preset": "line", "data": None}).config
+    assert cfg["data"] == {"name": "pass-fail"} and cfg["loss"] == "bce"
+    assert cfg["init_params"] is None
+
+
+def test_init_params_the_user_gives_are_kept_for_any_shape() -> None:
+    # pass-fail with 2 hidden units: 2*2 + 2 + 2*1 + 1 = 9 parameters, not the preset's 3;
+    # the preset's start is dropped for this shape, but a start the user gives is theirs.
+    start = [0.5, -0.25, 1.0, 2.0, -1.0, 0.75, 0.125, -2.0, 3.0]
+    built = build({"preset": "pass-fail", "model": {"hidden": [2]}, "init_params": start})
+    assert built.config["init_params"] == start
+    np.testing.assert_array_equal(built.theta0, start)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        # the loss's refusal comes first, before the sigmoid's targets are looked at
+        ({"data": {"name": "blobs"}, "loss": "cross_entropy", "model": {"output": "sigmoid"}},
+         "model.output: only loss 'mse' takes an output choice; cross_entropy's output is "
+         "fixed (softmax), so leave model.output out"),
+        ({"preset": "pass-fail", "loss": "mse", "model": {"output": 1}},
+         "model.output: must be one of identity, sigmoid, got 1"),
+    ],
+)  # fmt: skip
+def test_an_output_the_loss_cannot_take_is_refused_by_its_whole_message(
+    config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build(config)
+
+
+def test_a_surfaces_options_shape_the_surface_built() -> None:
+    # Rosenbrock (a - x)^2 + b (y - x^2)^2 with a = 2, b = 10 at (0, 1): 2^2 + 10 * 1^2 = 14
+    # (the defaults a = 1, b = 100 would give 101); the options stay in the config.
+    built = build({"model": {"function": "rosenbrock", "a": 2.0, "b": 10.0}})
+    assert built.config["model"] == {"function": "rosenbrock", "a": 2.0, "b": 10.0}
+    value = built.model.value(np.array([0.0, 1.0]))  # type: ignore[union-attr]
+    assert float(value) == 14.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ({"clip_norm": 10**400}, "clip_norm"),
+        ({"init_params": [10**400, 0, 0]}, "init_params[0]"),
+        ({"data": {"name": "moons", "noise": 10**400}}, "data.noise"),
+        (
+            {"data": {"X": [1, 2], "y": [0, 1], "validation_split": 10**400}},
+            "data.validation_split",
+        ),
+    ],
+)
+def test_an_integer_too_large_for_float64_is_refused_naming_its_field(
+    raw: dict[str, Any], field: str
+) -> None:
+    """JSON carries integers of any size; one past float64's range is a refusal that names
+    its field (a ValueError, as for every bad value), never an OverflowError from float()."""
+    with pytest.raises(ValueError, match=re.escape(field)) as err:
+        build({"preset": "pass-fail", **raw})
+    assert not isinstance(err.value.__cause__, OverflowError)
+    assert str(err.value) == f"{field} is too large for float64"
+
+
+def test_a_data_seed_of_any_size_is_a_seed() -> None:
+    """The data seed is an int option with no upper bound (NumPy seeds with ints of any
+    size): one past float64's range is a seed like any other, not an overflow."""
+    a = build({"preset": "pass-fail", "data": {"name": "moons", "seed": 10**400}})
+    b = build({"preset": "pass-fail", "data": {"name": "moons", "seed": 10**400 + 1}})
+    c = build({"preset": "pass-fail", "data": {"name": "moons", "seed": 10**400}})
+    assert not np.array_equal(a.dataset.X, b.dataset.X)
+    np.testing.assert_array_equal(a.dataset.X, c.dataset.X)

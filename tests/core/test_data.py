@@ -699,9 +699,35 @@ def _spiral_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, Flo
     return np.vstack(parts), np.concatenate(labels)
 
 
+def _xor_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """Corners (1, 1), (1, -1), (-1, -1), (-1, 1) in turn, label 1 where the signs differ,
+    plus 0.5 N(0, 1) added to every coordinate (drawn before the shuffle)."""
+    corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, -1.0], [-1.0, 1.0]])
+    k = np.arange(n) % 4
+    return corners[k] + 0.5 * rng.standard_normal((n, 2)), (k % 2).astype(np.float64)
+
+
+def _moons_reference(rng: np.random.Generator, n: int) -> tuple[FloatArray, FloatArray]:
+    """sklearn's moons in its order: n // 2 points (cos t, sin t), then the rest
+    (1 - cos t, 0.5 - sin t), t evenly from 0 to pi; then 0.5 N(0, 1) on every coordinate,
+    point by point in that order (drawn before the shuffle)."""
+    n_out = n // 2
+    t_out, t_in = np.linspace(0.0, np.pi, n_out), np.linspace(0.0, np.pi, n - n_out)
+    X = np.vstack([np.column_stack([np.cos(t_out), np.sin(t_out)]),
+                   np.column_stack([1.0 - np.cos(t_in), 0.5 - np.sin(t_in)])])  # fmt: skip
+    y = np.repeat([0.0, 1.0], [n_out, n - n_out])
+    return X + 0.5 * rng.standard_normal((n, 2)), y
+
+
 @pytest.mark.parametrize(
     ("name", "reference"),
-    [("line", _line_reference), ("sine", _sine_reference), ("spiral", _spiral_reference)],
+    [
+        ("line", _line_reference),
+        ("sine", _sine_reference),
+        ("spiral", _spiral_reference),
+        ("xor", _xor_reference),
+        ("moons", _moons_reference),
+    ],
 )
 def test_noisy_generators_draw_their_noise_from_the_seeded_stream_as_documented(
     name: str, reference: Callable[[np.random.Generator, int], tuple[FloatArray, FloatArray]]
@@ -796,3 +822,28 @@ def test_options_on_their_bounds_are_accepted_and_200_samples_is_the_default() -
     ds = make_dataset({"name": "moons", "n_samples": 10, "validation_split": 0.9})
     assert ds.y_val is not None and (ds.n_samples, len(ds.y_val)) == (1, 9)
     assert make_dataset({"name": "circles", "factor": 0.99, "n_samples": 4}).n_samples == 4
+
+
+def test_a_data_seed_beyond_float_precision_is_used_exactly() -> None:
+    # 2**53 + 1 has no float64 of its own (it would round to 2**53): an integer option is
+    # kept as the integer given, so the two seeds draw different data.
+    near = make_dataset({"name": "moons", "n_samples": 5, "seed": 2**53 + 1})
+    far = make_dataset({"name": "moons", "n_samples": 5, "seed": 2**53})
+    assert float(2**53 + 1) == float(2**53)
+    assert not np.array_equal(near.X, far.X)
+
+
+def test_a_float_option_that_is_not_a_number_is_named_with_its_value() -> None:
+    message = "data.noise must be a number, got str '0.1'"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"name": "moons", "noise": "0.1"})
+
+
+def test_an_unknown_option_for_csv_data_is_refused_with_the_csv_options() -> None:
+    # target_name is an inline option: CSV names its target column with ``target``.
+    message = (
+        "data: unknown option 'target_name' for CSV data; allowed: csv, seed, standardize, "
+        "target, task, validation_split"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset({"csv": "a,y\n1,0\n", "target_name": "y"})

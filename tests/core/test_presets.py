@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -144,3 +145,23 @@ def test_the_configs_handed_out_are_copies_to_the_last_level() -> None:
     line["init_params"].append(0.0)
     assert preset_config("line")["optimizer"] == {"name": "sgd", "lr": 0.1}
     assert preset_config("line")["init_params"] == [-1.5, -1.0]
+
+
+KNOWN_PRESETS = (
+    "pass-fail, line, crawl, overshoot, minibatch-noise, vanishing, exploding, rosenbrock, "
+    "moons-mlp"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [("lin", "'lin'"), (5, "5"), (["line"], "['line']"), (None, "None")],
+)
+def test_an_unknown_or_non_string_preset_is_refused_naming_preset_and_the_known_ones(
+    name: Any, shown: str
+) -> None:
+    # A misspelt name, and names that are not strings (a list would not even hash), are all
+    # the same ValueError naming the field and listing the presets in catalog order.
+    message = f"preset: unknown preset {shown}; known: {KNOWN_PRESETS}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        preset_config(name)

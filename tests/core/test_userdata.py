@@ -96,3 +96,23 @@ def test_a_target_or_csv_of_the_wrong_type_is_refused_in_full(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         make_dataset(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"csv": ""}, "data.csv is empty; a header row is required"),
+        ({"csv": "a,b,label\n"}, "data.csv has a header but no data rows"),
+        ({"csv": "1,2,0\n3,4,1\n"},
+         "data.csv line 1: looks like numbers, not column names; the first row must be a header"),
+        # a stated task the target column cannot hold names that column, as the CSV calls it
+        ({"csv": "a,y\n1,0.5\n2,1\n", "task": "binary"},
+         "data.task is 'binary' but data.csv column 'y' is not class labels (0 and 1)"),
+        ({"csv": "a,count\n1,0\n2,25\n", "task": "multiclass"},
+         "data.task is 'multiclass' but data.csv column 'count' is not class labels "
+         "(integers 0..19)"),
+    ],
+)  # fmt: skip
+def test_csv_refusals_by_their_whole_message(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        make_dataset(spec)

@@ -178,7 +178,10 @@ def check_float(value: Any, name: str, lo: float, hi: float, *, open_lo: bool = 
     """A finite number in ``[lo, hi]`` (or ``(lo, hi]``), else a ``ValueError`` naming it."""
     ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating)
     if ok:
-        v = float(value)
+        try:
+            v = float(value)
+        except OverflowError:  # an int past float64's range (JSON's ints have any size)
+            raise ValueError(f"{name} is too large for float64") from None
         ok = math.isfinite(v) and (v > lo if open_lo else v >= lo) and v <= hi
     if not ok:
         bracket = "(" if open_lo else "["

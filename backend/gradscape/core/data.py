@@ -286,9 +286,15 @@ def _check_option(key: str, value: object, opt: Option) -> int | float:
         raise ValueError(f"data.{key} must be an integer, got {describe(value)}")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"data.{key} must be a number, got {describe(value)}")
-    number = value if opt.type == "int" else float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"data.{key} must be finite, got {value!r}")
+    if opt.type == "int":
+        number: int | float = value  # an int is finite, whatever its size
+    else:
+        try:
+            number = float(value)
+        except OverflowError:  # an int past float64's range (JSON's ints have any size)
+            raise ValueError(f"data.{key} is too large for float64") from None
+        if not math.isfinite(number):
+            raise ValueError(f"data.{key} must be finite, got {value!r}")
     if opt.high is None and number < opt.low:
         raise ValueError(f"data.{key} must be at least {_fmt(opt.low)}, got {value!r}")
     if opt.high is not None and not opt.low <= number <= opt.high:
