@@ -265,3 +265,13 @@ def test_batch_loss_covers_more_points_than_parameters(monkeypatch: pytest.Monke
     assert model.n_params < len(thetas)
     loop = np.array([model.loss(t, X, y) for t in thetas])
     np.testing.assert_allclose(model.batch_loss(thetas, X, y), loop, rtol=1e-12)
+
+
+def test_batch_loss_of_an_overflowing_logit_is_nan_without_warnings() -> None:
+    """One bce neuron with w = 1e308, b = 0 on x = 2: z = 2e308 overflows to +inf, and the
+    cross-entropy max(z, 0) - z y + log1p(e^-|z|) is inf - inf (y = 1) or inf - inf * 0
+    (y = 0): undefined both ways, NaN, and said with a NaN, not a floating-point warning."""
+    model = MLP(1, [], 1, "identity", "bce")
+    theta = np.array([[1e308, 0.0]])
+    for label in (0.0, 1.0):
+        assert np.isnan(model.batch_loss(theta, np.array([[2.0]]), np.array([label]))).all()
