@@ -265,3 +265,33 @@ def test_batch_loss_covers_more_points_than_parameters(monkeypatch: pytest.Monke
     assert model.n_params < len(thetas)
     loop = np.array([model.loss(t, X, y) for t in thetas])
     np.testing.assert_allclose(model.batch_loss(thetas, X, y), loop, rtol=1e-12)
+
+
+def test_batch_loss_of_an_overflowing_logit_is_nan_without_warnings() -> None:
+    """One bce neuron with w = 1e308, b = 0 on x = 2: z = 2e308 overflows to +inf, and the
+    cross-entropy max(z, 0) - z y + log1p(e^-|z|) is inf - inf (y = 1) or inf - inf * 0
+    (y = 0): undefined both ways, NaN, and said with a NaN, not a floating-point warning."""
+    model = MLP(1, [], 1, "identity", "bce")
+    theta = np.array([[1e308, 0.0]])
+    for label in (0.0, 1.0):
+        assert np.isnan(model.batch_loss(theta, np.array([[2.0]]), np.array([label]))).all()
+
+
+def test_loss_and_grad_of_a_huge_weight_is_an_inf_loss_without_warnings() -> None:
+    """Linear regression z = w x + b with w = 1e200, b = 0 on x = 1, y = 0: the squared
+    error (1e200)^2 overflows to inf, while dL/dz = 2 (z - y) / n = 2e200 stays finite, so
+    dL/dw = x dL/dz = 2e200 and dL/db = 2e200; the overflow is said with an inf, not a
+    floating-point warning (an error under filterwarnings = error)."""
+    model = MLP(1, [], 1, "identity", "mse")
+    value, grad = model.loss_and_grad(np.array([1e200, 0.0]), np.array([[1.0]]), np.array([0.0]))
+    assert value == np.inf
+    np.testing.assert_array_equal(grad, [2e200, 2e200])
+
+
+def test_loss_and_grad_of_a_diverged_point_is_nan_without_warnings() -> None:
+    """w = inf, b = -inf on x = 1: z = inf + (-inf) is undefined (invalid), so the loss and
+    both gradient entries are NaN, said with a NaN, not a floating-point warning."""
+    model = MLP(1, [], 1, "identity", "mse")
+    theta = np.array([np.inf, -np.inf])
+    value, grad = model.loss_and_grad(theta, np.array([[1.0]]), np.array([0.0]))
+    assert np.isnan(value) and np.isnan(grad).all()

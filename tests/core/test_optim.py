@@ -629,6 +629,18 @@ def test_a_weight_decay_of_one_is_applied_like_any_other() -> None:
     np.testing.assert_allclose(theta, [2.0 - 0.1 * 2.5, -4.0 - 0.1 * (0.25 - 4.0)], rtol=1e-15)
 
 
+def test_an_adamw_weight_decay_of_one_is_still_decoupled() -> None:
+    """AdamW with weight_decay 1, lr 0.1: theta first shrinks by 1 - 0.1 x 1 = 0.9, then
+    takes Adam's first step, lr x g / (|g| + eps) (m_hat = g, v_hat = g^2 at t = 1), with
+    the raw gradient g: the decay never enters the moments."""
+    opt = make_optimizer("adamw", 2, lr=0.1, weight_decay=1.0)
+    theta, grad = np.array([2.0, -4.0]), np.array([0.5, 0.25])
+    opt.step(theta, grad)
+    want = [0.9 * 2.0 - 0.1 * 0.5 / (0.5 + 1e-8), 0.9 * -4.0 - 0.1 * 0.25 / (0.25 + 1e-8)]
+    np.testing.assert_allclose(theta, want, rtol=1e-15)
+    np.testing.assert_allclose(opt.state_dict()["state"]["exp_avg"], 0.1 * grad, rtol=1e-15)
+
+
 def test_rmsprop_without_momentum_keeps_no_momentum_buffer() -> None:
     """torch's RMSprop creates momentum_buffer only when momentum > 0: at momentum 0 the
     state after a step is the squared-gradient average alone, (1 - alpha) g^2."""
