@@ -6,6 +6,7 @@ import json
 import math
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -38,6 +39,20 @@ def chapter_run() -> tuple[list[float], np.ndarray, float]:
         weights = weights - 0.1 * (CHAPTER_X.T @ error / len(CHAPTER_X))
         bias -= 0.1 * np.mean(error)
     return losses, weights, bias
+
+
+def _assert_chapter_update(update: Any, k: int) -> None:
+    """``update`` (``last_update()``) is the chapter's k-th epoch at lr 0.1: theta before and
+    after it and its gradient, from the chapter's own loop."""
+    from tests.chapter_loop import chapter_loop
+
+    assert update is not None
+    prev, now, grad, lr = update
+    ref = chapter_loop(k)[k - 1]
+    np.testing.assert_allclose(prev, ref.before, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(grad, ref.grad, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(now, ref.after, rtol=0, atol=1e-12)
+    assert lr == 0.1
 
 
 def test_pass_fail_reproduces_the_chapter() -> None:
@@ -499,20 +514,13 @@ def test_reset_keeps_the_batch_size_schedule_clipping_and_limits_in_force() -> N
 
 
 def test_the_last_update_is_the_same_rebuilt_after_a_rewind() -> None:
-    from tests.chapter_loop import chapter_loop
-
     s = TrainingSession({"preset": "pass-fail"})
     s.step(9)
     live = s.last_update()
     s.rewind(5)
     assert s.last_update() is not None
     s.step(4)
-    prev, now, grad, lr = s.last_update()  # type: ignore[misc]
-    ref = chapter_loop(9)[8]
-    np.testing.assert_allclose(prev, ref.before, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(grad, ref.grad, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(now, ref.after, rtol=0, atol=1e-12)
-    assert lr == 0.1
+    _assert_chapter_update(s.last_update(), 9)
     s.rewind(9)  # back to a step already made: rebuilt from checkpoints
     again = s.last_update()
     assert again is not None and live is not None
@@ -809,17 +817,10 @@ def _line_mse(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
 def test_a_restored_session_rebuilds_its_last_update() -> None:
     """A session restored from a snapshot has no live update in hand: ``last_update``
     rebuilds it, the chapter's sixth epoch (theta before and after it and its gradient)."""
-    from tests.chapter_loop import chapter_loop
-
     s = TrainingSession({"preset": "pass-fail"})
     s.step(6)
     r = TrainingSession.restore(s.snapshot(), s.config)
-    prev, now, grad, lr = r.last_update()  # type: ignore[misc]
-    ref = chapter_loop(6)[5]
-    np.testing.assert_allclose(prev, ref.before, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(grad, ref.grad, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(now, ref.after, rtol=0, atol=1e-12)
-    assert lr == 0.1
+    _assert_chapter_update(r.last_update(), 6)
 
 
 def test_step_zero_is_at_epoch_zero() -> None:
