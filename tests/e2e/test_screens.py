@@ -85,9 +85,18 @@ def _touch_drag(page: Any, x0: float, y0: float, x1: float, y1: float) -> None:
     def send(kind: str, points: list[dict[str, float]]) -> None:
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
 
+    def next_frames() -> None:
+        # A finger moves over time: a move the page has not drawn a frame since is one
+        # Plotly's 3-D camera may not have applied yet (it turns the view on frames).
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+
     send("touchStart", [{"x": x0, "y": y0}])
+    next_frames()
     for t in (0.2, 0.4, 0.6, 0.8, 1.0):
         send("touchMove", [{"x": x0 + t * (x1 - x0), "y": y0 + t * (y1 - y0)}])
+        next_frames()
     send("touchEnd", [])
 
 
