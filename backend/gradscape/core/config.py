@@ -27,6 +27,7 @@ from gradscape.core.optim import make_optimizer, validate_schedule
 from gradscape.core.presets import DEFAULT_DATASET, DEFAULT_PRESET, neutral_config, preset_config
 from gradscape.core.tasks import TASK_LOSS, DataLimits
 from gradscape.core.types import Model
+from gradscape.core.userdata import as_float
 
 CONFIG_FIELDS = (
     "preset",
@@ -178,10 +179,7 @@ def check_float(value: Any, name: str, lo: float, hi: float, *, open_lo: bool = 
     """A finite number in ``[lo, hi]`` (or ``(lo, hi]``), else a ``ValueError`` naming it."""
     ok = not isinstance(value, bool) and isinstance(value, int | float | np.floating)
     if ok:
-        try:
-            v = float(value)
-        except OverflowError:  # an int past float64's range (JSON's ints have any size)
-            raise ValueError(f"{name} is too large for float64") from None
+        v = as_float(value, name)
         ok = math.isfinite(v) and (v > lo if open_lo else v >= lo) and v <= hi
     if not ok:
         bracket = "(" if open_lo else "["

@@ -22,6 +22,7 @@ from gradscape.core.userdata import (
     CSV_KEYS,
     INLINE_KEYS,
     RawData,
+    as_float,
     describe,
     parse_csv,
     parse_inline,
@@ -289,10 +290,7 @@ def _check_option(key: str, value: object, opt: Option) -> int | float:
     if opt.type == "int":
         number: int | float = value  # an int is finite, whatever its size
     else:
-        try:
-            number = float(value)
-        except OverflowError:  # an int past float64's range (JSON's ints have any size)
-            raise ValueError(f"data.{key} is too large for float64") from None
+        number = as_float(value, f"data.{key}")
         if not math.isfinite(number):
             raise ValueError(f"data.{key} must be finite, got {value!r}")
     if opt.high is None and number < opt.low:

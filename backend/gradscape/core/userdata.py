@@ -7,7 +7,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -85,14 +85,20 @@ def infer_task(y: FloatArray, requested: object, field: str) -> tuple[str, int |
     return "regression", None
 
 
+def as_float(value: SupportsFloat, name: str) -> float:
+    """``float(value)``, or a ValueError naming ``name`` for an int past float64's range
+    (JSON's ints have any size; ``float()`` raises OverflowError for them)."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} is too large for float64") from None
+
+
 def _number(value: object, field: str, index: int) -> float:
     """One inline value as a finite float, or a ValueError naming ``field[index]``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"{field}[{index}] must be a number, got {describe(value)}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise ValueError(f"{field}[{index}] is too large for float64") from None
+    number = as_float(value, f"{field}[{index}]")
     if not math.isfinite(number):
         raise ValueError(f"{field}[{index}] must be finite, got {value!r}")
     return number
